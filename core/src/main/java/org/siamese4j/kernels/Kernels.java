@@ -1,0 +1,104 @@
+package org.siamese4j.kernels;
+
+/**
+ * The hot loops of the library, behind one interface so they can be swapped.
+ *
+ * <p>{@link ScalarKernels} is plain Java: the reference every other implementation is tested against.
+ * {@code VectorKernels} uses the JDK Vector API and is chosen by {@link KernelProvider} at start-up when the
+ * {@code jdk.incubator.vector} module is present. All arrays are dense and row-major; offsets say where a
+ * matrix or image starts in its array. Output arguments are named {@code out}, {@code c} or {@code ...Grad};
+ * "accumulate" kernels add into them, the others overwrite.
+ */
+public interface Kernels {
+
+    /** A short name for logs and benchmarks: "scalar" or "vector-512" and so on. */
+    String name();
+
+    // ===================================================================================== matrix multiply
+
+    /**
+     * {@code C = op(A) op(B)}, or {@code C += op(A) op(B)} when {@code accumulate}.
+     * C is [m, n]. A is stored [m, k], or [k, m] when {@code transA}; B is stored [k, n], or [n, k] when
+     * {@code transB}. The transposes are read in place, never materialised.
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k,
+              float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, boolean accumulate);
+
+    // ===================================================================================== convolution
+
+    /**
+     * Lowers one image [C, H, W] (starting at {@code imageOff}) to the column matrix
+     * [C*kH*kW, outH*outW]: row (c, i, j) holds, for every output pixel, the input value the kernel tap
+     * (i, j) of channel c sees there (0 or the reflected value in the padding).
+     */
+    void im2col(float[] image, int imageOff, ConvGeometry g, float[] columns);
+
+    /** The adjoint of {@link #im2col}: adds every column entry back into the image position it was read from. */
+    void col2imAccumulate(float[] columns, ConvGeometry g, float[] imageGrad, int imageOff);
+
+    // ===================================================================================== pooling
+
+    /** Max over each window; {@code argmax} receives the flat input index of each maximum (for backward). */
+    void maxPool2d(float[] in, PoolGeometry g, float[] out, int[] argmax);
+
+    /** inGrad[argmax[o]] += outGrad[o]. */
+    void maxPool2dBackwardAccumulate(float[] outGrad, int[] argmax, float[] inGrad);
+
+    /** Mean over each window, padding counted as zeros in the divisor. */
+    void avgPool2d(float[] in, PoolGeometry g, float[] out);
+
+    /** Spreads each output gradient evenly over its window. */
+    void avgPool2dBackwardAccumulate(float[] outGrad, PoolGeometry g, float[] inGrad);
+
+    // ===================================================================================== elementwise
+
+    /** out = a + b over the first n elements. */
+    void add(float[] a, float[] b, float[] out, int n);
+
+    /** out = a - b. */
+    void sub(float[] a, float[] b, float[] out, int n);
+
+    /** out = a * b. */
+    void mul(float[] a, float[] b, float[] out, int n);
+
+    /** out = alpha * x. */
+    void scale(float alpha, float[] x, float[] out, int n);
+
+    /** y += alpha * x (BLAS axpy). */
+    void axpy(float alpha, float[] x, float[] y, int n);
+
+    /** out = max(x, 0). */
+    void relu(float[] x, float[] out, int n);
+
+    /** inGrad += outGrad where x > 0. */
+    void reluBackwardAccumulate(float[] x, float[] outGrad, float[] inGrad, int n);
+
+    /** Sum of n elements from {@code off}, accumulated in double. */
+    double sum(float[] x, int off, int n);
+
+    /** Dot product of n elements, accumulated in double. */
+    double dot(float[] a, int aOff, float[] b, int bOff, int n);
+
+    /** Adds {@code bias[c]} to every element of channel c of a [batch, channels, inner] array. */
+    void addBias(float[] x, float[] bias, int batch, int channels, int inner);
+
+    // ===================================================================================== optimisers
+
+    /**
+     * One Adam step on n weights, as PyTorch's {@code torch.optim.Adam} / {@code AdamW}:
+     * with {@code decoupled} false the decay is L2 ({@code g += weightDecay * w}); with it true (AdamW) the
+     * weights shrink first ({@code w -= lr * weightDecay * w}). {@code bias1} and {@code bias2} are
+     * {@code 1 - beta1^t} and {@code 1 - beta2^t}.
+     */
+    void adamStep(float[] w, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2,
+                  float eps, float bias1, float bias2, float weightDecay, boolean decoupled);
+
+    /**
+     * One SGD step on n weights, as {@code torch.optim.SGD}: {@code g += weightDecay * w}; with momentum,
+     * {@code buf = momentum * buf + (1 - dampening) * g} ({@code buf = g} on the first step) and the step
+     * direction is {@code buf}, or {@code g + momentum * buf} with Nesterov. {@code buf} may be null when
+     * momentum is 0.
+     */
+    void sgdStep(float[] w, float[] g, float[] buf, int n, float lr, float momentum, float dampening,
+                 float weightDecay, boolean nesterov, boolean firstStep);
+}

@@ -1,0 +1,308 @@
+package org.siamese4j.kernels;
+
+/**
+ * Plain-Java kernels: the reference implementation. Written to be obviously correct (loops that read like
+ * the maths), not fast; every other implementation is tested against this one.
+ */
+public class ScalarKernels implements Kernels {
+
+    @Override
+    public String name() {
+        return "scalar";
+    }
+
+    // ===================================================================================== matrix multiply
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k,
+                     float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, boolean accumulate) {
+        GemmChecks.check(transA, transB, m, n, k, a, aOff, b, bOff, c, cOff);
+        // i-p-j order: the inner loop walks rows of B and C contiguously when B is not transposed.
+        if (!accumulate) {
+            for (int i = 0; i < m; i++) {
+                java.util.Arrays.fill(c, cOff + i * n, cOff + i * n + n, 0f);
+            }
+        }
+        for (int i = 0; i < m; i++) {
+            int cRow = cOff + i * n;
+            for (int p = 0; p < k; p++) {
+                float aip = transA ? a[aOff + p * m + i] : a[aOff + i * k + p];
+                if (transB) {
+                    for (int j = 0; j < n; j++) {
+                        c[cRow + j] += aip * b[bOff + j * k + p];
+                    }
+                } else {
+                    int bRow = bOff + p * n;
+                    for (int j = 0; j < n; j++) {
+                        c[cRow + j] += aip * b[bRow + j];
+                    }
+                }
+            }
+        }
+    }
+
+    // ===================================================================================== convolution
+
+    @Override
+    public void im2col(float[] image, int imageOff, ConvGeometry g, float[] columns) {
+        int outH = g.outH();
+        int outW = g.outW();
+        int row = 0;
+        for (int ch = 0; ch < g.channels(); ch++) {
+            int plane = imageOff + ch * g.inH() * g.inW();
+            for (int ki = 0; ki < g.kH(); ki++) {
+                for (int kj = 0; kj < g.kW(); kj++, row++) {
+                    int col = row * outH * outW;
+                    for (int oy = 0; oy < outH; oy++) {
+                        int y = ConvGeometry.sourceIndex(oy * g.strideH() - g.padH() + ki * g.dilationH(),
+                                g.inH(), g.padding());
+                        for (int ox = 0; ox < outW; ox++, col++) {
+                            int x = ConvGeometry.sourceIndex(ox * g.strideW() - g.padW() + kj * g.dilationW(),
+                                    g.inW(), g.padding());
+                            columns[col] = (y < 0 || x < 0) ? 0f : image[plane + y * g.inW() + x];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void col2imAccumulate(float[] columns, ConvGeometry g, float[] imageGrad, int imageOff) {
+        int outH = g.outH();
+        int outW = g.outW();
+        int row = 0;
+        for (int ch = 0; ch < g.channels(); ch++) {
+            int plane = imageOff + ch * g.inH() * g.inW();
+            for (int ki = 0; ki < g.kH(); ki++) {
+                for (int kj = 0; kj < g.kW(); kj++, row++) {
+                    int col = row * outH * outW;
+                    for (int oy = 0; oy < outH; oy++) {
+                        int y = ConvGeometry.sourceIndex(oy * g.strideH() - g.padH() + ki * g.dilationH(),
+                                g.inH(), g.padding());
+                        for (int ox = 0; ox < outW; ox++, col++) {
+                            int x = ConvGeometry.sourceIndex(ox * g.strideW() - g.padW() + kj * g.dilationW(),
+                                    g.inW(), g.padding());
+                            if (y >= 0 && x >= 0) {
+                                imageGrad[plane + y * g.inW() + x] += columns[col];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ===================================================================================== pooling
+
+    @Override
+    public void maxPool2d(float[] in, PoolGeometry g, float[] out, int[] argmax) {
+        int outH = g.outH();
+        int outW = g.outW();
+        int o = 0;
+        for (int p = 0; p < g.planes(); p++) {
+            int plane = p * g.inH() * g.inW();
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++, o++) {
+                    float best = Float.NEGATIVE_INFINITY;
+                    int bestIndex = -1;
+                    for (int ki = 0; ki < g.kH(); ki++) {
+                        int y = oy * g.strideH() - g.padH() + ki;
+                        if (y < 0 || y >= g.inH()) {
+                            continue;
+                        }
+                        for (int kj = 0; kj < g.kW(); kj++) {
+                            int x = ox * g.strideW() - g.padW() + kj;
+                            if (x < 0 || x >= g.inW()) {
+                                continue;
+                            }
+                            int idx = plane + y * g.inW() + x;
+                            // '>' keeps the first maximum, and a NaN wins so it is not hidden.
+                            if (in[idx] > best || bestIndex < 0 || Float.isNaN(in[idx])) {
+                                best = in[idx];
+                                bestIndex = idx;
+                            }
+                        }
+                    }
+                    out[o] = best;
+                    argmax[o] = bestIndex;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void maxPool2dBackwardAccumulate(float[] outGrad, int[] argmax, float[] inGrad) {
+        for (int o = 0; o < argmax.length; o++) {
+            inGrad[argmax[o]] += outGrad[o];
+        }
+    }
+
+    @Override
+    public void avgPool2d(float[] in, PoolGeometry g, float[] out) {
+        int outH = g.outH();
+        int outW = g.outW();
+        float inv = 1f / (g.kH() * g.kW());
+        int o = 0;
+        for (int p = 0; p < g.planes(); p++) {
+            int plane = p * g.inH() * g.inW();
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++, o++) {
+                    float s = 0f;
+                    for (int ki = 0; ki < g.kH(); ki++) {
+                        int y = oy * g.strideH() - g.padH() + ki;
+                        for (int kj = 0; kj < g.kW(); kj++) {
+                            int x = ox * g.strideW() - g.padW() + kj;
+                            if (y >= 0 && y < g.inH() && x >= 0 && x < g.inW()) {
+                                s += in[plane + y * g.inW() + x];
+                            }
+                        }
+                    }
+                    out[o] = s * inv;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void avgPool2dBackwardAccumulate(float[] outGrad, PoolGeometry g, float[] inGrad) {
+        int outH = g.outH();
+        int outW = g.outW();
+        float inv = 1f / (g.kH() * g.kW());
+        int o = 0;
+        for (int p = 0; p < g.planes(); p++) {
+            int plane = p * g.inH() * g.inW();
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++, o++) {
+                    float share = outGrad[o] * inv;
+                    for (int ki = 0; ki < g.kH(); ki++) {
+                        int y = oy * g.strideH() - g.padH() + ki;
+                        for (int kj = 0; kj < g.kW(); kj++) {
+                            int x = ox * g.strideW() - g.padW() + kj;
+                            if (y >= 0 && y < g.inH() && x >= 0 && x < g.inW()) {
+                                inGrad[plane + y * g.inW() + x] += share;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ===================================================================================== elementwise
+
+    @Override
+    public void add(float[] a, float[] b, float[] out, int n) {
+        for (int i = 0; i < n; i++) {
+            out[i] = a[i] + b[i];
+        }
+    }
+
+    @Override
+    public void sub(float[] a, float[] b, float[] out, int n) {
+        for (int i = 0; i < n; i++) {
+            out[i] = a[i] - b[i];
+        }
+    }
+
+    @Override
+    public void mul(float[] a, float[] b, float[] out, int n) {
+        for (int i = 0; i < n; i++) {
+            out[i] = a[i] * b[i];
+        }
+    }
+
+    @Override
+    public void scale(float alpha, float[] x, float[] out, int n) {
+        for (int i = 0; i < n; i++) {
+            out[i] = alpha * x[i];
+        }
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, float[] y, int n) {
+        for (int i = 0; i < n; i++) {
+            y[i] += alpha * x[i];
+        }
+    }
+
+    @Override
+    public void relu(float[] x, float[] out, int n) {
+        for (int i = 0; i < n; i++) {
+            out[i] = Math.max(x[i], 0f);     // NaN stays NaN, so a diverging run is not hidden
+        }
+    }
+
+    @Override
+    public void reluBackwardAccumulate(float[] x, float[] outGrad, float[] inGrad, int n) {
+        for (int i = 0; i < n; i++) {
+            if (x[i] > 0f) {
+                inGrad[i] += outGrad[i];
+            }
+        }
+    }
+
+    @Override
+    public double sum(float[] x, int off, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            s += x[off + i];
+        }
+        return s;
+    }
+
+    @Override
+    public double dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            s += (double) a[aOff + i] * b[bOff + i];
+        }
+        return s;
+    }
+
+    @Override
+    public void addBias(float[] x, float[] bias, int batch, int channels, int inner) {
+        int i = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int c = 0; c < channels; c++) {
+                float v = bias[c];
+                for (int j = 0; j < inner; j++, i++) {
+                    x[i] += v;
+                }
+            }
+        }
+    }
+
+    // ===================================================================================== optimisers
+
+    @Override
+    public void adamStep(float[] w, float[] g, float[] m, float[] v, int n, float lr, float beta1, float beta2,
+                         float eps, float bias1, float bias2, float weightDecay, boolean decoupled) {
+        float sqrtBias2 = (float) Math.sqrt(bias2);
+        for (int i = 0; i < n; i++) {
+            float gi = g[i];
+            if (decoupled) {
+                w[i] -= lr * weightDecay * w[i];
+            } else {
+                gi += weightDecay * w[i];
+            }
+            m[i] = beta1 * m[i] + (1f - beta1) * gi;
+            v[i] = beta2 * v[i] + (1f - beta2) * gi * gi;
+            // PyTorch's form: w -= lr/bias1 * m / (sqrt(v)/sqrt(bias2) + eps)
+            w[i] -= (lr / bias1) * m[i] / ((float) Math.sqrt(v[i]) / sqrtBias2 + eps);
+        }
+    }
+
+    @Override
+    public void sgdStep(float[] w, float[] g, float[] buf, int n, float lr, float momentum, float dampening,
+                        float weightDecay, boolean nesterov, boolean firstStep) {
+        for (int i = 0; i < n; i++) {
+            float d = g[i] + weightDecay * w[i];
+            if (momentum != 0f) {
+                buf[i] = firstStep ? d : momentum * buf[i] + (1f - dampening) * d;
+                d = nesterov ? d + momentum * buf[i] : buf[i];
+            }
+            w[i] -= lr * d;
+        }
+    }
+}

@@ -1,0 +1,296 @@
+package org.siamese4j.kernels;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Packed, cache-blocked SGEMM on the Vector API, in the structure of BLIS / GotoBLAS
+ * (see {@code docs/kernels.md} for the walk-through).
+ *
+ * <pre>
+ * for jc in steps of NC over the columns of C        B block [KC x NC] is packed once per (jc, pc): L3
+ *   for pc in steps of KC over the shared dimension
+ *     pack op(B)[pc.., jc..] into NR-wide panels
+ *     for ic in steps of MC over the rows of C         A block [MC x KC] packed into MR-high panels: L2
+ *       for jr in steps of NR, ir in steps of MR        one B panel [KC x NR] stays in L1 while
+ *         microKernel: C[ir.., jr..] += Apanel * Bpanel   the A panels stream past it
+ * </pre>
+ *
+ * The micro-kernel keeps an MR x NR tile of C (8 rows x 2 vectors = 16 registers) in accumulators and, for
+ * each step p of the shared dimension, broadcasts 8 values of A and does 16 fused multiply-adds with two
+ * vectors of B. Packing copies each operand into exactly the order the micro-kernel reads, so the four
+ * transpose combinations only differ in how the packing loops index the source, and ragged edges are padded
+ * with zeros so the micro-kernel never needs a bounds check.
+ */
+final class VectorGemm {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    /** Rows of C per micro-tile: 8 broadcasts of A per step. */
+    static final int MR = 8;
+    /** Columns of C per micro-tile: two vectors. */
+    static final int NR = 2 * L;
+    /** Depth of a packed block: a B panel of KC x NR floats (16 KiB at 16 lanes) fits in L1 beside an A panel. */
+    static final int KC = 128;
+    /** Rows of a packed A block: MC x KC floats = 192 KiB, well inside L2. */
+    static final int MC = 384;
+    /** Columns of a packed B block: KC x NC floats = 2 MiB, shared in L3. */
+    static final int NC = 4096;
+    /** Below this many multiply-adds a product stays on one thread: forking costs more than it saves. */
+    static final long PARALLEL_THRESHOLD = 1L << 22;
+
+    private static final ThreadLocal<float[]> PACKED_A = ThreadLocal.withInitial(() -> new float[MC * KC]);
+    private static final ThreadLocal<float[]> PACKED_B = new ThreadLocal<>();
+    private static final ThreadLocal<float[]> EDGE_TILE = ThreadLocal.withInitial(() -> new float[MR * NR]);
+
+    private VectorGemm() {
+    }
+
+    /** C (+)= op(A) op(B); see {@link Kernels#gemm}. Arguments are already checked. */
+    static void gemm(boolean transA, boolean transB, int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
+                     float[] c, int cOff, boolean accumulate) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0) {
+            if (!accumulate) {
+                for (int i = 0; i < m; i++) {
+                    Arrays.fill(c, cOff + i * n, cOff + i * n + n, 0f);
+                }
+            }
+            return;
+        }
+        boolean parallel = (long) m * n * k >= PARALLEL_THRESHOLD && Parallel.threads() > 1;
+        for (int jc = 0; jc < n; jc += NC) {
+            int nc = Math.min(NC, n - jc);
+            int nPanels = (nc + NR - 1) / NR;
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                boolean add = accumulate || pc > 0;
+                float[] packedB = packedBBuffer(nPanels * NR * kc);
+                packB(transB, k, n, b, bOff, pc, kc, jc, nc, packedB);
+                int mBlocks = (m + MC - 1) / MC;
+                if (!parallel) {
+                    for (int block = 0; block < mBlocks; block++) {
+                        blockProduct(transA, m, k, a, aOff, block * MC, pc, kc, packedB, 0, nPanels, jc, nc, c, cOff,
+                                n, add);
+                    }
+                    continue;
+                }
+                // Split the rows into MC blocks and, when there are fewer blocks than threads, also split the
+                // B panels, so even a short wide product (a dense layer on a small batch) keeps every core busy.
+                int threads = Parallel.threads();
+                int panelGroups = Math.max(1, Math.min(nPanels, (2 * threads + mBlocks - 1) / mBlocks));
+                int groupSize = (nPanels + panelGroups - 1) / panelGroups;
+                int tasks = mBlocks * panelGroups;
+                final int fkc = kc;
+                final int fpc = pc;
+                final int fjc = jc;
+                Parallel.forEach(tasks, t -> {
+                    int block = t / panelGroups;
+                    int group = t % panelGroups;
+                    int p0 = group * groupSize;
+                    int p1 = Math.min(nPanels, p0 + groupSize);
+                    if (p0 < p1) {
+                        blockProduct(transA, m, k, a, aOff, block * MC, fpc, fkc, packedB, p0, p1, fjc, nc, c, cOff,
+                                n, add);
+                    }
+                });
+            }
+        }
+    }
+
+    /** Packs rows [ic, ic+MC) of op(A) for depth [pc, pc+kc) and multiplies them by B panels [p0, p1). */
+    private static void blockProduct(boolean transA, int m, int k, float[] a, int aOff, int ic, int pc, int kc,
+                                     float[] packedB, int p0, int p1, int jc, int nc, float[] c, int cOff, int n,
+                                     boolean add) {
+        int mc = Math.min(MC, m - ic);
+        float[] packedA = PACKED_A.get();
+        packA(transA, m, k, a, aOff, ic, mc, pc, kc, packedA);
+        int mPanels = (mc + MR - 1) / MR;
+        for (int jp = p0; jp < p1; jp++) {
+            int j = jc + jp * NR;
+            int cols = Math.min(NR, jc + nc - j);
+            int bPanel = jp * NR * kc;
+            for (int ip = 0; ip < mPanels; ip++) {
+                int i = ic + ip * MR;
+                int rows = Math.min(MR, m - i);
+                microKernel(packedA, ip * MR * kc, packedB, bPanel, kc, c, cOff + i * n + j, n, rows, cols, add);
+            }
+        }
+    }
+
+    /**
+     * The 8 x 2-vector tile: C[0..rows, 0..cols) (+)= sum over p of A[:, p] (x) B[p, :].
+     * Packed A holds MR values per step p, packed B holds NR values per step p. The accumulators start from C
+     * (when adding) or zero, so the end is a plain store; a ragged edge tile goes through a small buffer.
+     */
+    private static void microKernel(float[] pa, int aIndex, float[] pb, int bIndex, int kc, float[] c, int cIndex,
+                                    int ldc, int rows, int cols, boolean add) {
+        boolean full = rows == MR && cols == NR;
+        float[] src = c;
+        int base = cIndex;
+        int ld = ldc;
+        if (!full) {
+            // Ragged edge: work on a full-size copy of the tile, then copy back only the part inside C.
+            src = EDGE_TILE.get();
+            Arrays.fill(src, 0f);
+            if (add) {
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(c, cIndex + r * ldc, src, r * NR, cols);
+                }
+            }
+            base = 0;
+            ld = NR;
+        }
+        boolean load = add || !full;
+        FloatVector c00 = start(load, src, base), c01 = start(load, src, base + L);
+        FloatVector c10 = start(load, src, base + ld), c11 = start(load, src, base + ld + L);
+        FloatVector c20 = start(load, src, base + 2 * ld), c21 = start(load, src, base + 2 * ld + L);
+        FloatVector c30 = start(load, src, base + 3 * ld), c31 = start(load, src, base + 3 * ld + L);
+        FloatVector c40 = start(load, src, base + 4 * ld), c41 = start(load, src, base + 4 * ld + L);
+        FloatVector c50 = start(load, src, base + 5 * ld), c51 = start(load, src, base + 5 * ld + L);
+        FloatVector c60 = start(load, src, base + 6 * ld), c61 = start(load, src, base + 6 * ld + L);
+        FloatVector c70 = start(load, src, base + 7 * ld), c71 = start(load, src, base + 7 * ld + L);
+        int ai = aIndex;
+        int bi = bIndex;
+        for (int p = 0; p < kc; p++, ai += MR, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, pb, bi);
+            FloatVector b1 = FloatVector.fromArray(S, pb, bi + L);
+            FloatVector av = FloatVector.broadcast(S, pa[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, pa[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, pa[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, pa[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, pa[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, pa[ai + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+            av = FloatVector.broadcast(S, pa[ai + 6]);
+            c60 = av.fma(b0, c60);
+            c61 = av.fma(b1, c61);
+            av = FloatVector.broadcast(S, pa[ai + 7]);
+            c70 = av.fma(b0, c70);
+            c71 = av.fma(b1, c71);
+        }
+        c00.intoArray(src, base);
+        c01.intoArray(src, base + L);
+        c10.intoArray(src, base + ld);
+        c11.intoArray(src, base + ld + L);
+        c20.intoArray(src, base + 2 * ld);
+        c21.intoArray(src, base + 2 * ld + L);
+        c30.intoArray(src, base + 3 * ld);
+        c31.intoArray(src, base + 3 * ld + L);
+        c40.intoArray(src, base + 4 * ld);
+        c41.intoArray(src, base + 4 * ld + L);
+        c50.intoArray(src, base + 5 * ld);
+        c51.intoArray(src, base + 5 * ld + L);
+        c60.intoArray(src, base + 6 * ld);
+        c61.intoArray(src, base + 6 * ld + L);
+        c70.intoArray(src, base + 7 * ld);
+        c71.intoArray(src, base + 7 * ld + L);
+        if (!full) {
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(src, r * NR, c, cIndex + r * ldc, cols);
+            }
+        }
+    }
+
+    private static FloatVector start(boolean load, float[] src, int index) {
+        return load ? FloatVector.fromArray(S, src, index) : FloatVector.zero(S);
+    }
+
+    /**
+     * Packs op(A)[ic..ic+mc, pc..pc+kc] as MR-row panels: panel q holds, for each step p, the MR values
+     * op(A)[ic + q*MR + r, pc + p] for r = 0..MR-1 (zeros past the last row).
+     */
+    private static void packA(boolean transA, int m, int k, float[] a, int aOff, int ic, int mc, int pc, int kc,
+                              float[] packed) {
+        int panels = (mc + MR - 1) / MR;
+        for (int q = 0; q < panels; q++) {
+            int base = q * MR * kc;
+            int i0 = ic + q * MR;
+            int rows = Math.min(MR, ic + mc - i0);
+            if (transA) {
+                // A stored [k, m]: op(A)[i, p] = a[p*m + i], so the MR values of one step are contiguous.
+                for (int p = 0; p < kc; p++) {
+                    int src = aOff + (pc + p) * m + i0;
+                    int dst = base + p * MR;
+                    System.arraycopy(a, src, packed, dst, rows);
+                    Arrays.fill(packed, dst + rows, dst + MR, 0f);
+                }
+            } else {
+                // A stored [m, k]: walk each source row once, scattering with stride MR.
+                for (int r = 0; r < MR; r++) {
+                    if (r < rows) {
+                        int src = aOff + (i0 + r) * k + pc;
+                        for (int p = 0; p < kc; p++) {
+                            packed[base + p * MR + r] = a[src + p];
+                        }
+                    } else {
+                        for (int p = 0; p < kc; p++) {
+                            packed[base + p * MR + r] = 0f;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Packs op(B)[pc..pc+kc, jc..jc+nc] as NR-column panels: panel q holds, for each step p, the NR values
+     * op(B)[pc + p, jc + q*NR + j] for j = 0..NR-1 (zeros past the last column).
+     */
+    private static void packB(boolean transB, int k, int n, float[] b, int bOff, int pc, int kc, int jc, int nc,
+                              float[] packed) {
+        int panels = (nc + NR - 1) / NR;
+        for (int q = 0; q < panels; q++) {
+            int base = q * NR * kc;
+            int j0 = jc + q * NR;
+            int cols = Math.min(NR, jc + nc - j0);
+            if (!transB) {
+                // B stored [k, n]: the NR values of one step are contiguous in a row of B.
+                for (int p = 0; p < kc; p++) {
+                    int src = bOff + (pc + p) * n + j0;
+                    int dst = base + p * NR;
+                    System.arraycopy(b, src, packed, dst, cols);
+                    if (cols < NR) {
+                        Arrays.fill(packed, dst + cols, dst + NR, 0f);
+                    }
+                }
+            } else {
+                // B stored [n, k]: op(B)[p, j] = b[j*k + p]; walk each source row once.
+                for (int j = 0; j < NR; j++) {
+                    if (j < cols) {
+                        int src = bOff + (j0 + j) * k + pc;
+                        for (int p = 0; p < kc; p++) {
+                            packed[base + p * NR + j] = b[src + p];
+                        }
+                    } else {
+                        for (int p = 0; p < kc; p++) {
+                            packed[base + p * NR + j] = 0f;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[] packedBBuffer(int size) {
+        float[] buf = PACKED_B.get();
+        if (buf == null || buf.length < size) {
+            buf = new float[Math.max(size, NR * KC)];
+            PACKED_B.set(buf);
+        }
+        return buf;
+    }
+}

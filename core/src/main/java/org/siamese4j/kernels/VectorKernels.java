@@ -1,0 +1,201 @@
+package org.siamese4j.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Kernels on the JDK Vector API: each loop is a SIMD body over {@link #SPECIES} lanes plus a scalar tail.
+ * Loaded only by {@link KernelProvider}, and only after it has seen the {@code jdk.incubator.vector} module,
+ * so this class never fails to link. Kernels not overridden here are the scalar reference ones: they are
+ * memory-bound index shuffles that SIMD does not speed up in this simple form.
+ */
+final class VectorKernels extends ScalarKernels {
+    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = SPECIES.length();
+    /** Products with fewer rows than this (matrix-vector-like) skip packing. */
+    private static final int PACKED_MIN_ROWS = 4;
+    /** Products with fewer multiply-adds than this skip packing. */
+    private static final long PACKED_MIN_WORK = 16L * 16 * 16;
+
+    @Override
+    public String name() {
+        return "vector-" + SPECIES.vectorBitSize();
+    }
+
+    // ===================================================================================== matrix multiply
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k,
+                     float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, boolean accumulate) {
+        GemmChecks.check(transA, transB, m, n, k, a, aOff, b, bOff, c, cOff);
+        if (m >= PACKED_MIN_ROWS && (long) m * n * k >= PACKED_MIN_WORK) {
+            VectorGemm.gemm(transA, transB, m, n, k, a, aOff, b, bOff, c, cOff, accumulate);
+            return;
+        }
+        // Small or very short products: packing would cost more than the multiply-adds it organises.
+        if (transB) {
+            gemmDotRows(transA, m, n, k, a, aOff, b, bOff, c, cOff, accumulate);
+            return;
+        }
+        // C row i += A[i, p] * B row p: broadcast one A value, FMA along a contiguous row of B.
+        int upper = SPECIES.loopBound(n);
+        for (int i = 0; i < m; i++) {
+            int cRow = cOff + i * n;
+            if (!accumulate) {
+                java.util.Arrays.fill(c, cRow, cRow + n, 0f);
+            }
+            for (int p = 0; p < k; p++) {
+                float aip = transA ? a[aOff + p * m + i] : a[aOff + i * k + p];
+                FloatVector av = FloatVector.broadcast(SPECIES, aip);
+                int bRow = bOff + p * n;
+                int j = 0;
+                for (; j < upper; j += LANES) {
+                    FloatVector cv = FloatVector.fromArray(SPECIES, c, cRow + j);
+                    av.fma(FloatVector.fromArray(SPECIES, b, bRow + j), cv).intoArray(c, cRow + j);
+                }
+                for (; j < n; j++) {
+                    c[cRow + j] += aip * b[bRow + j];
+                }
+            }
+        }
+    }
+
+    /** B transposed: C[i, j] is the dot product of row i of op(A) with row j of B (both length k). */
+    private void gemmDotRows(boolean transA, int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
+                             float[] c, int cOff, boolean accumulate) {
+        float[] aRow = new float[k];
+        for (int i = 0; i < m; i++) {
+            if (transA) {
+                for (int p = 0; p < k; p++) {
+                    aRow[p] = a[aOff + p * m + i];
+                }
+            } else {
+                System.arraycopy(a, aOff + i * k, aRow, 0, k);
+            }
+            for (int j = 0; j < n; j++) {
+                float d = dotFloat(aRow, 0, b, bOff + j * k, k);
+                int idx = cOff + i * n + j;
+                c[idx] = accumulate ? c[idx] + d : d;
+            }
+        }
+    }
+
+    private static float dotFloat(float[] x, int xOff, float[] y, int yOff, int n) {
+        FloatVector acc = FloatVector.zero(SPECIES);
+        int upper = SPECIES.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += LANES) {
+            acc = FloatVector.fromArray(SPECIES, x, xOff + i).fma(FloatVector.fromArray(SPECIES, y, yOff + i), acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += x[xOff + i] * y[yOff + i];
+        }
+        return s;
+    }
+
+    // ===================================================================================== elementwise
+
+    @Override
+    public void add(float[] a, float[] b, float[] out, int n) {
+        int i = 0;
+        for (int upper = SPECIES.loopBound(n); i < upper; i += LANES) {
+            FloatVector.fromArray(SPECIES, a, i).add(FloatVector.fromArray(SPECIES, b, i)).intoArray(out, i);
+        }
+        for (; i < n; i++) {
+            out[i] = a[i] + b[i];
+        }
+    }
+
+    @Override
+    public void sub(float[] a, float[] b, float[] out, int n) {
+        int i = 0;
+        for (int upper = SPECIES.loopBound(n); i < upper; i += LANES) {
+            FloatVector.fromArray(SPECIES, a, i).sub(FloatVector.fromArray(SPECIES, b, i)).intoArray(out, i);
+        }
+        for (; i < n; i++) {
+            out[i] = a[i] - b[i];
+        }
+    }
+
+    @Override
+    public void mul(float[] a, float[] b, float[] out, int n) {
+        int i = 0;
+        for (int upper = SPECIES.loopBound(n); i < upper; i += LANES) {
+            FloatVector.fromArray(SPECIES, a, i).mul(FloatVector.fromArray(SPECIES, b, i)).intoArray(out, i);
+        }
+        for (; i < n; i++) {
+            out[i] = a[i] * b[i];
+        }
+    }
+
+    @Override
+    public void scale(float alpha, float[] x, float[] out, int n) {
+        int i = 0;
+        for (int upper = SPECIES.loopBound(n); i < upper; i += LANES) {
+            FloatVector.fromArray(SPECIES, x, i).mul(alpha).intoArray(out, i);
+        }
+        for (; i < n; i++) {
+            out[i] = alpha * x[i];
+        }
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, float[] y, int n) {
+        FloatVector av = FloatVector.broadcast(SPECIES, alpha);
+        int i = 0;
+        for (int upper = SPECIES.loopBound(n); i < upper; i += LANES) {
+            av.fma(FloatVector.fromArray(SPECIES, x, i), FloatVector.fromArray(SPECIES, y, i)).intoArray(y, i);
+        }
+        for (; i < n; i++) {
+            y[i] += alpha * x[i];
+        }
+    }
+
+    @Override
+    public void relu(float[] x, float[] out, int n) {
+        int i = 0;
+        for (int upper = SPECIES.loopBound(n); i < upper; i += LANES) {
+            FloatVector.fromArray(SPECIES, x, i).max(0f).intoArray(out, i);
+        }
+        for (; i < n; i++) {
+            out[i] = Math.max(x[i], 0f);
+        }
+    }
+
+    @Override
+    public void reluBackwardAccumulate(float[] x, float[] outGrad, float[] inGrad, int n) {
+        int i = 0;
+        for (int upper = SPECIES.loopBound(n); i < upper; i += LANES) {
+            FloatVector xv = FloatVector.fromArray(SPECIES, x, i);
+            FloatVector gv = FloatVector.fromArray(SPECIES, outGrad, i);
+            FloatVector acc = FloatVector.fromArray(SPECIES, inGrad, i);
+            acc.add(gv, xv.compare(VectorOperators.GT, 0f)).intoArray(inGrad, i);
+        }
+        for (; i < n; i++) {
+            if (x[i] > 0f) {
+                inGrad[i] += outGrad[i];
+            }
+        }
+    }
+
+    @Override
+    public void addBias(float[] x, float[] bias, int batch, int channels, int inner) {
+        int i = 0;
+        for (int b = 0; b < batch; b++) {
+            for (int c = 0; c < channels; c++) {
+                float v = bias[c];
+                int end = i + inner;
+                int j = i;
+                for (int upper = i + SPECIES.loopBound(inner); j < upper; j += LANES) {
+                    FloatVector.fromArray(SPECIES, x, j).add(v).intoArray(x, j);
+                }
+                for (; j < end; j++) {
+                    x[j] += v;
+                }
+                i = end;
+            }
+        }
+    }
+}

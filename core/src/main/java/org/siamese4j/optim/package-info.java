@@ -1,0 +1,2 @@
+/** Optimisers (SGD, Adam, AdamW) and learning-rate schedules. */
+package org.siamese4j.optim;

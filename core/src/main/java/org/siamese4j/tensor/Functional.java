@@ -1,0 +1,81 @@
+package org.siamese4j.tensor;
+
+import org.siamese4j.kernels.ConvGeometry.PaddingMode;
+
+/**
+ * The layer maths as plain functions (PyTorch's {@code torch.nn.functional}): the {@code nn} modules hold
+ * parameters and call these. Shapes follow PyTorch: images are [N, C, H, W], conv weights [out, in, kH, kW],
+ * linear weights [out, in].
+ */
+public final class Functional {
+    private Functional() {
+    }
+
+    /** x [N, in] times weight [out, in] transposed, plus bias [out] (may be null): [N, out]. */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        Tensor y = x.matmul(weight, false, true);
+        return bias == null ? y : y.add(bias);
+    }
+
+    /**
+     * 2-D convolution (cross-correlation, as in every deep-learning library) of x [N, C, H, W] with
+     * weight [O, C, kH, kW], plus bias [O] (may be null). Output [N, O, outH, outW].
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW,
+                                int dilationH, int dilationW, PaddingMode padding) {
+        return ConvOps.conv2d(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, padding);
+    }
+
+    /** Square stride and zero padding, no dilation. */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int pad) {
+        return conv2d(x, weight, bias, stride, stride, pad, pad, 1, 1, PaddingMode.ZEROS);
+    }
+
+    /** Max over kH x kW windows of x [N, C, H, W]; padding counts as -infinity. */
+    public static Tensor maxPool2d(Tensor x, int kH, int kW, int strideH, int strideW, int padH, int padW) {
+        return PoolOps.maxPool2d(x, kH, kW, strideH, strideW, padH, padW);
+    }
+
+    /** k x k windows with stride k, no padding. */
+    public static Tensor maxPool2d(Tensor x, int k) {
+        return maxPool2d(x, k, k, k, k, 0, 0);
+    }
+
+    /** Mean over kH x kW windows of x [N, C, H, W]; padding counts as zeros in the mean. */
+    public static Tensor avgPool2d(Tensor x, int kH, int kW, int strideH, int strideW, int padH, int padW) {
+        return PoolOps.avgPool2d(x, kH, kW, strideH, strideW, padH, padW);
+    }
+
+    public static Tensor avgPool2d(Tensor x, int k) {
+        return avgPool2d(x, k, k, k, k, 0, 0);
+    }
+
+    /**
+     * Batch normalisation over dimension 1 (channels) of x [N, C], [N, C, L] or [N, C, H, W]:
+     * {@code y = (x - mean) / sqrt(var + eps) * weight + bias}. In training, mean and (biased) variance come
+     * from the batch and the running statistics move by {@code momentum} towards the batch's (unbiased
+     * variance, as PyTorch); in evaluation the running statistics are used. weight and bias may be null.
+     */
+    public static Tensor batchNorm(Tensor x, Tensor runningMean, Tensor runningVar, Tensor weight, Tensor bias,
+                                   boolean training, float momentum, float eps) {
+        return NormOps.batchNorm(x, runningMean, runningVar, weight, bias, training, momentum, eps);
+    }
+
+    /**
+     * Inverted dropout: in training each element is zeroed with probability p and the survivors scaled by
+     * 1/(1-p), so evaluation (identity) needs no rescaling.
+     */
+    public static Tensor dropout(Tensor x, float p, boolean training, Rng rng) {
+        return NormOps.dropout(x, p, training, rng);
+    }
+
+    /** x / max(||x||_2, eps) along {@code dim} (PyTorch's {@code F.normalize}). */
+    public static Tensor l2Normalize(Tensor x, int dim, float eps) {
+        return NormOps.l2Normalize(x, dim, eps);
+    }
+
+    /** Mean negative log-likelihood of the target classes under softmax(logits); logits [N, C], targets in [0, C). */
+    public static Tensor crossEntropy(Tensor logits, int[] targets) {
+        return SoftmaxOps.crossEntropy(logits, targets);
+    }
+}

@@ -1,0 +1,47 @@
+package org.siamese4j.kernels;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.siamese4j.tensor.Rng;
+import org.siamese4j.tensor.Tensor;
+
+/**
+ * The packed, blocked GEMM against the scalar reference on shapes chosen to cross every blocking boundary:
+ * ragged micro-tiles (MR = 8 rows, NR = 2 vectors), more than one KC depth block (128), more than one MC row
+ * block (384), more than one NC column block (4096), and products big enough to take the parallel path.
+ */
+class VectorGemmTest {
+
+    @ParameterizedTest(name = "m={0} n={1} k={2}")
+    @CsvSource({
+        "8, 32, 16", "9, 33, 17", "7, 31, 129", "17, 65, 257", "400, 70, 300", "5, 4100, 9",
+        "161, 161, 161", "300, 257, 1000", "33, 2000, 700"})
+    void equalsTheScalarReference(int m, int n, int k) {
+        Kernels vector = KernelProvider.vectorOrNull();
+        assumeTrue(vector != null, "Vector API module not present in this run");
+        Kernels scalar = KernelProvider.scalar();
+        Rng rng = new Rng(m * 31L + n * 7L + k);
+        for (boolean ta : new boolean[] {false, true}) {
+            for (boolean tb : new boolean[] {false, true}) {
+                for (boolean acc : new boolean[] {false, true}) {
+                    float[] a = Tensor.uniform(rng, -1, 1, m * k + 3).data();
+                    float[] b = Tensor.uniform(rng, -1, 1, k * n + 5).data();
+                    float[] c0 = Tensor.uniform(rng, -1, 1, m * n + 2).data();
+                    float[] expected = c0.clone();
+                    float[] actual = c0.clone();
+                    scalar.gemm(ta, tb, m, n, k, a, 3, b, 5, expected, 2, acc);
+                    vector.gemm(ta, tb, m, n, k, a, 3, b, 5, actual, 2, acc);
+                    // Different summation order: allow a few ulps of a sum of k terms of size <= 1.
+                    float tol = 1e-6f * k + 1e-6f;
+                    for (int i = 0; i < expected.length; i++) {
+                        assertThat(actual[i]).as("ta=%s tb=%s acc=%s index %d", ta, tb, acc, i)
+                                .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(tol));
+                    }
+                }
+            }
+        }
+    }
+}
