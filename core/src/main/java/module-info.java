@@ -10,4 +10,5 @@ module org.siamese4j.core {
     exports org.siamese4j.kernels;
     exports org.siamese4j.nn;
     exports org.siamese4j.optim;
+    exports org.siamese4j.data;
 }

@@ -15,6 +15,30 @@ import org.siamese4j.tensor.Tensor;
  */
 class VectorGemmTest {
 
+    @ParameterizedTest(name = "scalar blocked m={0} n={1} k={2}")
+    @CsvSource({"1, 1, 1", "5, 3, 7", "9, 33, 17", "130, 5, 300", "7, 2100, 9"})
+    void scalarBlockedEqualsTheNaiveReference(int m, int n, int k) {
+        Rng rng = new Rng(m * 13L + n * 5L + k);
+        for (boolean ta : new boolean[] {false, true}) {
+            for (boolean tb : new boolean[] {false, true}) {
+                for (boolean acc : new boolean[] {false, true}) {
+                    float[] a = Tensor.uniform(rng, -1, 1, m * k + 1).data();
+                    float[] b = Tensor.uniform(rng, -1, 1, k * n + 2).data();
+                    float[] c0 = Tensor.uniform(rng, -1, 1, m * n).data();
+                    float[] expected = c0.clone();
+                    float[] actual = c0.clone();
+                    KernelProvider.scalar().gemm(ta, tb, m, n, k, a, 1, b, 2, expected, 0, acc);
+                    ScalarBlockedGemm.gemm(ta, tb, m, n, k, a, 1, b, 2, actual, 0, acc);
+                    float tol = 1e-6f * k + 1e-6f;
+                    for (int i = 0; i < expected.length; i++) {
+                        assertThat(actual[i]).as("ta=%s tb=%s acc=%s index %d", ta, tb, acc, i)
+                                .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(tol));
+                    }
+                }
+            }
+        }
+    }
+
     @ParameterizedTest(name = "m={0} n={1} k={2}")
     @CsvSource({
         "8, 32, 16", "9, 33, 17", "7, 31, 129", "17, 65, 257", "400, 70, 300", "5, 4100, 9",

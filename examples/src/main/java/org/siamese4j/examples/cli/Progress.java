@@ -4,18 +4,19 @@ import java.io.PrintStream;
 import java.util.Locale;
 
 /**
- * Progress of a long loop: a bar redrawn in place on a terminal, plain lines (one per reported fraction) when
- * the output is a file or a pipe, so logs stay readable.
+ * Progress of a long loop: a bar redrawn in place on a terminal; when the output is a file or a pipe, a plain
+ * line at most every {@link #PLAIN_INTERVAL_NANOS}, so logs stay short and readable.
  */
 final class Progress {
     private static final int WIDTH = 24;
+    private static final long PLAIN_INTERVAL_NANOS = 10_000_000_000L;
 
     private final PrintStream out;
     private final boolean terminal;
     private final String label;
     private final int total;
     private final long startNanos = System.nanoTime();
-    private int lastPlainDecile = -1;
+    private long lastPlainNanos = System.nanoTime();
 
     Progress(PrintStream out, boolean terminal, String label, int total) {
         this.out = out;
@@ -39,9 +40,9 @@ final class Progress {
             }
             out.flush();
         } else {
-            int decile = (int) (10L * done / total);
-            if (decile != lastPlainDecile && (decile > lastPlainDecile || done >= total)) {
-                lastPlainDecile = decile;
+            long now = System.nanoTime();
+            if (now - lastPlainNanos >= PLAIN_INTERVAL_NANOS && done < total) {
+                lastPlainNanos = now;
                 out.println(label + " " + done + "/" + total + "  " + stats);
             }
         }

@@ -1,0 +1,106 @@
+package org.siamese4j.examples.cli;
+
+import java.io.PrintStream;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The {@code siamese4j} command-line tool. Each subcommand is a class with a {@code run} method; this class
+ * only dispatches, and turns errors into one clear line and an exit code (2 for a usage error, 1 for a
+ * failure), with the stack trace only under {@code --verbose}.
+ */
+public final class Siamese4j {
+    /** A subcommand: its one-line summary and how to run it. */
+    interface Command {
+        String summary();
+
+        Options options();
+
+        int run(Options options, PrintStream out) throws Exception;
+    }
+
+    private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
+
+    static {
+        COMMANDS.put("demo", new DemoCommand());
+    }
+
+    private Siamese4j() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
+            if (args.length > 1 && COMMANDS.containsKey(args[1])) {
+                printCommandHelp(args[1], out);
+            } else {
+                printHelp(out);
+            }
+            return 0;
+        }
+        if (args[0].equals("version") || args[0].equals("--version")) {
+            out.println("siamese4j " + version());
+            return 0;
+        }
+        Command command = COMMANDS.get(args[0]);
+        if (command == null) {
+            err.println("siamese4j: unknown command '" + args[0] + "'; valid commands: "
+                    + String.join(", ", COMMANDS.keySet()) + ", help, version");
+            return 2;
+        }
+        boolean verbose = false;
+        for (String a : args) {
+            verbose |= a.equals("--verbose");
+        }
+        try {
+            for (String a : args) {
+                if (a.equals("--help") || a.equals("-h")) {
+                    printCommandHelp(args[0], out);
+                    return 0;
+                }
+            }
+            Options options = command.options().flag("verbose", "print stack traces on errors").parse(args, 1);
+            return command.run(options, out);
+        } catch (Options.UsageException e) {
+            err.println("siamese4j " + args[0] + ": " + e.getMessage());
+            return 2;
+        } catch (Exception | OutOfMemoryError e) {
+            err.println("siamese4j " + args[0] + ": error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            if (verbose) {
+                e.printStackTrace(err);
+            } else {
+                err.println("(run again with --verbose for the stack trace)");
+            }
+            return 1;
+        }
+    }
+
+    private static void printHelp(PrintStream out) {
+        out.println("siamese4j " + version() + ": neural networks and Siamese face verification in pure Java");
+        out.println();
+        out.println("usage: siamese4j COMMAND [OPTIONS]");
+        out.println();
+        out.println("commands:");
+        for (Map.Entry<String, Command> e : COMMANDS.entrySet()) {
+            out.printf("  %-10s %s%n", e.getKey(), e.getValue().summary());
+        }
+        out.printf("  %-10s %s%n", "help", "this text; 'help COMMAND' for a command's options");
+        out.printf("  %-10s %s%n", "version", "print the version");
+    }
+
+    private static void printCommandHelp(String name, PrintStream out) {
+        Command c = COMMANDS.get(name);
+        out.println("siamese4j " + name + ": " + c.summary());
+        out.println();
+        out.println("options:");
+        out.print(c.options().flag("verbose", "print stack traces on errors").usage());
+    }
+
+    static String version() {
+        String v = Siamese4j.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+}
