@@ -70,7 +70,7 @@ public final class Rng {
         double u1 = nextDouble();
         double u2 = nextDouble();
         // 1 - u1 lies in (0, 1], so the log is finite.
-        return Math.sqrt(-2.0 * Math.log(1.0 - u1)) * Math.cos(2.0 * Math.PI * u2);
+        return StrictMath.sqrt(-2.0 * StrictMath.log(1.0 - u1)) * StrictMath.cos(2.0 * Math.PI * u2);
     }
 
     /** Fisher-Yates shuffle in place. */

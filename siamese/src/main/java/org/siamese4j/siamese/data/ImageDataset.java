@@ -1,0 +1,134 @@
+package org.siamese4j.siamese.data;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.siamese4j.tensor.Tensor;
+
+/**
+ * Images with an identity label each: the common currency of samplers, miners, training and evaluation.
+ *
+ * <p>{@code images} is [N, C, H, W] float32; {@code labels[i]} is the identity index of image i, in
+ * [0, identityNames.size()). Immutable in structure (the pixel tensor is shared, not copied, by views such as
+ * {@link #subset}).
+ */
+public final class ImageDataset {
+    private final Tensor images;
+    private final int[] labels;
+    private final List<String> identityNames;
+    private final int[][] indicesByIdentity;
+
+    public ImageDataset(Tensor images, int[] labels, List<String> identityNames) {
+        if (images.rank() != 4) {
+            throw new IllegalArgumentException("ImageDataset: images must be [N, C, H, W], got "
+                    + Arrays.toString(images.shape()));
+        }
+        if (labels.length != images.dim(0)) {
+            throw new IllegalArgumentException("ImageDataset: " + images.dim(0) + " images but " + labels.length
+                    + " labels");
+        }
+        this.images = images;
+        this.labels = labels.clone();
+        this.identityNames = List.copyOf(identityNames);
+        int identities = identityNames.size();
+        int[] counts = new int[identities];
+        for (int i = 0; i < labels.length; i++) {
+            if (labels[i] < 0 || labels[i] >= identities) {
+                throw new IllegalArgumentException("ImageDataset: label " + labels[i] + " of image " + i
+                        + " is not an identity index in [0, " + identities + ")");
+            }
+            counts[labels[i]]++;
+        }
+        indicesByIdentity = new int[identities][];
+        for (int id = 0; id < identities; id++) {
+            indicesByIdentity[id] = new int[counts[id]];
+        }
+        int[] filled = new int[identities];
+        for (int i = 0; i < labels.length; i++) {
+            indicesByIdentity[labels[i]][filled[labels[i]]++] = i;
+        }
+    }
+
+    /** All images, [N, C, H, W]. */
+    public Tensor images() {
+        return images;
+    }
+
+    public int size() {
+        return labels.length;
+    }
+
+    public int label(int image) {
+        return labels[image];
+    }
+
+    /** A copy of the labels. */
+    public int[] labels() {
+        return labels.clone();
+    }
+
+    public int identityCount() {
+        return identityNames.size();
+    }
+
+    public List<String> identityNames() {
+        return identityNames;
+    }
+
+    /** Indices of the images of one identity (a copy). */
+    public int[] indicesOf(int identity) {
+        return indicesByIdentity[identity].clone();
+    }
+
+    public int countOf(int identity) {
+        return indicesByIdentity[identity].length;
+    }
+
+    public int channels() {
+        return images.dim(1);
+    }
+
+    public int height() {
+        return images.dim(2);
+    }
+
+    public int width() {
+        return images.dim(3);
+    }
+
+    /** The images at {@code indices}, in that order, as a new [B, C, H, W] tensor. */
+    public Tensor batch(int... indices) {
+        return images.indexSelect(0, indices).detach();
+    }
+
+    /** The labels of the images at {@code indices}. */
+    public int[] labelsOf(int... indices) {
+        int[] out = new int[indices.length];
+        for (int i = 0; i < indices.length; i++) {
+            out[i] = labels[indices[i]];
+        }
+        return out;
+    }
+
+    /** The dataset restricted to {@code indices}; identities keep their numbering and names. */
+    public ImageDataset subset(int... indices) {
+        return new ImageDataset(batch(indices), labelsOf(indices), identityNames);
+    }
+
+    /** The identities that have at least {@code min} images. */
+    public int[] identitiesWithAtLeast(int min) {
+        List<Integer> ids = new ArrayList<>();
+        for (int id = 0; id < identityCount(); id++) {
+            if (countOf(id) >= min) {
+                ids.add(id);
+            }
+        }
+        return ids.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    @Override
+    public String toString() {
+        return "ImageDataset[" + size() + " images of " + identityCount() + " identities, " + channels() + "x"
+                + height() + "x" + width() + "]";
+    }
+}

@@ -1,0 +1,460 @@
+package org.siamese4j.siamese.data;
+
+import java.awt.color.ColorSpace;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.DataBuffer;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import javax.imageio.IIOException;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.FileImageInputStream;
+import javax.imageio.stream.ImageInputStream;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+
+/**
+ * Reads images from untrusted files into single-channel {@link GrayImage}s, in pure Java.
+ *
+ * <ul>
+ *   <li>PGM (Netpbm grey map) by our own parser: {@code P2} (plain, ASCII decimal samples) and {@code P5} (raw;
+ *       one byte per sample when maxval &lt;= 255, two bytes big-endian when maxval &gt; 255). Comments ({@code #}
+ *       to the end of the line) are accepted anywhere whitespace is, except between the maxval and a P5 raster,
+ *       where the format demands exactly one whitespace byte. Bytes after the raster are ignored.</li>
+ *   <li>Anything else {@code javax.imageio} can decode (PNG, JPEG, BMP, GIF...). Grey images keep their samples
+ *       and bit depth (a 16-bit grey PNG gets maxValue 65535); colour and palette images become luma
+ *       {@code 0.299 R + 0.587 G + 0.114 B} of their 8-bit sRGB values (ITU-R BT.601, the weights of PIL's
+ *       {@code convert("L")}), not rounded, maxValue 255. Alpha is ignored.</li>
+ * </ul>
+ *
+ * <p>Every malformed input raises {@link ImageFormatException}, naming the file, the problem and where: bad
+ * magic, non-numeric or out-of-range header fields, more than {@link #MAX_PIXELS} pixels (checked from the header
+ * before any pixel buffer is allocated), samples above maxval, truncated rasters, and any decoder failure or
+ * decoder warning (javax.imageio's JPEG reader only warns about a truncated file; we treat that as an error).
+ */
+public final class Images {
+    /**
+     * The largest image accepted: 64 megapixels (2^26 = 67,108,864 pixels, 256 MiB of floats). Checked against the
+     * declared width x height before allocating, so a 20-byte file claiming 100000 x 100000 pixels fails fast.
+     */
+    public static final long MAX_PIXELS = 64L * 1024 * 1024;
+
+    private Images() {
+    }
+
+    /** Reads a PGM (detected by its {@code P2}/{@code P5} magic, not its name) or any javax.imageio format. */
+    public static GrayImage read(Path file) throws IOException {
+        String source = file.toString();
+        long length = Files.size(file);
+        if (length == 0) {
+            throw new ImageFormatException(source, "empty file", "byte 0");
+        }
+        if (startsWithNetpbmMagic(file)) {
+            try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+                return new PgmParser(in, source, length).parse();
+            }
+        }
+        try (ImageInputStream iis = new FileImageInputStream(file.toFile())) {
+            return decodeWithImageIo(iis, source);
+        }
+    }
+
+    /** Like {@link #read(Path)} for bytes in memory; {@code sourceName} is used in error messages. */
+    public static GrayImage read(byte[] bytes, String sourceName) throws IOException {
+        if (bytes.length == 0) {
+            throw new ImageFormatException(sourceName, "empty input", "byte 0");
+        }
+        if (bytes.length >= 2 && bytes[0] == 'P' && bytes[1] >= '0' && bytes[1] <= '9') {
+            return new PgmParser(new ByteArrayInputStream(bytes), sourceName, bytes.length).parse();
+        }
+        try (ImageInputStream iis = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+            return decodeWithImageIo(iis, sourceName);
+        }
+    }
+
+    /**
+     * Reads one PGM from a stream of unknown length (so truncation is found while reading, not up front; the
+     * {@link #MAX_PIXELS} cap still bounds the allocation). The stream is left after the raster, not closed.
+     */
+    public static GrayImage readPgm(InputStream in, String sourceName) throws IOException {
+        return new PgmParser(in instanceof BufferedInputStream ? in : new BufferedInputStream(in), sourceName, -1)
+                .parse();
+    }
+
+    /** Reads a file and returns it scaled to [0, 1] (divided by its maxValue). */
+    public static GrayImage readScaled(Path file) throws IOException {
+        return read(file).scaledToUnit();
+    }
+
+    private static boolean startsWithNetpbmMagic(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            int b0 = in.read();
+            int b1 = in.read();
+            return b0 == 'P' && b1 >= '0' && b1 <= '9';
+        }
+    }
+
+    // =====================================================================================================
+    // Writing
+    // =====================================================================================================
+
+    /**
+     * Writes a binary PGM (P5). Samples are mapped from [0, image.maxValue()] to [0, maxval], rounded and clamped;
+     * maxval &gt; 255 writes two bytes per sample, big-endian.
+     */
+    public static void writePgm(GrayImage image, int maxval, OutputStream out) throws IOException {
+        if (maxval < 1 || maxval > 65535) {
+            throw new IllegalArgumentException("writePgm: maxval must be in 1..65535, got " + maxval);
+        }
+        String header = "P5\n" + image.width() + " " + image.height() + "\n" + maxval + "\n";
+        out.write(header.getBytes(StandardCharsets.US_ASCII));
+        float[] px = image.pixels();
+        int bytesPer = maxval > 255 ? 2 : 1;
+        byte[] raster = new byte[px.length * bytesPer];
+        float scale = maxval / image.maxValue();
+        for (int i = 0; i < px.length; i++) {
+            int v = Math.round(Math.min(Math.max(px[i] * scale, 0f), maxval));
+            if (bytesPer == 1) {
+                raster[i] = (byte) v;
+            } else {
+                raster[2 * i] = (byte) (v >>> 8);
+                raster[2 * i + 1] = (byte) v;
+            }
+        }
+        out.write(raster);
+    }
+
+    /** Writes a binary PGM file: 8-bit when the image's maxValue is at most 255, else 16-bit. */
+    public static void writePgm(GrayImage image, Path file) throws IOException {
+        int maxval = image.maxValue() > 255 ? 65535 : 255;
+        try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file))) {
+            writePgm(image, maxval, out);
+        }
+    }
+
+    // =====================================================================================================
+    // javax.imageio formats
+    // =====================================================================================================
+
+    private static GrayImage decodeWithImageIo(ImageInputStream iis, String source) throws IOException {
+        Iterator<ImageReader> readers = ImageIO.getImageReaders(iis);
+        if (!readers.hasNext()) {
+            throw new ImageFormatException(source, "not a PGM (P2/P5) and not a format javax.imageio can read;"
+                    + " first bytes " + firstBytes(iis), "byte 0, magic");
+        }
+        ImageReader reader = readers.next();
+        String format = reader.getFormatName();
+        List<String> warnings = new ArrayList<>();
+        try {
+            reader.setInput(iis, true, true);
+            reader.addIIOReadWarningListener((r, warning) -> warnings.add(warning));
+            int width = reader.getWidth(0);
+            int height = reader.getHeight(0);
+            if (width < 1 || height < 1) {
+                throw new ImageFormatException(source, format + " header declares a " + width + "x" + height
+                        + " image", "image header (width x height)");
+            }
+            if ((long) width * height > MAX_PIXELS) {
+                throw new ImageFormatException(source, format + " header declares " + width + "x" + height + " = "
+                        + (long) width * height + " pixels, above the cap of " + MAX_PIXELS
+                        + " (Images.MAX_PIXELS)", "image header (width x height)");
+            }
+            BufferedImage image = reader.read(0);
+            if (!warnings.isEmpty()) {
+                throw new ImageFormatException(source, format + " decoder warning: " + String.join("; ", warnings),
+                        "stream position " + position(iis));
+            }
+            return toGray(image);
+        } catch (ImageFormatException e) {
+            throw e;
+        } catch (IIOException | RuntimeException e) {
+            // Decoders signal corrupt data with IIOException, and some with unchecked exceptions.
+            throw new ImageFormatException(source, format + " decoder failed: " + e.getMessage(),
+                    "stream position " + position(iis), e);
+        } finally {
+            reader.dispose();
+        }
+    }
+
+    private static GrayImage toGray(BufferedImage image) {
+        int width = image.getWidth();
+        int height = image.getHeight();
+        ColorModel cm = image.getColorModel();
+        Raster raster = image.getRaster();
+        boolean grey = !(cm instanceof IndexColorModel)
+                && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY
+                && cm.getNumColorComponents() == 1
+                && cm.getComponentSize(0) <= 16
+                && raster.getTransferType() != DataBuffer.TYPE_FLOAT
+                && raster.getTransferType() != DataBuffer.TYPE_DOUBLE;
+        float[] px = new float[width * height];
+        if (grey) {
+            // Raw samples, not getRGB: that would push linear grey through a gamma curve and drop to 8 bits.
+            raster.getSamples(0, 0, width, height, 0, px);
+            return GrayImage.wrap(height, width, (float) ((1 << cm.getComponentSize(0)) - 1), px);
+        }
+        int[] row = new int[width];
+        for (int y = 0; y < height; y++) {
+            image.getRGB(0, y, width, 1, row, 0, width);
+            for (int x = 0; x < width; x++) {
+                int argb = row[x];
+                px[y * width + x] = 0.299f * ((argb >>> 16) & 0xFF) + 0.587f * ((argb >>> 8) & 0xFF)
+                        + 0.114f * (argb & 0xFF);
+            }
+        }
+        return GrayImage.wrap(height, width, 255f, px);
+    }
+
+    private static String firstBytes(ImageInputStream iis) {
+        StringBuilder sb = new StringBuilder();
+        try {
+            iis.seek(0);
+            for (int i = 0; i < 8; i++) {
+                int b = iis.read();
+                if (b < 0) {
+                    break;
+                }
+                sb.append(String.format("%02x ", b));
+            }
+        } catch (IOException e) {
+            sb.append("(unreadable)");
+        }
+        return sb.toString().trim();
+    }
+
+    private static String position(ImageInputStream iis) {
+        try {
+            return String.valueOf(iis.getStreamPosition());
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    // =====================================================================================================
+    // PGM
+    // =====================================================================================================
+
+    /** One pass over a PGM stream, tracking the byte offset for error messages. */
+    private static final class PgmParser {
+        private final InputStream in;
+        private final String source;
+        /** Total length of the input in bytes, or -1 if unknown. */
+        private final long length;
+        /** Offset of the next byte {@link #read()} returns. */
+        private long pos;
+        /** The byte that ended the last number (whitespace, '#', or -1 for end of input). */
+        private int terminator;
+
+        PgmParser(InputStream in, String source, long length) {
+            this.in = in;
+            this.source = source;
+            this.length = length;
+        }
+
+        GrayImage parse() throws IOException {
+            int b0 = read();
+            int b1 = read();
+            int b2 = read();
+            boolean magicP = b0 == 'P' && b1 >= '0' && b1 <= '9';
+            if (magicP && b1 != '2' && b1 != '5') {
+                throw fail("unsupported Netpbm type 'P" + (char) b1 + "': only grey maps P2 (plain) and P5 (raw)"
+                        + " are read", "byte 0, magic");
+            }
+            if (!magicP || !(isWhitespace(b2) || b2 == '#')) {
+                throw fail("bad magic " + describe(b0, b1, b2) + ": a PGM starts with 'P2' or 'P5' and whitespace",
+                        "byte 0, magic");
+            }
+            if (b2 == '#') {
+                skipComment();
+            }
+            boolean plain = b1 == '2';
+            long width = headerField("width", 1, Integer.MAX_VALUE);
+            long height = headerField("height", 1, Integer.MAX_VALUE);
+            if (width * height > MAX_PIXELS) {
+                throw fail(width + "x" + height + " = " + width * height + " pixels is above the cap of "
+                        + MAX_PIXELS + " (Images.MAX_PIXELS)", "header fields 'width' and 'height'");
+            }
+            long maxval = headerField("maxval", 1, 65535);
+            int n = (int) (width * height);
+            float[] px;
+            if (plain) {
+                // A plain sample takes at least one digit plus a separator (none after the last one).
+                checkRemaining(2L * n - 1, n + " plain samples need at least " + (2L * n - 1) + " bytes");
+                px = new float[n];
+                readPlainRaster(px, (int) width, (int) maxval);
+            } else {
+                if (terminator == '#' || terminator < 0) {
+                    throw fail(terminator < 0 ? "raster truncated: the file ends after the header"
+                            : "a comment between maxval and a P5 raster is not allowed (exactly one whitespace"
+                            + " byte must follow maxval)", "byte " + pos + ", after header field 'maxval'");
+                }
+                int bytesPer = maxval > 255 ? 2 : 1;
+                checkRemaining((long) n * bytesPer, width + "x" + height + " samples of " + bytesPer
+                        + " byte(s) need " + (long) n * bytesPer + " bytes");
+                px = new float[n];
+                readRawRaster(px, (int) width, (int) maxval, bytesPer);
+            }
+            return GrayImage.wrap((int) height, (int) width, maxval, px);
+        }
+
+        private void checkRemaining(long needed, String what) throws ImageFormatException {
+            if (length >= 0 && length - pos < needed) {
+                throw fail("raster truncated: " + what + " after the header, the file has " + (length - pos),
+                        "byte " + pos + ", start of raster");
+            }
+        }
+
+        private void readRawRaster(float[] px, int width, int maxval, int bytesPer) throws IOException {
+            long rasterStart = pos;
+            long needed = (long) px.length * bytesPer;
+            byte[] buf = new byte[(int) Math.min(needed, 1 << 16)];
+            int index = 0;
+            while (index < px.length) {
+                int want = (int) Math.min(buf.length, (long) (px.length - index) * bytesPer);
+                int got = in.readNBytes(buf, 0, want);
+                long chunkStart = pos;
+                pos += got;
+                if (got < want) {
+                    throw fail("raster truncated: expected " + needed + " bytes of pixel data, found "
+                            + (pos - rasterStart), "byte " + pos + ", end of input");
+                }
+                for (int i = 0; i < want; i += bytesPer) {
+                    int v = bytesPer == 1 ? buf[i] & 0xFF : ((buf[i] & 0xFF) << 8) | (buf[i + 1] & 0xFF);
+                    if (v > maxval) {
+                        throw fail("sample value " + v + " exceeds maxval " + maxval, "byte " + (chunkStart + i)
+                                + ", pixel row " + index / width + " column " + index % width);
+                    }
+                    px[index++] = v;
+                }
+            }
+        }
+
+        private void readPlainRaster(float[] px, int width, int maxval) throws IOException {
+            for (int i = 0; i < px.length; i++) {
+                int b = skipWhitespaceAndComments();
+                long start = pos - 1;
+                String where = "byte " + start + ", pixel row " + i / width + " column " + i % width;
+                if (b < 0) {
+                    throw fail("raster truncated: expected " + px.length + " samples, found " + i,
+                            "byte " + pos + ", end of input");
+                }
+                long v = number(b, "sample", where, maxval);
+                px[i] = v;
+            }
+        }
+
+        /** Reads one header number in [min, max], skipping whitespace and comments before it. */
+        private long headerField(String field, long min, long max) throws IOException {
+            int b = skipWhitespaceAndComments();
+            long start = pos - 1;
+            String where = "byte " + start + ", header field '" + field + "'";
+            if (b < 0) {
+                throw fail("header truncated: the file ends before header field '" + field + "'",
+                        "byte " + pos + ", header field '" + field + "'");
+            }
+            long v = number(b, "header field '" + field + "'", where, Long.MAX_VALUE);
+            if (v < min || v > max) {
+                throw fail("header field '" + field + "' must be in " + min + ".." + max + ", got " + v, where);
+            }
+            return v;
+        }
+
+        /**
+         * Parses the decimal number starting with byte {@code first}; it must end with whitespace, a comment or
+         * the end of input. Values above {@code limit} (or above int range) fail without reading further.
+         */
+        private long number(int first, String what, String where, long limit) throws IOException {
+            if (!isDigit(first)) {
+                throw fail(what + " is not a decimal number: found " + describe(first), where);
+            }
+            long v = 0;
+            int b = first;
+            while (isDigit(b)) {
+                v = v * 10 + (b - '0');
+                if (v > Integer.MAX_VALUE) {
+                    throw fail(what + " is too large (above " + Integer.MAX_VALUE + ")", where);
+                }
+                b = read();
+            }
+            if (b >= 0 && !isWhitespace(b) && b != '#') {
+                throw fail(what + " is not a decimal number: found " + describe(b) + " after the digits",
+                        "byte " + (pos - 1) + ", in " + where.replaceFirst("^byte ", "the number starting at byte "));
+            }
+            if (v > limit) {
+                throw fail(what + " value " + v + " exceeds maxval " + limit, where);
+            }
+            terminator = b;
+            if (b == '#') {
+                skipComment();
+            }
+            return v;
+        }
+
+        private int skipWhitespaceAndComments() throws IOException {
+            while (true) {
+                int b = read();
+                if (b == '#') {
+                    skipComment();
+                } else if (!isWhitespace(b)) {
+                    return b;
+                }
+            }
+        }
+
+        private void skipComment() throws IOException {
+            int b;
+            do {
+                b = read();
+            } while (b >= 0 && b != '\n' && b != '\r');
+        }
+
+        private int read() throws IOException {
+            int b = in.read();
+            if (b >= 0) {
+                pos++;
+            }
+            return b;
+        }
+
+        private ImageFormatException fail(String problem, String where) {
+            return new ImageFormatException(source, problem, where);
+        }
+
+        private static boolean isDigit(int b) {
+            return b >= '0' && b <= '9';
+        }
+
+        private static boolean isWhitespace(int b) {
+            return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == 0x0B || b == '\f';
+        }
+
+        private static String describe(int... bytes) {
+            StringBuilder sb = new StringBuilder();
+            for (int b : bytes) {
+                if (sb.length() > 0) {
+                    sb.append(' ');
+                }
+                if (b < 0) {
+                    sb.append("end of input");
+                } else if (b >= 0x21 && b < 0x7F) {
+                    sb.append('\'').append((char) b).append('\'');
+                } else {
+                    sb.append(String.format("0x%02X", b));
+                }
+            }
+            return sb.toString();
+        }
+    }
+}

@@ -1,0 +1,324 @@
+package org.siamese4j.siamese.data;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.zip.CRC32;
+import javax.imageio.ImageIO;
+import org.assertj.core.api.AbstractThrowableAssert;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ImagesTest {
+
+    @TempDir
+    Path tmp;
+
+    /** ASCII header followed by raw bytes. */
+    private static byte[] pgm(String header, int... raster) {
+        byte[] h = header.getBytes(StandardCharsets.US_ASCII);
+        byte[] out = Arrays.copyOf(h, h.length + raster.length);
+        for (int i = 0; i < raster.length; i++) {
+            out[h.length + i] = (byte) raster[i];
+        }
+        return out;
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static AbstractThrowableAssert<?, ? extends Throwable> assertBad(byte[] bytes, String... fragments) {
+        AbstractThrowableAssert<?, ? extends Throwable> a = assertThatThrownBy(() -> Images.read(bytes, "mem.pgm"))
+                .isInstanceOf(ImageFormatException.class)
+                .hasMessageStartingWith("mem.pgm: ");
+        for (String f : fragments) {
+            a = a.hasMessageContaining(f);
+        }
+        return a;
+    }
+
+    // ---- PGM ---------------------------------------------------------------------------------------------
+
+    @Test
+    void plainP2WithCommentsRoundTrips() throws IOException {
+        String text = "P2\n# made by hand\n3 2\n# maxval next\n10\n0 5 10\n3 # inline comment\n 7\t1\n";
+        GrayImage img = Images.read(ascii(text), "p2");
+        assertThat(img.height()).isEqualTo(2);
+        assertThat(img.width()).isEqualTo(3);
+        assertThat(img.maxValue()).isEqualTo(10f);
+        assertThat(img.pixels()).containsExactly(0, 5, 10, 3, 7, 1);
+        assertThat(img.get(1, 1)).isEqualTo(7f);
+        assertThat(img.scaledToUnit().pixels()).containsExactly(0f, 0.5f, 1f, 0.3f, 0.7f, 0.1f);
+    }
+
+    @Test
+    void rawP5EightBit() throws IOException {
+        GrayImage img = Images.read(pgm("P5\n3 2\n255\n", 0, 1, 128, 200, 254, 255), "p5");
+        assertThat(img.pixels()).containsExactly(0, 1, 128, 200, 254, 255);
+        assertThat(img.maxValue()).isEqualTo(255f);
+        assertThat(img.scaledToUnit().get(1, 2)).isEqualTo(1f);
+    }
+
+    @Test
+    void rawP5SixteenBitIsBigEndian() throws IOException {
+        // maxval 1000 > 255: two bytes per sample, most significant first.
+        GrayImage img = Images.read(pgm("P5 2 2 1000\n", 0x00, 0x00, 0x01, 0x00, 0x03, 0xE7, 0x03, 0xE8), "p5-16");
+        assertThat(img.pixels()).containsExactly(0, 256, 999, 1000);
+        assertThat(img.maxValue()).isEqualTo(1000f);
+        assertThat(img.scaledToUnit().pixels()).containsExactly(0f, 0.256f, 0.999f, 1f);
+
+        GrayImage full = Images.read(pgm("P5\n1 1\n65535\n", 0xFF, 0xFE), "p5-65535");
+        assertThat(full.pixels()).containsExactly(65534);
+    }
+
+    @Test
+    void commentsAnywhereInTheHeader() throws IOException {
+        // Comments right after the magic, between fields, directly after a number, with CR line ends.
+        byte[] bytes = pgm("P5#after magic\n#one\r3#glued to width\n  # two\n2\n#three\n255\n", 1, 2, 3, 4, 5, 6);
+        GrayImage img = Images.read(bytes, "comments");
+        assertThat(img.width()).isEqualTo(3);
+        assertThat(img.height()).isEqualTo(2);
+        assertThat(img.pixels()).containsExactly(1, 2, 3, 4, 5, 6);
+    }
+
+    @Test
+    void readsFromStreamAndIgnoresTrailingBytes() throws IOException {
+        byte[] bytes = pgm("P5\n2 1\n255\n", 9, 8, 77, 77, 77);
+        GrayImage img = Images.readPgm(new ByteArrayInputStream(bytes), "stream");
+        assertThat(img.pixels()).containsExactly(9, 8);
+    }
+
+    @Test
+    void writePgmRoundTripsEightAndSixteenBit() throws IOException {
+        GrayImage eight = GrayImage.of(2, 3, 255f, new float[] {0, 1, 2, 100, 254, 255});
+        Path f8 = tmp.resolve("eight.pgm");
+        Images.writePgm(eight, f8);
+        assertThat(Arrays.copyOf(Files.readAllBytes(f8), 11)).isEqualTo(ascii("P5\n3 2\n255\n"));
+        assertThat(Images.read(f8).pixels()).containsExactly(eight.pixels());
+
+        GrayImage sixteen = GrayImage.of(1, 3, 65535f, new float[] {0, 300, 65535});
+        Path f16 = tmp.resolve("sixteen.pgm");
+        Images.writePgm(sixteen, f16);
+        GrayImage back = Images.read(f16);
+        assertThat(back.maxValue()).isEqualTo(65535f);
+        assertThat(back.pixels()).containsExactly(0, 300, 65535);
+    }
+
+    // ---- untrusted PGM input -----------------------------------------------------------------------------
+
+    @Test
+    void badMagic() {
+        assertBad(ascii("Q5\n1 1\n255\n\0"), "not a PGM", "javax.imageio");
+        assertThatThrownBy(() -> Images.readPgm(new ByteArrayInputStream(ascii("Q5\n1 1\n255\n\0")), "s.pgm"))
+                .isInstanceOf(ImageFormatException.class)
+                .hasMessageContaining("s.pgm").hasMessageContaining("bad magic").hasMessageContaining("byte 0");
+        assertBad(ascii("P51 1\n255\n\0"), "bad magic", "byte 0, magic");
+        assertBad(ascii("P6\n1 1\n255\n\0\0\0"), "unsupported Netpbm type 'P6'", "byte 0");
+        assertBad(new byte[0], "empty");
+    }
+
+    @Test
+    void nonNumericHeaderFieldsNameTheFieldAndOffset() {
+        assertBad(ascii("P5\n3 x2\n255\n"), "header field 'height' is not a decimal number", "'x'",
+                "byte 5, header field 'height'");
+        assertBad(ascii("P5\n3 2y\n255\n"), "header field 'height'", "'y' after the digits",
+                "at byte 6, in the number starting at byte 5");
+        assertBad(ascii("P5\n-3 2\n255\n"), "header field 'width'", "'-'");
+        assertBad(ascii("P5\n3 2\n2.5\n"), "header field 'maxval'", "'.'");
+    }
+
+    @Test
+    void outOfRangeHeaderFields() {
+        assertBad(ascii("P5\n0 2\n255\n"), "header field 'width' must be in 1..", "byte 3");
+        assertBad(ascii("P5\n3 0\n255\n"), "header field 'height' must be in 1..");
+        assertBad(ascii("P5\n3 2\n0\n"), "header field 'maxval' must be in 1..65535, got 0");
+        assertBad(ascii("P5\n3 2\n65536\n"), "header field 'maxval' must be in 1..65535, got 65536");
+        assertBad(ascii("P5\n99999999999 2\n255\n"), "header field 'width' is too large");
+    }
+
+    @Test
+    void absurdDimensionsFailBeforeAllocating() {
+        // 100000 x 100000 = 10^10 pixels: a 40 GB float buffer if the cap were not checked first.
+        byte[] bytes = ascii("P5\n100000 100000\n255\n");
+        assertBad(bytes, "10000000000 pixels", "cap of " + Images.MAX_PIXELS,
+                "header fields 'width' and 'height'");
+        assertThatThrownBy(() -> Images.readPgm(new ByteArrayInputStream(bytes), "stream"))
+                .isInstanceOf(ImageFormatException.class).hasMessageContaining("Images.MAX_PIXELS");
+        // Below the cap but far larger than the file: caught from the known file length, before allocating.
+        assertBad(ascii("P5\n8000 8000\n255\n"), "raster truncated", "64000000 bytes", "start of raster");
+    }
+
+    @Test
+    void truncatedHeaderAndRaster() {
+        assertBad(ascii("P5\n3 "), "header truncated", "header field 'height'");
+        assertBad(ascii("P5\n3 2\n255"), "raster truncated", "ends after the header");
+        assertBad(pgm("P5\n3 2\n255\n", 1, 2, 3, 4), "raster truncated", "need 6 bytes", "has 4", "byte 11");
+        assertBad(pgm("P5\n2 2\n1000\n", 0, 1, 0, 2, 0, 3), "raster truncated", "need 8 bytes");
+        // From a stream the length is unknown: found while reading, at the offset where the data ends.
+        assertThatThrownBy(() -> Images.readPgm(new ByteArrayInputStream(pgm("P5\n3 2\n255\n", 1, 2, 3, 4)), "s"))
+                .isInstanceOf(ImageFormatException.class)
+                .hasMessageContaining("raster truncated").hasMessageContaining("expected 6 bytes")
+                .hasMessageContaining("found 4").hasMessageContaining("byte 15");
+        assertBad(ascii("P2\n3 2\n9\n1 2 3 4 5\n"), "raster truncated");
+        assertThatThrownBy(() -> Images.readPgm(new ByteArrayInputStream(ascii("P2 3 2 9 1 2 3 4 5")), "s"))
+                .isInstanceOf(ImageFormatException.class)
+                .hasMessageContaining("expected 6 samples, found 5");
+    }
+
+    @Test
+    void samplesAboveMaxvalAndBadPlainSamples() {
+        assertBad(pgm("P5\n2 2\n100\n", 1, 2, 200, 3), "sample value 200 exceeds maxval 100", "byte 13",
+                "pixel row 1 column 0");
+        assertBad(pgm("P5\n1 2\n1000\n", 0, 1, 0x03, 0xE9), "sample value 1001 exceeds maxval 1000", "row 1");
+        assertBad(ascii("P2\n2 1\n9\n3 12\n"), "sample value 12 exceeds maxval 9", "column 1");
+        assertBad(ascii("P2\n2 1\n9\n3 z\n"), "sample is not a decimal number", "'z'", "byte 11");
+    }
+
+    @Test
+    void commentBetweenMaxvalAndRawRasterIsRejected() {
+        assertBad(pgm("P5\n1 1\n255#c\n", 7), "comment between maxval and a P5 raster");
+    }
+
+    @Test
+    void messageHasSourceProblemAndLocation() {
+        assertThatThrownBy(() -> Images.read(ascii("P5\n3 x\n255\n"), "faces/s1/1.pgm"))
+                .isInstanceOfSatisfying(ImageFormatException.class, e -> {
+                    assertThat(e.source()).isEqualTo("faces/s1/1.pgm");
+                    assertThat(e.problem()).contains("'height'");
+                    assertThat(e.location()).isEqualTo("byte 5, header field 'height'");
+                    assertThat(e).isInstanceOf(IOException.class);
+                });
+    }
+
+    @Test
+    void fileErrorsNameThePath() throws IOException {
+        Path f = tmp.resolve("bad.pgm");
+        Files.write(f, pgm("P5\n2 2\n255\n", 1));
+        assertThatThrownBy(() -> Images.read(f)).isInstanceOf(ImageFormatException.class)
+                .hasMessageStartingWith(f.toString()).hasMessageContaining("raster truncated");
+    }
+
+    // ---- javax.imageio formats ---------------------------------------------------------------------------
+
+    private static byte[] encode(BufferedImage img, String format) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        assertThat(ImageIO.write(img, format, out)).as("writer for " + format).isTrue();
+        return out.toByteArray();
+    }
+
+    private static BufferedImage greyGradient(int h, int w) {
+        BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                img.getRaster().setSample(x, y, 0, 20 + 3 * x + 2 * y);
+            }
+        }
+        return img;
+    }
+
+    @Test
+    void greyPngKeepsExactSamples() throws IOException {
+        BufferedImage src = greyGradient(5, 7);
+        Path f = tmp.resolve("grey.png");
+        Files.write(f, encode(src, "png"));
+        GrayImage img = Images.read(f);
+        assertThat(img.height()).isEqualTo(5);
+        assertThat(img.width()).isEqualTo(7);
+        assertThat(img.maxValue()).isEqualTo(255f);
+        for (int y = 0; y < 5; y++) {
+            for (int x = 0; x < 7; x++) {
+                assertThat(img.get(y, x)).isEqualTo(20f + 3 * x + 2 * y);
+            }
+        }
+    }
+
+    @Test
+    void sixteenBitGreyPngKeepsDepth() throws IOException {
+        BufferedImage src = new BufferedImage(3, 1, BufferedImage.TYPE_USHORT_GRAY);
+        src.getRaster().setSamples(0, 0, 3, 1, 0, new int[] {0, 1234, 65535});
+        GrayImage img = Images.read(encode(src, "png"), "16.png");
+        assertThat(img.maxValue()).isEqualTo(65535f);
+        assertThat(img.pixels()).containsExactly(0, 1234, 65535);
+    }
+
+    @Test
+    void colourPngBecomesLuma() throws IOException {
+        BufferedImage src = new BufferedImage(4, 1, BufferedImage.TYPE_INT_RGB);
+        src.setRGB(0, 0, 0xFF0000);
+        src.setRGB(1, 0, 0x00FF00);
+        src.setRGB(2, 0, 0x0000FF);
+        src.setRGB(3, 0, 0xFFFFFF);
+        GrayImage img = Images.read(encode(src, "png"), "rgb.png");
+        assertThat(img.maxValue()).isEqualTo(255f);
+        assertThat(img.get(0, 0)).isCloseTo(0.299f * 255, within(1e-3f));
+        assertThat(img.get(0, 1)).isCloseTo(0.587f * 255, within(1e-3f));
+        assertThat(img.get(0, 2)).isCloseTo(0.114f * 255, within(1e-3f));
+        assertThat(img.get(0, 3)).isCloseTo(255f, within(1e-3f));
+    }
+
+    @Test
+    void greyJpegIsCloseToTheOriginal() throws IOException {
+        BufferedImage src = greyGradient(16, 16);
+        Path f = tmp.resolve("face.jpg");
+        Files.write(f, encode(src, "jpg"));
+        GrayImage img = Images.read(f);
+        assertThat(img.height()).isEqualTo(16);
+        assertThat(img.width()).isEqualTo(16);
+        for (int y = 0; y < 16; y++) {
+            for (int x = 0; x < 16; x++) {
+                // Lossy, but a smooth gradient survives at default quality within a few grey levels.
+                assertThat(img.get(y, x)).isCloseTo(20f + 3 * x + 2 * y, within(4f));
+            }
+        }
+    }
+
+    @Test
+    void truncatedPngAndJpegAreFormatErrors() throws IOException {
+        byte[] png = encode(greyGradient(32, 32), "png");
+        assertThatThrownBy(() -> Images.read(Arrays.copyOf(png, png.length / 2), "cut.png"))
+                .isInstanceOf(ImageFormatException.class)
+                .hasMessageStartingWith("cut.png: ").hasMessageContaining("png").hasMessageContaining("at stream");
+        // Cut inside the entropy-coded data, javax.imageio's JPEG reader only warns and returns a partial image.
+        BufferedImage texture = new BufferedImage(64, 64, BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < 64; y++) {
+            for (int x = 0; x < 64; x++) {
+                texture.getRaster().setSample(x, y, 0, (7 * x + 13 * y) % 256);
+            }
+        }
+        byte[] jpg = encode(texture, "jpg");
+        assertThatThrownBy(() -> Images.read(Arrays.copyOf(jpg, jpg.length * 4 / 5), "cut.jpg"))
+                .isInstanceOf(ImageFormatException.class)
+                .hasMessageStartingWith("cut.jpg: ").hasMessageContaining("JPEG decoder warning")
+                .hasMessageContaining("at stream position");
+    }
+
+    @Test
+    void unknownFormatNamesItsFirstBytes() {
+        assertBad(new byte[] {0x12, 0x34, 0x56}, "not a PGM", "12 34 56", "byte 0");
+    }
+
+    @Test
+    void pngDeclaringHugeSizeFailsFromTheHeader() {
+        // Signature + an IHDR chunk claiming 100000 x 100000 grey pixels, and nothing else.
+        ByteBuffer ihdr = ByteBuffer.allocate(17);
+        ihdr.put("IHDR".getBytes(StandardCharsets.US_ASCII)).putInt(100_000).putInt(100_000)
+                .put((byte) 8).put((byte) 0).put((byte) 0).put((byte) 0).put((byte) 0);
+        CRC32 crc = new CRC32();
+        crc.update(ihdr.array());
+        ByteBuffer png = ByteBuffer.allocate(8 + 4 + 17 + 4);
+        png.put(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A}).putInt(13).put(ihdr.array())
+                .putInt((int) crc.getValue());
+        assertBad(png.array(), "100000x100000", "Images.MAX_PIXELS", "image header");
+    }
+}
