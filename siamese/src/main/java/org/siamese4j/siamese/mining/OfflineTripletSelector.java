@@ -11,6 +11,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
 import org.siamese4j.siamese.data.ImageDataset;
+import org.siamese4j.siamese.data.TripletIndices;
+import org.siamese4j.siamese.data.TripletSampler;
 import org.siamese4j.tensor.Rng;
 
 /**
@@ -114,7 +116,7 @@ public final class OfflineTripletSelector implements Iterator<OfflineTripletSele
         MAX_STAGES
     }
 
-    private final RandomTripletSampler sampler;
+    private final TripletSampler sampler;
     private final DistanceFunction distances;
     private final Config config;
     private final Rng rng;
@@ -129,15 +131,15 @@ public final class OfflineTripletSelector implements Iterator<OfflineTripletSele
      * @throws IllegalArgumentException if an argument is null or the labels admit no triplet
      */
     public OfflineTripletSelector(int[] labels, DistanceFunction distances, Config config, Rng rng) {
-        this(new RandomTripletSampler(labels), distances, config, rng);
+        this(rng == null ? null : new TripletSampler(labels, rng), distances, config, rng);
     }
 
     /** A selector over the images of {@code dataset}; triplet indices are image indices. */
     public OfflineTripletSelector(ImageDataset dataset, DistanceFunction distances, Config config, Rng rng) {
-        this(RandomTripletSampler.of(dataset), distances, config, rng);
+        this(rng == null ? null : new TripletSampler(dataset, rng), distances, config, rng);
     }
 
-    private OfflineTripletSelector(RandomTripletSampler sampler, DistanceFunction distances, Config config,
+    private OfflineTripletSelector(TripletSampler sampler, DistanceFunction distances, Config config,
                                    Rng rng) {
         if (distances == null || config == null || rng == null) {
             throw new IllegalArgumentException("OfflineTripletSelector: distance function, config and rng must not"
@@ -171,7 +173,8 @@ public final class OfflineTripletSelector implements Iterator<OfflineTripletSele
                     + "; no further stage");
         }
         int number = stages.size() + 1;
-        Triplets candidates = sampler.sample(config.candidatesPerStage(), rng);
+        TripletIndices drawn = sampler.sample(config.candidatesPerStage());
+        Triplets candidates = new Triplets(drawn.anchor(), drawn.positive(), drawn.negative());
         int[] a = candidates.anchors();
         float[] dAP = measure(number, "anchor-positive", a, candidates.positives());
         float[] dAN = measure(number, "anchor-negative", a, candidates.negatives());

@@ -10,12 +10,12 @@ import org.junit.jupiter.api.Assumptions;
  * working directory (a module folder under Maven, the repository root in an IDE). Tests that need it are skipped,
  * not failed, when it is absent.
  */
-final class SharedDataDir {
+public final class SharedDataDir {
     private SharedDataDir() {
     }
 
     /** {@code shared/data/<sub>}, or a skipped test if no such folder exists above the working directory. */
-    static Path require(String sub) {
+    public static Path require(String sub) {
         for (Path dir = Paths.get("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
             Path candidate = dir.resolve("shared").resolve("data").resolve(sub);
             if (Files.isDirectory(candidate)) {

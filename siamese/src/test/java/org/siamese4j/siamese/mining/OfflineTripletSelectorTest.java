@@ -240,9 +240,9 @@ class OfflineTripletSelectorTest {
         Config c = new Config(10, 0.2f, hard, 0.5, 3);
         DistanceFunction zero = (x, y) -> new float[x.length];
         assertThatThrownBy(() -> new OfflineTripletSelector(new int[] {0, 0, 0}, zero, c, new Rng(1)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1 identities");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 2 identities");
         assertThatThrownBy(() -> new OfflineTripletSelector(new int[] {0, 1, 2}, zero, c, new Rng(1)))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2 examples");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at most 1");
         assertThatThrownBy(() -> new OfflineTripletSelector(labels(), null, c, new Rng(1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("null");
         assertThatThrownBy(() -> new OfflineTripletSelector(labels(), zero, c, null))
