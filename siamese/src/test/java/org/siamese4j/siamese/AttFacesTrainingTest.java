@@ -32,7 +32,7 @@ class AttFacesTrainingTest {
         ImageDataset all = FaceFolders.load(root, FaceFolders.Options.resizeTo(56, 46));
         Splits.Split split = Splits.byIdentity(all, 10, new Rng(5));
         Rng rng = new Rng(6);
-        Sequential tower = SyntheticFacesTrainingTest.smallTower(rng.split());
+        Sequential tower = Towers.small(rng.split());
 
         double untrained = auc(tower, split.test());
         TripletTrainer trainer = new TripletTrainer(tower, TripletLoss.hard(0.3f, Distance.EUCLIDEAN),

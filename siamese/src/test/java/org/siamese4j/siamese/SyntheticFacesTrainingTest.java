@@ -6,13 +6,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-import org.siamese4j.nn.BatchNorm2d;
-import org.siamese4j.nn.Conv2d;
-import org.siamese4j.nn.Flatten;
-import org.siamese4j.nn.L2Normalize;
-import org.siamese4j.nn.Linear;
-import org.siamese4j.nn.MaxPool2d;
-import org.siamese4j.nn.ReLU;
 import org.siamese4j.nn.Sequential;
 import org.siamese4j.optim.Adam;
 import org.siamese4j.siamese.data.Augmenter;
@@ -33,22 +26,13 @@ class SyntheticFacesTrainingTest {
     private static final int H = 56;
     private static final int W = 46;
 
-    static Sequential smallTower(Rng rng) {
-        // 56x46 -> 28x23 -> 14x11 -> 7x5, then a 64-d unit-length embedding
-        return new Sequential(
-                new Conv2d(1, 16, 3, 1, 1, rng), new BatchNorm2d(16), new ReLU(), new MaxPool2d(2),
-                new Conv2d(16, 32, 3, 1, 1, rng), new BatchNorm2d(32), new ReLU(), new MaxPool2d(2),
-                new Conv2d(32, 64, 3, 1, 1, rng), new BatchNorm2d(64), new ReLU(), new MaxPool2d(2),
-                new Flatten(), new Linear(64 * 7 * 5, 64, rng), new L2Normalize());
-    }
-
     @Test
     void batchHardTripletTrainingVerifiesUnseenPeople() {
         long seed = 11;
         ImageDataset train = SyntheticFaces.generateRange(0, 120, 8, seed, H, W);
         ImageDataset test = SyntheticFaces.generateRange(1000, 40, 6, seed, H, W);
         Rng rng = new Rng(seed);
-        Sequential tower = smallTower(rng.split());
+        Sequential tower = Towers.small(rng.split());
 
         double untrained = auc(tower, test);
         Adam adam = new Adam(tower.parameters(), 2e-3f);
