@@ -11,4 +11,5 @@ module org.siamese4j.core {
     exports org.siamese4j.nn;
     exports org.siamese4j.optim;
     exports org.siamese4j.data;
+    exports org.siamese4j.io;
 }

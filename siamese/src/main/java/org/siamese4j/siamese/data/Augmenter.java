@@ -78,6 +78,14 @@ public final class Augmenter {
         return config;
     }
 
+    /**
+     * The generator the augmentations are drawn from (the one given to the constructor, live): a checkpoint saves
+     * {@code rng().state()} and a resumed run restores it, so it continues with the same draws.
+     */
+    public Rng rng() {
+        return rng;
+    }
+
     /** A new, augmented copy of {@code batch} [B, C, H, W]. */
     public Tensor apply(Tensor batch) {
         int[] shape = checkBatch("Augmenter.apply", batch);

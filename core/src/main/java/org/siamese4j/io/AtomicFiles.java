@@ -1,0 +1,144 @@
+package org.siamese4j.io;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Writes files so that a crash, a kill or a full disk never leaves a half-written file behind: readers
+ * see either the old content or the new one.
+ *
+ * <p>{@link #write(Path, IOConsumer)} writes to a temporary file in the target's folder (named
+ * {@code .<name>.tmp-<random>}, so it never collides with another writer), flushes and fsyncs it, renames it
+ * atomically over the target, then fsyncs the folder so the rename itself survives a power cut (where the
+ * platform lets a folder be opened; Windows does not, and there that last step is skipped).
+ *
+ * <p>A symbolic link at the target is replaced by the new file, not followed.
+ *
+ * <p>If the writer fails, the temporary file is deleted and the old target is untouched. If the process
+ * dies mid-write, the temporary file stays behind: it is harmless (nothing reads {@code .*.tmp-*} files) and
+ * may be deleted by hand. It is not cleaned up automatically, since another process may be writing it.
+ */
+public final class AtomicFiles {
+    /** Room left for the prefix and random suffix under the usual 255-byte file-name limit. */
+    private static final int MAX_NAME_IN_TEMP = 100;
+
+    private AtomicFiles() {
+    }
+
+    /**
+     * Replaces {@code target} with what {@code writer} writes, atomically.
+     *
+     * <p>The stream handed to {@code writer} is buffered; the writer may close it or not. The target's folder
+     * must exist and be on a file system that supports atomic rename (every local one does).
+     *
+     * @throws IOException whatever the writer or the file system threw; the target is then unchanged and no
+     *                     temporary file remains
+     */
+    public static void write(Path target, IOConsumer<OutputStream> writer) throws IOException {
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(writer, "writer");
+        Path absolute = target.toAbsolutePath();
+        Path dir = absolute.getParent();
+        Path name = absolute.getFileName();
+        if (dir == null || name == null) {
+            throw new IllegalArgumentException("AtomicFiles.write: " + target + " is not a file path");
+        }
+        if (Files.isDirectory(absolute, LinkOption.NOFOLLOW_LINKS)) {
+            // An atomic rename would replace an empty folder silently.
+            throw new FileAlreadyExistsException(absolute.toString(), null, "is a directory");
+        }
+        Path temp = null;
+        try {
+            FileChannel channel = null;
+            String base = name.toString();
+            if (base.length() > MAX_NAME_IN_TEMP) {
+                base = base.substring(0, MAX_NAME_IN_TEMP);
+            }
+            for (int attempt = 0; channel == null; attempt++) {
+                Path candidate = dir.resolve("." + base + ".tmp-"
+                        + Long.toHexString(ThreadLocalRandom.current().nextLong()));
+                try {
+                    channel = FileChannel.open(candidate, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                    temp = candidate;
+                } catch (FileAlreadyExistsException e) {
+                    if (attempt >= 16) {
+                        throw e;
+                    }
+                }
+            }
+            try (FileChannel ch = channel) {
+                Shield out = new Shield(new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16));
+                writer.accept(out);
+                out.flush();
+                // Data on disk before the rename makes it visible; otherwise a power cut could leave
+                // the new name pointing at empty blocks.
+                ch.force(true);
+            }
+            Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            temp = null;
+            syncDirectory(dir);
+        } catch (Throwable t) {
+            if (temp != null) {
+                try {
+                    Files.deleteIfExists(temp);
+                } catch (IOException | RuntimeException e) {
+                    t.addSuppressed(e);
+                }
+            }
+            throw t;
+        }
+    }
+
+    /** Persists the folder entry (the rename). Best effort: some platforms cannot open a folder. */
+    private static void syncDirectory(Path dir) {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // Windows and some file systems refuse; the rename is still atomic, only its durability waits
+            // for the OS to flush metadata.
+        }
+    }
+
+    /**
+     * What the writer sees: closing it only flushes, so the channel stays open for the fsync; the bulk
+     * write is forwarded (FilterOutputStream would split it into single bytes).
+     */
+    private static final class Shield extends OutputStream {
+        private final OutputStream out;
+
+        Shield(OutputStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+        }
+
+        @Override
+        public void flush() throws IOException {
+            out.flush();
+        }
+
+        @Override
+        public void close() throws IOException {
+            out.flush();
+        }
+    }
+}

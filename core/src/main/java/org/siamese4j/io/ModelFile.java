@@ -1,0 +1,380 @@
+package org.siamese4j.io;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.siamese4j.nn.ArchSpec;
+import org.siamese4j.nn.Module;
+import org.siamese4j.nn.Sequential;
+import org.siamese4j.tensor.Rng;
+import org.siamese4j.tensor.Shapes;
+import org.siamese4j.tensor.Tensor;
+
+/**
+ * A trained model in one self-describing file: the weights as a {@link SafeTensors} file (float32, PyTorch's
+ * state-dict names) and, in its {@code __metadata__}, the architecture and input shape needed to rebuild the
+ * network without any code:
+ * <table>
+ * <caption>Metadata keys</caption>
+ * <tr><th>key</th><th>value</th></tr>
+ * <tr><td>{@code format}</td><td>{@value #FORMAT}</td></tr>
+ * <tr><td>{@code format_version}</td><td>{@code 1}</td></tr>
+ * <tr><td>{@code arch}</td><td>the {@link ArchSpec}, canonical, e.g.
+ *     {@code conv(32,3,pad=1) relu maxpool(2) ... dense(128) l2norm}</td></tr>
+ * <tr><td>{@code input}</td><td>one input sample's shape, {@code CxHxW} ({@code 1x112x92}) or a feature
+ *     count ({@code 16})</td></tr>
+ * </table>
+ * plus any extra string metadata the caller adds (a description, the training data, the threshold).
+ *
+ * <p>{@link #load} rebuilds the network from {@code arch} and {@code input} and loads the weights strictly:
+ * every tensor the network has must be in the file with its exact shape, and the file must hold nothing
+ * else. All differences are reported together in one {@link ModelFormatException}. The tensors are checked
+ * against the shapes the spec implies <em>before</em> the network is built, so a hostile spec asking for a
+ * giant network fails without allocating it. {@code format} and {@code format_version} may be absent (a file
+ * written from PyTorch with only {@code arch} and {@code input} loads), but when present they must say
+ * {@value #FORMAT} and a version this class reads.
+ *
+ * <p>One leniency, for files written from PyTorch: a batch-norm {@code num_batches_tracked} counter may be
+ * missing (it is an int64 in PyTorch, which some exporters drop); it then stays 0. It does not enter the
+ * maths.
+ *
+ * <p>{@link #loadInto} loads a file into a network built by hand, with the same strict name and shape
+ * check; it needs no {@code arch} metadata. Every write goes through {@link AtomicFiles}: a crash leaves
+ * either the old or the new file. The file layout is described for PyTorch users in
+ * {@code docs/model-format.md}.
+ */
+public final class ModelFile {
+    /** The value of the {@code format} metadata key. */
+    public static final String FORMAT = "siamese4j-model";
+    /** The version written; files of this version or older are read. */
+    public static final int FORMAT_VERSION = 1;
+
+    public static final String KEY_FORMAT = "format";
+    public static final String KEY_FORMAT_VERSION = "format_version";
+    public static final String KEY_ARCH = "arch";
+    public static final String KEY_INPUT = "input";
+
+    private static final Set<String> RESERVED = Set.of(KEY_FORMAT, KEY_FORMAT_VERSION, KEY_ARCH, KEY_INPUT);
+    private static final String NUM_BATCHES_TRACKED = "num_batches_tracked";
+    /** Problems listed in one message at most; a hostile file could have a million tensors. */
+    private static final int MAX_LISTED = 20;
+
+    private ModelFile() {
+    }
+
+    /**
+     * A loaded model with its description.
+     *
+     * @param model      the network, in evaluation mode (call {@code train()} to fine-tune it)
+     * @param arch       its architecture
+     * @param inputShape one input sample's shape ([C, H, W] or [features])
+     * @param metadata   every metadata string of the file, reserved keys included
+     */
+    public record LoadedModel(Sequential model, ArchSpec arch, int[] inputShape, Map<String, String> metadata) {
+        public LoadedModel {
+            inputShape = inputShape.clone();
+            metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+        }
+
+        @Override
+        public int[] inputShape() {
+            return inputShape.clone();
+        }
+    }
+
+    // =====================================================================================================
+    // Saving
+    // =====================================================================================================
+
+    /** {@link #save(Path, Module, ArchSpec, int[], Map)} without extra metadata. */
+    public static void save(Path file, Module model, ArchSpec arch, int[] inputShape) throws IOException {
+        save(file, model, arch, inputShape, Map.of());
+    }
+
+    /**
+     * Writes {@code model}'s state dict and the metadata (see the class comment) to {@code file}, replacing
+     * it atomically.
+     *
+     * @param model         the network; must be exactly what {@code arch.build(inputShape, ...)} makes
+     * @param extraMetadata more strings to store (may be null); the reserved keys {@code format},
+     *                      {@code format_version}, {@code arch} and {@code input} are refused
+     * @throws IllegalArgumentException before writing anything, when {@code arch} does not describe
+     *                                  {@code model} (each difference listed), an extra key is reserved, or a
+     *                                  weight is NaN or infinite (the file would not load)
+     */
+    public static void save(Path file, Module model, ArchSpec arch, int[] inputShape,
+                            Map<String, String> extraMetadata) throws IOException {
+        if (file == null || model == null || arch == null || inputShape == null) {
+            throw new IllegalArgumentException("ModelFile.save: file, model, arch and inputShape must not be null");
+        }
+        List<String> differences = arch.differences(model, inputShape);
+        if (!differences.isEmpty()) {
+            throw new IllegalArgumentException("ModelFile.save: the spec '" + arch + "' for input "
+                    + ArchSpec.formatInput(inputShape) + " does not describe the model: " + joinLimited(differences));
+        }
+        LinkedHashMap<String, String> metadata = new LinkedHashMap<>();
+        metadata.put(KEY_FORMAT, FORMAT);
+        metadata.put(KEY_FORMAT_VERSION, Integer.toString(FORMAT_VERSION));
+        metadata.put(KEY_ARCH, arch.toString());
+        metadata.put(KEY_INPUT, ArchSpec.formatInput(inputShape));
+        if (extraMetadata != null) {
+            for (Map.Entry<String, String> e : extraMetadata.entrySet()) {
+                if (e.getKey() == null || e.getValue() == null) {
+                    throw new IllegalArgumentException("ModelFile.save: extra metadata has a null key or value: "
+                            + e.getKey() + "=" + e.getValue());
+                }
+                if (RESERVED.contains(e.getKey())) {
+                    throw new IllegalArgumentException("ModelFile.save: extra metadata key '" + e.getKey()
+                            + "' is reserved (" + String.join(", ", RESERVED) + " are written by ModelFile)");
+                }
+                metadata.put(e.getKey(), e.getValue());
+            }
+        }
+        LinkedHashMap<String, Tensor> state = model.stateDict();
+        requireFinite(state);
+        SafeTensors.write(file, state, metadata);
+    }
+
+    private static void requireFinite(Map<String, Tensor> state) {
+        for (Map.Entry<String, Tensor> e : state.entrySet()) {
+            float[] d = e.getValue().data();
+            for (int i = 0; i < d.length; i++) {
+                if (!Float.isFinite(d[i])) {
+                    throw new IllegalArgumentException("ModelFile.save: " + e.getKey() + " holds " + d[i]
+                            + " at flat index " + i + "; a model with non-finite weights is not saved (it would "
+                            + "not load); save a checkpoint from before the divergence instead");
+                }
+            }
+        }
+    }
+
+    // =====================================================================================================
+    // Loading
+    // =====================================================================================================
+
+    /**
+     * Loads a model file with a fixed generator ({@code new Rng(0)}) for the layers that need one; only
+     * dropout in training mode draws from it after loading. See {@link #load(Path, Rng)}.
+     */
+    public static LoadedModel load(Path file) throws IOException {
+        return load(file, new Rng(0));
+    }
+
+    /**
+     * Rebuilds the network from the file's {@code arch} and {@code input} metadata and loads its weights
+     * strictly. {@code rng} initialises the network before the weights overwrite it, and dropout layers keep
+     * it for their masks.
+     *
+     * @throws ModelFormatException naming the file, the problem and the metadata field or tensors: a damaged
+     *                              or hostile file, missing or bad {@code arch}/{@code input}, a foreign
+     *                              {@code format}, a newer {@code format_version}, or tensors that do not
+     *                              match the architecture (missing and unexpected names and shape mismatches
+     *                              all listed)
+     * @throws IOException          when the file system fails (no such file, no permission)
+     */
+    public static LoadedModel load(Path file, Rng rng) throws IOException {
+        return load(file, rng, SafeTensors.ReadOptions.DEFAULT);
+    }
+
+    /**
+     * As {@link #load(Path, Rng)}; {@link SafeTensors.ReadOptions#ALLOW_NON_FINITE} loads NaN or infinite
+     * weights (to inspect a diverged model) instead of refusing the file.
+     */
+    public static LoadedModel load(Path file, Rng rng, SafeTensors.ReadOptions options) throws IOException {
+        requireArgs(file, rng);
+        requireArgs(options, options);
+        return load(SafeTensors.read(file, options), file.toString(), rng);
+    }
+
+    /** As {@link #load(Path, Rng)}, from the bytes of a file; {@code sourceName} stands for the file name. */
+    public static LoadedModel load(byte[] bytes, String sourceName, Rng rng) throws ModelFormatException {
+        requireArgs(bytes, rng);
+        return load(SafeTensors.read(bytes, sourceName), String.valueOf(sourceName), rng);
+    }
+
+    private static LoadedModel load(SafeTensors.Contents contents, String source, Rng rng)
+            throws ModelFormatException {
+        Map<String, String> metadata = contents.metadata();
+        checkFormat(source, metadata);
+        ArchSpec arch;
+        try {
+            arch = ArchSpec.parse(required(source, metadata, KEY_ARCH,
+                    "the architecture spec, e.g. \"conv(32,3,pad=1) relu maxpool(2) flatten dense(128)\"; "
+                            + "to load weights into a network built by hand use ModelFile.loadInto"));
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(source, "bad architecture: " + e.getMessage(), metadataField(KEY_ARCH), e);
+        }
+        int[] input;
+        try {
+            input = ArchSpec.parseInput(required(source, metadata, KEY_INPUT,
+                    "one input sample's shape, CxHxW such as \"1x112x92\" or a feature count such as \"16\""));
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(source, "bad input shape: " + e.getMessage(), metadataField(KEY_INPUT), e);
+        }
+        LinkedHashMap<String, int[]> expected;
+        try {
+            expected = arch.stateShapes(input);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(source, "the architecture does not fit the input shape "
+                    + ArchSpec.formatInput(input) + ": " + e.getMessage(), metadataField(KEY_ARCH), e);
+        }
+        checkTensors(source, expected, contents.tensors(), "the arch spec");
+        Sequential model = arch.build(input, rng);
+        model.loadStateDict(contents.tensors(), false);
+        model.eval();
+        return new LoadedModel(model, arch, input, metadata);
+    }
+
+    /**
+     * Loads the weights of {@code file} into {@code model} (built by hand, e.g. {@code Towers.reference}),
+     * in place, with the same strict check as {@link #load}: every tensor of the model must be in the file
+     * with its shape, and the file must hold no other tensor. {@code arch} and {@code input} metadata are not
+     * needed (a file saved from PyTorch without metadata loads). The model keeps its training or evaluation
+     * mode. On failure the model is unchanged.
+     *
+     * @return the file's metadata strings
+     * @throws ModelFormatException listing every missing, unexpected and mis-shaped tensor, or for a damaged
+     *                              file
+     */
+    public static Map<String, String> loadInto(Path file, Module model) throws IOException {
+        return loadInto(file, model, SafeTensors.ReadOptions.DEFAULT);
+    }
+
+    /** As {@link #loadInto(Path, Module)}, with the reader's options (see {@link #load(Path, Rng, SafeTensors.ReadOptions)}). */
+    public static Map<String, String> loadInto(Path file, Module model, SafeTensors.ReadOptions options)
+            throws IOException {
+        requireArgs(file, model);
+        requireArgs(options, options);
+        return loadInto(SafeTensors.read(file, options), file.toString(), model);
+    }
+
+    /** As {@link #loadInto(Path, Module)}, from the bytes of a file. */
+    public static Map<String, String> loadInto(byte[] bytes, String sourceName, Module model)
+            throws ModelFormatException {
+        requireArgs(bytes, model);
+        return loadInto(SafeTensors.read(bytes, sourceName), String.valueOf(sourceName), model);
+    }
+
+    private static Map<String, String> loadInto(SafeTensors.Contents contents, String source, Module model)
+            throws ModelFormatException {
+        checkFormat(source, contents.metadata());
+        LinkedHashMap<String, int[]> expected = new LinkedHashMap<>();
+        model.stateDict().forEach((name, t) -> expected.put(name, t.shape()));
+        checkTensors(source, expected, contents.tensors(), "the model");
+        model.loadStateDict(contents.tensors(), false);
+        return contents.metadata();
+    }
+
+    /**
+     * Fails listing every tensor the file lacks, every tensor it has that {@code expected} does not, and every
+     * shape mismatch with both shapes.
+     */
+    private static void checkTensors(String source, Map<String, int[]> expected, Map<String, Tensor> actual,
+                                     String target) throws ModelFormatException {
+        List<String> missing = new ArrayList<>();
+        List<String> mismatched = new ArrayList<>();
+        String firstField = null;
+        for (Map.Entry<String, int[]> e : expected.entrySet()) {
+            String name = e.getKey();
+            Tensor t = actual.get(name);
+            if (t == null) {
+                if (!name.endsWith("." + NUM_BATCHES_TRACKED) && !name.equals(NUM_BATCHES_TRACKED)) {
+                    missing.add(name + " " + Shapes.toString(e.getValue()));
+                }
+            } else if (!Arrays.equals(t.shape(), e.getValue())) {
+                mismatched.add(name + " is " + Shapes.toString(t.shape()) + " in the file, "
+                        + Shapes.toString(e.getValue()) + " in " + target);
+                if (firstField == null) {
+                    firstField = "header field " + Json.quoteForMessage(name) + ".shape";
+                }
+            }
+        }
+        List<String> unexpected = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : actual.entrySet()) {
+            if (!expected.containsKey(e.getKey())) {
+                unexpected.add(Json.quoteForMessage(e.getKey()) + " " + Shapes.toString(e.getValue().shape()));
+                if (firstField == null) {
+                    firstField = "header field " + Json.quoteForMessage(e.getKey());
+                }
+            }
+        }
+        if (missing.isEmpty() && unexpected.isEmpty() && mismatched.isEmpty()) {
+            return;
+        }
+        List<String> problems = new ArrayList<>();
+        if (!missing.isEmpty()) {
+            problems.add(missing.size() + " missing: " + joinLimited(missing));
+        }
+        if (!unexpected.isEmpty()) {
+            problems.add(unexpected.size() + " unexpected: " + joinLimited(unexpected));
+        }
+        if (!mismatched.isEmpty()) {
+            problems.add(mismatched.size() + " of the wrong shape: " + joinLimited(mismatched));
+        }
+        int count = missing.size() + unexpected.size() + mismatched.size();
+        // One problem has a precise place; several, or a missing tensor (no entry to point at), concern the header.
+        String location = count == 1 && firstField != null ? firstField : "header";
+        throw new ModelFormatException(source, "the tensors do not match " + target + ": "
+                + String.join("; ", problems), location);
+    }
+
+    /** Refuses a file of another kind or a newer version; both keys may be absent. */
+    private static void checkFormat(String source, Map<String, String> metadata) throws ModelFormatException {
+        String format = metadata.get(KEY_FORMAT);
+        if (format != null && !format.equals(FORMAT)) {
+            throw new ModelFormatException(source, "this is not a model file: format is "
+                    + Json.quoteForMessage(format) + ", expected \"" + FORMAT + "\""
+                    + (format.equals("siamese4j-checkpoint") ? " (load checkpoints with Checkpoint.load)" : ""),
+                    metadataField(KEY_FORMAT));
+        }
+        String version = metadata.get(KEY_FORMAT_VERSION);
+        if (version != null) {
+            int v;
+            try {
+                v = Integer.parseInt(version);
+            } catch (NumberFormatException e) {
+                throw new ModelFormatException(source, "format_version must be an integer, got "
+                        + Json.quoteForMessage(version), metadataField(KEY_FORMAT_VERSION));
+            }
+            if (v < 1 || v > FORMAT_VERSION) {
+                throw new ModelFormatException(source, "format_version " + v + " is not supported: this library "
+                        + "reads version " + FORMAT_VERSION + (v > FORMAT_VERSION ? " (the file is newer)" : ""),
+                        metadataField(KEY_FORMAT_VERSION));
+            }
+        }
+    }
+
+    private static String required(String source, Map<String, String> metadata, String key, String what)
+            throws ModelFormatException {
+        String value = metadata.get(key);
+        if (value == null) {
+            throw new ModelFormatException(source, "the metadata has no \"" + key + "\" key; it should hold " + what,
+                    metadataField(key));
+        }
+        return value;
+    }
+
+    private static String metadataField(String key) {
+        return "metadata field \"" + key + "\"";
+    }
+
+    private static String joinLimited(List<String> items) {
+        if (items.size() <= MAX_LISTED) {
+            return String.join(", ", items);
+        }
+        return String.join(", ", items.subList(0, MAX_LISTED)) + " and " + (items.size() - MAX_LISTED) + " more";
+    }
+
+    private static void requireArgs(Object source, Object other) {
+        if (source == null || other == null) {
+            throw new IllegalArgumentException("ModelFile: the file, the model or rng, and the options must not be "
+                    + "null");
+        }
+    }
+}

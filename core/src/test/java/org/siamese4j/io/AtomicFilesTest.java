@@ -1,0 +1,118 @@
+package org.siamese4j.io;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AtomicFilesTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void writesAndReplacesLeavingOnlyTheTarget() throws IOException {
+        Path target = dir.resolve("gallery.bin");
+        AtomicFiles.write(target, out -> out.write("first".getBytes(StandardCharsets.UTF_8)));
+        assertThat(Files.readString(target)).isEqualTo("first");
+        AtomicFiles.write(target, out -> out.write("second, longer".getBytes(StandardCharsets.UTF_8)));
+        assertThat(Files.readString(target)).isEqualTo("second, longer");
+        AtomicFiles.write(target, out -> { });
+        assertThat(Files.size(target)).isZero();
+        assertThat(names()).containsExactly("gallery.bin");
+    }
+
+    @Test
+    void writesGoToAHiddenTempFileInTheSameFolderUntilTheRename() throws IOException {
+        Path target = dir.resolve("model.safetensors");
+        List<String> seenDuringWrite = new ArrayList<>();
+        AtomicFiles.write(target, out -> {
+            out.write(new byte[100_000]);
+            out.flush();
+            seenDuringWrite.addAll(names());
+        });
+        assertThat(seenDuringWrite).hasSize(1);
+        assertThat(seenDuringWrite.get(0)).matches("\\.model\\.safetensors\\.tmp-[0-9a-f]+");
+        assertThat(names()).containsExactly("model.safetensors");
+        assertThat(Files.size(target)).isEqualTo(100_000);
+    }
+
+    @Test
+    void failingWriterLeavesOldFileAndNoTempFile() throws IOException {
+        Path target = dir.resolve("ckpt.safetensors");
+        Files.writeString(target, "old content");
+        IOException failure = new IOException("disk full");
+        assertThatThrownBy(() -> AtomicFiles.write(target, out -> {
+            out.write(new byte[200_000]); // past the buffer: part of it is already in the temp file
+            throw failure;
+        })).isSameAs(failure);
+        assertThat(Files.readString(target)).isEqualTo("old content");
+        assertThat(names()).containsExactly("ckpt.safetensors");
+
+        RuntimeException bug = new IllegalStateException("bug in the writer");
+        assertThatThrownBy(() -> AtomicFiles.write(target, out -> {
+            out.write(1);
+            throw bug;
+        })).isSameAs(bug);
+        assertThat(Files.readString(target)).isEqualTo("old content");
+        assertThat(names()).containsExactly("ckpt.safetensors");
+    }
+
+    @Test
+    void failingWriterForANewFileCreatesNothing() throws IOException {
+        Path target = dir.resolve("new.bin");
+        assertThatThrownBy(() -> AtomicFiles.write(target, out -> {
+            throw new IOException("nope");
+        })).hasMessage("nope");
+        assertThat(names()).isEmpty();
+    }
+
+    @Test
+    void writerMayCloseTheStream() throws IOException {
+        Path target = dir.resolve("closed.txt");
+        AtomicFiles.write(target, out -> {
+            try (OutputStream o = out) {
+                o.write("kept".getBytes(StandardCharsets.UTF_8));
+            }
+        });
+        assertThat(Files.readString(target)).isEqualTo("kept");
+    }
+
+    @Test
+    void missingFolderAndDirectoryTargetsFailWithoutSideEffects() throws IOException {
+        assertThatThrownBy(() -> AtomicFiles.write(dir.resolve("no/such/folder/x.bin"), out -> out.write(1)))
+                .isInstanceOf(NoSuchFileException.class);
+        Path sub = Files.createDirectory(dir.resolve("sub"));
+        assertThatThrownBy(() -> AtomicFiles.write(sub, out -> out.write(1)))
+                .isInstanceOf(FileAlreadyExistsException.class).hasMessageContaining("is a directory");
+        assertThat(Files.isDirectory(sub)).isTrue();
+        assertThat(names()).containsExactly("sub");
+    }
+
+    @Test
+    void relativeTargetAndLongNamesWork() throws IOException {
+        String longName = "n".repeat(200) + ".bin";
+        Path target = dir.resolve(longName);
+        AtomicFiles.write(target, out -> out.write(7));
+        assertThat(Files.readAllBytes(target)).containsExactly(7);
+        assertThat(names()).containsExactly(longName);
+    }
+
+    private List<String> names() throws IOException {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+}

@@ -1,0 +1,497 @@
+package org.siamese4j.io;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.siamese4j.io.Bytes.concat;
+import static org.siamese4j.io.Bytes.entry;
+import static org.siamese4j.io.Bytes.f32;
+import static org.siamese4j.io.Bytes.f64;
+import static org.siamese4j.io.Bytes.file;
+import static org.siamese4j.io.Bytes.u16;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.siamese4j.io.SafeTensors.Contents;
+import org.siamese4j.io.SafeTensors.ReadOptions;
+import org.siamese4j.io.SafeTensors.TensorInfo;
+import org.siamese4j.tensor.Rng;
+import org.siamese4j.tensor.Tensor;
+
+class SafeTensorsTest {
+
+    private static final String NAME = "hostile.safetensors";
+
+    @TempDir
+    Path dir;
+
+    // =====================================================================================================
+    // Round trips
+    // =====================================================================================================
+
+    @Test
+    void roundTripKeepsValuesShapesOrderAndMetadata() throws IOException {
+        Rng rng = new Rng(7);
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        // Deliberately not sorted: the order must survive.
+        tensors.put("z.last", Tensor.randn(rng, 3, 1, 3, 3));
+        tensors.put("0.weight", Tensor.randn(rng, 7, 1, 5));
+        tensors.put("a.scalar", Tensor.scalar(-0.0f));
+        tensors.put("empty", Tensor.zeros(0, 5));
+        tensors.put("m.bias", Tensor.of(Float.MIN_VALUE, -Float.MAX_VALUE, 1e-40f, 3f));
+        tensors.put("названия \"quoted\"\n😀", Tensor.of(1f, 2f, 3f));
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("arch", "conv(32,3,pad=1) relu maxpool(2)");
+        meta.put("escapes", "a\"b\\c\n\t\u0000\u001f/");
+        meta.put("unicode", "é 😀 \u2028");
+        meta.put("", "empty key");
+
+        Path file = dir.resolve("model.safetensors");
+        SafeTensors.write(file, tensors, meta);
+        Contents back = SafeTensors.read(file);
+
+        assertThat(back.tensors().keySet()).containsExactlyElementsOf(tensors.keySet());
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            Tensor got = back.tensors().get(e.getKey());
+            assertThat(got.shape()).as(e.getKey()).containsExactly(e.getValue().shape());
+            assertThat(bits(got.data())).as(e.getKey()).containsExactlyElementsOf(bits(e.getValue().data()));
+        }
+        assertThat(back.metadata()).containsExactlyEntriesOf(meta);
+        assertThat(back.tensors().get("a.scalar").rank()).isZero();
+        assertThat(Files.list(dir)).containsExactly(file);
+    }
+
+    @Test
+    void writesExactlyTheBytesTheSpecDescribes() throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("b", Tensor.of(1f, -2f));
+        tensors.put("a", Tensor.scalar(0.5f));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        SafeTensors.write(out, tensors, Map.of("k", "v"));
+
+        String json = "{\"__metadata__\":{\"k\":\"v\"},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"a\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[8,12]}}";
+        int padded = (json.length() + 7) / 8 * 8; // the data section starts 8-byte aligned
+        String header = json + " ".repeat(padded - json.length());
+        byte[] expected = file(header, concat(
+                new byte[] {0, 0, (byte) 0x80, 0x3f}, // 1.0f little-endian
+                new byte[] {0, 0, 0, (byte) 0xc0},    // -2.0f
+                new byte[] {0, 0, 0, 0x3f}));         // 0.5f
+        assertThat(out.toByteArray()).containsExactly(expected);
+
+        Path file = dir.resolve("same.safetensors");
+        SafeTensors.write(file, tensors, Map.of("k", "v"));
+        assertThat(Files.readAllBytes(file)).containsExactly(expected);
+    }
+
+    @Test
+    void noMetadataMeansNoMetadataKeyAndEmptyMap() throws IOException {
+        Path file = dir.resolve("bare.safetensors");
+        SafeTensors.write(file, Map.of("w", Tensor.of(1f)), null);
+        assertThat(new String(Files.readAllBytes(file), StandardCharsets.UTF_8)).doesNotContain("__metadata__");
+        assertThat(SafeTensors.read(file).metadata()).isEmpty();
+        assertThat(SafeTensors.readMetadata(file)).isEmpty();
+
+        // No tensors at all is a valid file too: the header "{}" padded to 8 bytes, and no data.
+        Path nothing = dir.resolve("nothing.safetensors");
+        SafeTensors.write(nothing, Map.of(), Map.of());
+        assertThat(Files.readAllBytes(nothing)).containsExactly(file("{}      ", new byte[0]));
+        assertThat(SafeTensors.read(nothing).tensors()).isEmpty();
+    }
+
+    @Test
+    void writeKeepsNonFiniteValuesAndReadRejectsThemUnlessAllowed() throws IOException {
+        Path file = dir.resolve("diverged.safetensors");
+        float nanWithPayload = Float.intBitsToFloat(0x7fc0_1234);
+        float[] values = {1, 2, 3, 4, Float.POSITIVE_INFINITY, nanWithPayload};
+        SafeTensors.write(file, Map.of("w", Tensor.of(values, 2, 3)), Map.of());
+
+        ModelFormatException e = catchThrowableOfType(ModelFormatException.class, () -> SafeTensors.read(file));
+        assertThat(e.problem()).isEqualTo("non-finite value Infinity in tensor \"w\" at element 4 (index [1, 1]);"
+                + " load with ReadOptions.ALLOW_NON_FINITE to accept it");
+        long dataStart = 8 + ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        assertThat(e.location()).isEqualTo("byte " + (dataStart + 16));
+        assertThat(e.file()).isEqualTo(file.toString());
+
+        Tensor w = SafeTensors.read(file, ReadOptions.ALLOW_NON_FINITE).tensors().get("w");
+        assertThat(w.data()[4]).isEqualTo(Float.POSITIVE_INFINITY);
+        assertThat(Float.floatToRawIntBits(w.data()[5])).isEqualTo(0x7fc0_1234);
+    }
+
+    @Test
+    void readHeaderListsEntriesWithoutLoadingAndIncludesUnsupportedDtypes() throws IOException {
+        String header = "{" + entry("w", "F32", "[2,3]", 0, 24) + "," + entry("ids", "I64", "[2]", 24, 40) + "}";
+        Path file = dir.resolve("mixed.safetensors");
+        Files.write(file, file(header, new byte[40]));
+
+        Map<String, TensorInfo> infos = SafeTensors.readHeader(file);
+        assertThat(infos.keySet()).containsExactly("w", "ids");
+        assertThat(infos.get("w")).isEqualTo(new TensorInfo("F32", new int[] {2, 3}, 0, 24));
+        assertThat(infos.get("ids")).isEqualTo(new TensorInfo("I64", new int[] {2}, 24, 40));
+        assertThat(infos.get("ids").byteSize()).isEqualTo(16);
+
+        assertThatThrownBy(() -> SafeTensors.read(file)).isInstanceOf(ModelFormatException.class)
+                .hasMessage(file + ": unsupported dtype I64 (this library reads F32, F16, BF16 and F64)"
+                        + " (at header field \"ids\".dtype)");
+    }
+
+    @Test
+    void writeRejectsReservedNameAndUnencodableStringsBeforeTouchingDisk() throws IOException {
+        Path file = dir.resolve("never.safetensors");
+        assertThatThrownBy(() -> SafeTensors.write(file, Map.of("__metadata__", Tensor.of(1f)), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("reserved");
+        assertThatThrownBy(() -> SafeTensors.write(file, Map.of("bad\ud800", Tensor.of(1f)), null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unpaired surrogate U+D800");
+        assertThatThrownBy(() -> SafeTensors.write(file, Map.of("w", Tensor.of(1f)), Map.of("k", "\udc00")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unpaired surrogate U+DC00");
+        try (Stream<Path> listing = Files.list(dir)) {
+            assertThat(listing).isEmpty();
+        }
+    }
+
+    // =====================================================================================================
+    // A file built by hand, per the specification, with every dtype we read
+    // =====================================================================================================
+
+    @Test
+    void loadsHandBuiltFileWithF16Bf16F64AndF32() throws IOException {
+        // Entries in an unusual field order, with whitespace, an escaped name and a trailing-space pad:
+        // all allowed by the specification and produced by other writers.
+        String header = "{ \"__metadata__\": {\"format\": \"pt\", \"note\": \"caf\\u00e9 \\\"x\\\"\"},\n"
+                + "  \"half\":   {\"shape\": [2, 4], \"dtype\": \"F16\", \"data_offsets\": [0, 16]},\n"
+                + "  \"br\\u0061in\": {\"dtype\": \"BF16\", \"data_offsets\": [16, 26], \"shape\": [5]},\n"
+                + "  \"double\": {\"dtype\": \"F64\", \"shape\": [4], \"data_offsets\": [26, 58]},\n"
+                + "  \"single\": {\"dtype\": \"F32\", \"shape\": [], \"data_offsets\": [58, 62]},\n"
+                + "  \"none\":   {\"dtype\": \"F16\", \"shape\": [0, 3], \"data_offsets\": [62, 62]}\n"
+                + "}      ";
+        byte[] data = concat(
+                u16(0x3C00, 0xC000, 0x7BFF, 0x0001, 0x03FF, 0x0400, 0x3555, 0x8000),
+                u16(0x3F80, 0xC040, 0x4049, 0x0001, 0x7F7F),
+                f64(0.1, -1e-50, 3.0e38, 1.0000000596046448),
+                f32(42.5f));
+        assertThat(data).hasSize(62);
+        Path file = dir.resolve("by-hand.safetensors");
+        Files.write(file, file(header, data));
+
+        Contents c = SafeTensors.read(file);
+
+        assertThat(c.tensors().keySet()).containsExactly("half", "brain", "double", "single", "none");
+        assertThat(c.metadata()).containsExactly(Map.entry("format", "pt"), Map.entry("note", "café \"x\""));
+
+        Tensor half = c.tensors().get("half");
+        assertThat(half.shape()).containsExactly(2, 4);
+        assertThat(half.data()).containsExactly(
+                1f, -2f, 65504f,
+                0x1p-24f,          // smallest subnormal half
+                1023 * 0x1p-24f,   // largest subnormal half
+                0x1p-14f,          // smallest normal half
+                0.333251953125f,   // 0x3555: 1.0101010101b * 2^-2
+                -0f);
+        assertThat(Float.floatToRawIntBits(half.data()[7])).isEqualTo(0x8000_0000);
+
+        assertThat(c.tensors().get("brain").data()).containsExactly(
+                1f, -3f, 3.140625f,
+                0x1p-133f,                               // smallest subnormal bfloat16
+                Float.intBitsToFloat(0x7F7F_0000));      // largest finite bfloat16
+        assertThat(c.tensors().get("brain").data()[4]).isEqualTo(3.3895313892515355e38f);
+
+        // F64 is rounded to the nearest float32: 1 + 2^-24 lies halfway and goes to the even neighbour 1.
+        assertThat(c.tensors().get("double").data()).containsExactly(0.1f, -0f, 3.0e38f, 1f);
+        assertThat(Float.floatToRawIntBits(c.tensors().get("double").data()[1])).isEqualTo(0x8000_0000);
+
+        Tensor single = c.tensors().get("single");
+        assertThat(single.rank()).isZero();
+        assertThat(single.item()).isEqualTo(42.5f);
+
+        assertThat(c.tensors().get("none").shape()).containsExactly(0, 3);
+        assertThat(c.tensors().get("none").size()).isZero();
+    }
+
+    @Test
+    void nonFiniteHalfBfloatAndDoubleValuesAreRejectedWithNameAndIndex() throws IOException {
+        String header = "{" + entry("h", "F16", "[4]", 0, 8) + "," + entry("b", "BF16", "[3]", 8, 14) + ","
+                + entry("d", "F64", "[2]", 14, 30) + "}";
+        byte[] finite = concat(u16(0x3C00, 0x3C00, 0x3C00, 0x3C00), u16(0x3F80, 0x3F80, 0x3F80), f64(1, 2));
+
+        assertThat(problem(file(header, patch(finite, 4, u16(0x7C00)))))
+                .startsWith("non-finite value Infinity in tensor \"h\" at element 2;");
+        assertThat(problem(file(header, patch(finite, 6, u16(0xFE00)))))
+                .startsWith("non-finite value NaN in tensor \"h\" at element 3;");
+        assertThat(problem(file(header, patch(finite, 8, u16(0xFF80)))))
+                .startsWith("non-finite value -Infinity in tensor \"b\" at element 0;");
+        assertThat(problem(file(header, patch(finite, 22, f64(1e300)))))
+                .startsWith("F64 value 1.0E300 overflows float32 in tensor \"d\" at element 1;");
+        assertThat(problem(file(header, patch(finite, 14, f64(Double.NaN)))))
+                .startsWith("non-finite value NaN in tensor \"d\" at element 0;");
+
+        byte[] all = file(header, concat(u16(0x7C00, 0xFC00, 0x7E00, 0x7C01), u16(0x7F80, 0xFF80, 0x7FC0),
+                f64(1e300, Double.NEGATIVE_INFINITY)));
+        Contents c = SafeTensors.read(all, NAME, ReadOptions.ALLOW_NON_FINITE);
+        assertThat(c.tensors().get("h").data()).containsExactly(Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY,
+                Float.NaN, Float.NaN);
+        assertThat(c.tensors().get("b").data()).containsExactly(Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY,
+                Float.NaN);
+        assertThat(c.tensors().get("d").data()).containsExactly(Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY);
+    }
+
+    // =====================================================================================================
+    // Hostile files: each problem named, with where it is
+    // =====================================================================================================
+
+    @Test
+    void tooShortForTheLengthField() {
+        assertFails(new byte[0], "file has 0 bytes, fewer than the 8-byte header length", "byte 0");
+        assertFails(new byte[7], "file has 7 bytes, fewer than the 8-byte header length", "byte 0");
+    }
+
+    @Test
+    void headerLengthBeyondFileOrLimitIsRejectedBeforeAllocating() {
+        byte[] header = "{}".getBytes(StandardCharsets.UTF_8);
+        assertFails(file(3, header, new byte[0]),
+                "header length 3 goes past the end of the file (10 bytes, leaving at most 2 for the header)",
+                "byte 0 (header length)");
+        assertFails(file(1, header, new byte[0]), "header length 1 is too small for a JSON object",
+                "byte 0 (header length)");
+        assertFails(file(-1, header, new byte[0]),
+                "header length 18446744073709551615 is over the limit of 100000000 bytes", "byte 0 (header length)");
+        assertFails(file(Long.MAX_VALUE, header, new byte[0]),
+                "header length 9223372036854775807 is over the limit of 100000000 bytes", "byte 0 (header length)");
+        assertFails(file(100_000_001, header, new byte[0]),
+                "header length 100000001 is over the limit of 100000000 bytes", "byte 0 (header length)");
+
+        // A claim of 99 MB in a 10-byte file must not allocate 99 MB.
+        long before = ThreadCounters.allocatedBytes();
+        assertFails(file(99_000_000, header, new byte[0]),
+                "header length 99000000 goes past the end of the file (10 bytes, leaving at most 2 for the header)",
+                "byte 0 (header length)");
+        ThreadCounters.assertAllocatedBelow(before, 1 << 20);
+    }
+
+    @Test
+    void headerMustBeUtf8JsonObject() {
+        assertFails(file(" {}", new byte[0]), "header does not start with '{' (found byte 0x20)", "byte 8");
+        assertFails(file("[1]", new byte[0]), "header does not start with '{' (found byte 0x5B)", "byte 8");
+        byte[] badUtf8 = "{\"a\u00ff\":1}".getBytes(StandardCharsets.ISO_8859_1);
+        assertFails(file(badUtf8.length, badUtf8, new byte[0]), "header is not valid UTF-8", "byte 11");
+        assertFails(file("{\"w\":", new byte[0]), "malformed header JSON: unexpected end of input, expected a value",
+                "byte 13");
+        assertFails(file("{}x", new byte[0]), "malformed header JSON: unexpected 'x' after the JSON value", "byte 10");
+        // Byte offsets count UTF-8 bytes, not characters: "é" takes two.
+        assertFails(file("{\"é\":{}, x}", new byte[0]),
+                "malformed header JSON: unexpected 'x', expected a string key", "byte 18");
+    }
+
+    @Test
+    void duplicateTensorNamesAreRejected() {
+        String header = "{" + entry("w", "F32", "[1]", 0, 4) + "," + entry("w", "F32", "[1]", 4, 8) + "}";
+        assertFails(file(header, new byte[8]), "malformed header JSON: duplicate key \"w\"", "byte 62");
+    }
+
+    @Test
+    void dtypeMustBeKnownAndLoadable() {
+        assertFails(file("{" + entry("w", "F128", "[1]", 0, 16) + "}", new byte[16]),
+                "unknown dtype \"F128\" (this library reads F32, F16, BF16 and F64)", "header field \"w\".dtype");
+        assertFails(file("{" + entry("w", "U8", "[3]", 0, 3) + "}", new byte[3]),
+                "unsupported dtype U8 (this library reads F32, F16, BF16 and F64)", "header field \"w\".dtype");
+        assertFails(file("{\"w\":{\"dtype\":7,\"shape\":[],\"data_offsets\":[0,4]}}", new byte[4]),
+                "dtype must be a string, found a number", "header field \"w\".dtype");
+    }
+
+    @Test
+    void shapeMustBeSmallNonNegativeIntegers() {
+        assertFails(file("{" + entry("w", "F32", "[2,-1]", 0, 4) + "}", new byte[4]),
+                "dimension -1 is not an integer from 0 to 2147483647", "header field \"w\".shape[1]");
+        assertFails(file("{" + entry("w", "F32", "[2.0]", 0, 8) + "}", new byte[8]),
+                "dimension 2.0 is not an integer from 0 to 2147483647", "header field \"w\".shape[0]");
+        assertFails(file("{" + entry("w", "F32", "[2147483648]", 0, 8) + "}", new byte[8]),
+                "dimension 2147483648 is not an integer from 0 to 2147483647", "header field \"w\".shape[0]");
+        assertFails(file("{" + entry("w", "F32", "[99999999999999999999]", 0, 8) + "}", new byte[8]),
+                "dimension 99999999999999999999 is not an integer from 0 to 2147483647", "header field \"w\".shape[0]");
+        assertFails(file("{" + entry("w", "F32", "[\"3\"]", 0, 12) + "}", new byte[12]),
+                "dimension \"3\" is not an integer from 0 to 2147483647", "header field \"w\".shape[0]");
+        assertFails(file("{" + entry("w", "F32", "[2147483647,2147483647,2147483647]", 0, 8) + "}", new byte[8]),
+                "shape [2147483647, 2147483647, 2147483647] has more elements than a 64-bit count holds",
+                "header field \"w\".shape");
+        assertFails(file("{" + entry("w", "F32", "[" + "1,".repeat(64) + "1]", 0, 4) + "}", new byte[4]),
+                "shape has 65 dimensions, more than 64", "header field \"w\".shape");
+        assertFails(file("{" + entry("w", "F32", "{}", 0, 4) + "}", new byte[4]),
+                "shape must be an array of dimensions, found an object", "header field \"w\".shape");
+    }
+
+    @Test
+    void tensorTooLargeForJavaArrayIsRejectedBeforeAllocating() {
+        // 2^31 - 1 F16 elements would take 4 GiB of bytes; the offsets claim them, the file does not hold them.
+        assertFails(file("{" + entry("w", "F16", "[2147483647]", 0, 4294967294L) + "}", new byte[4]),
+                "data_offsets [0, 4294967294] go past the end of the data section, which has 4 bytes",
+                "header field \"w\".data_offsets");
+    }
+
+    @Test
+    void emptyTensorsWithHugeDimensionsLoadOnlyIfATensorCanHoldTheShape() throws IOException {
+        // Zero first: every partial product is 0, so the tensor exists (and takes no bytes).
+        String ok = "{" + entry("e", "F32", "[0,2147483647,2147483647]", 0, 0) + "}";
+        assertThat(SafeTensors.read(file(ok, new byte[0]), NAME).tensors().get("e").shape())
+                .containsExactly(0, 2147483647, 2147483647);
+        // Zero last: the file is valid safetensors, but a partial product passes the Java array limit.
+        String tooLarge = "{" + entry("e", "F32", "[2147483647,2,0]", 0, 0) + "}";
+        assertFails(file(tooLarge, new byte[0]), "shape [2147483647, 2, 0] is too large for a tensor (more"
+                + " elements than a Java array holds)", "header field \"e\".shape");
+        Path file = dir.resolve("huge-empty.safetensors");
+        Files.write(file, file(tooLarge, new byte[0]));
+        assertThat(SafeTensors.readHeader(file).get("e").byteSize()).isZero();
+    }
+
+    @Test
+    void offsetsMustBeInRangeOrderedAndMatchTheShape() {
+        assertFails(file("{" + entry("w", "F32", "[3]", 0, 12) + "}", new byte[8]),
+                "data_offsets [0, 12] go past the end of the data section, which has 8 bytes",
+                "header field \"w\".data_offsets");
+        assertFails(file("{" + entry("w", "F32", "[0]", 8, 4) + "}", new byte[8]),
+                "data_offsets [8, 4] begin after they end", "header field \"w\".data_offsets");
+        assertFails(file("{" + entry("w", "F32", "[3]", 0, 8) + "}", new byte[8]),
+                "data_offsets [0, 8] span 8 bytes but F32 shape [3] needs 12", "header field \"w\".data_offsets");
+        assertFails(file("{" + entry("w", "F16", "[2,2]", 0, 4) + "}", new byte[4]),
+                "data_offsets [0, 4] span 4 bytes but F16 shape [2, 2] needs 8", "header field \"w\".data_offsets");
+        assertFails(file("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[-4,0]}}", new byte[4]),
+                "data_offsets must be [begin, end] with two non-negative integers, found [-4, 0]",
+                "header field \"w\".data_offsets");
+        assertFails(file("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4,8]}}", new byte[4]),
+                "data_offsets must be [begin, end] with two non-negative integers, found [0, 4, 8]",
+                "header field \"w\".data_offsets");
+        assertFails(file("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,18446744073709551620]}}",
+                new byte[4]), "data_offsets must be [begin, end] with two non-negative integers, found "
+                        + "[0, 18446744073709551620]", "header field \"w\".data_offsets");
+    }
+
+    @Test
+    void overlappingTensorsAreRejected() {
+        String header = "{" + entry("a", "F32", "[2]", 0, 8) + "," + entry("b", "F32", "[2]", 4, 12) + "}";
+        assertFails(file(header, new byte[12]),
+                "tensors \"a\" (data bytes 0 to 8) and \"b\" (data bytes 4 to 12) overlap",
+                "header field \"b\".data_offsets");
+        // Two names for the same bytes is an overlap too.
+        String alias = "{" + entry("a", "F32", "[2]", 0, 8) + "," + entry("b", "F32", "[2]", 0, 8) + "}";
+        assertThat(problem(file(alias, new byte[8]))).endsWith("overlap");
+    }
+
+    @Test
+    void gapsAndTrailingBytesAreRejectedAsTheSpecRequires() throws IOException {
+        String gap = "{" + entry("a", "F32", "[1]", 0, 4) + "," + entry("b", "F32", "[1]", 8, 12) + "}";
+        byte[] withGap = file(gap, new byte[12]);
+        assertFails(withGap, "data bytes 4 to 8 belong to no tensor (the data section must have no gaps)",
+                "byte " + (withGap.length - 12 + 4));
+        String one = "{" + entry("a", "F32", "[1]", 0, 4) + "}";
+        byte[] trailing = file(one, new byte[9]);
+        assertFails(trailing, "data bytes 4 to 9 belong to no tensor (the data section must end with the last tensor)",
+                "byte " + (trailing.length - 5));
+        assertFails(file("{}", new byte[1]),
+                "data bytes 0 to 1 belong to no tensor (the data section must end with the last tensor)", "byte 10");
+        // Out of header order is fine as long as the bytes tile; empty tensors may sit anywhere.
+        String shuffled = "{" + entry("b", "F32", "[1]", 4, 8) + "," + entry("e", "F32", "[0,7]", 4, 4) + ","
+                + entry("a", "F32", "[1]", 0, 4) + "}";
+        assertThat(SafeTensors.read(file(shuffled, f32(1, 2)), NAME).tensors().keySet())
+                .containsExactly("b", "e", "a");
+    }
+
+    @Test
+    void tensorEntriesHaveExactlyTheThreeFields() {
+        assertFails(file("{\"w\":{\"dtype\":\"F32\",\"shape\":[1]}}", new byte[0]),
+                "tensor entry has no \"data_offsets\"", "header field \"w\"");
+        assertFails(file("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"extra\":1}}", new byte[4]),
+                "unknown field \"extra\" in tensor entry (expected dtype, shape, data_offsets)", "header field \"w\"");
+        assertFails(file("{\"w\":[1,2]}", new byte[0]), "tensor entry must be an object, found an array",
+                "header field \"w\"");
+    }
+
+    @Test
+    void metadataMustMapStringsToStrings() {
+        assertFails(file("{\"__metadata__\":{\"epoch\":3}}", new byte[0]),
+                "__metadata__ values must be strings, found a number", "header field \"__metadata__\".\"epoch\"");
+        assertFails(file("{\"__metadata__\":[\"a\"]}", new byte[0]),
+                "__metadata__ must be an object of strings, found an array", "header field \"__metadata__\"");
+    }
+
+    @Test
+    void deepNestingIsRejectedWithoutStackOverflow() {
+        String deep = "{\"__metadata__\":" + "[".repeat(10_000) + "]".repeat(10_000) + "}";
+        assertThat(problem(file(deep, new byte[0]))).isEqualTo("malformed header JSON: nesting deeper than 32 levels");
+    }
+
+    @Test
+    void hostileNamesCannotForgeMessageLines() {
+        String header = "{\"evil\\nname: all good\":{\"dtype\":\"X\",\"shape\":[],\"data_offsets\":[0,0]}}";
+        ModelFormatException e = catchThrowableOfType(ModelFormatException.class,
+                () -> SafeTensors.read(file(header, new byte[0]), NAME));
+        assertThat(e.getMessage()).doesNotContain("\n").contains("\"evil\\nname: all good\"");
+        String longName = "n".repeat(100_000);
+        e = catchThrowableOfType(ModelFormatException.class,
+                () -> SafeTensors.read(file("{\"" + longName + "\":1}", new byte[0]), NAME));
+        assertThat(e.getMessage().length()).isLessThan(400);
+    }
+
+    @Test
+    void messageNamesFileProblemAndLocationFromPathToo() throws IOException {
+        Path file = dir.resolve("truncated.safetensors");
+        byte[] good = validFile();
+        Files.write(file, java.util.Arrays.copyOf(good, good.length - 3));
+        ModelFormatException e = catchThrowableOfType(ModelFormatException.class, () -> SafeTensors.read(file));
+        assertThat(e.file()).isEqualTo(file.toString());
+        assertThat(e.problem()).contains("go past the end of the data section");
+        assertThat(e.getMessage()).isEqualTo(e.file() + ": " + e.problem() + " (at " + e.location() + ")");
+        assertThatThrownBy(() -> SafeTensors.readHeader(file)).isInstanceOf(ModelFormatException.class);
+        assertThatThrownBy(() -> SafeTensors.read(dir.resolve("missing.safetensors")))
+                .isInstanceOf(java.nio.file.NoSuchFileException.class);
+    }
+
+    // =====================================================================================================
+    // Helpers
+    // =====================================================================================================
+
+    static byte[] validFile() throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        t.put("0.weight", Tensor.randn(new Rng(1), 3, 2, 3, 3));
+        t.put("0.bias", Tensor.randn(new Rng(2), 3));
+        SafeTensors.write(out, t, Map.of("arch", "conv(3,3) relu"));
+        return out.toByteArray();
+    }
+
+    private static void assertFails(byte[] bytes, String problem, String location) {
+        ModelFormatException e = catchThrowableOfType(ModelFormatException.class, () -> SafeTensors.read(bytes, NAME));
+        assertThat(e).as("expected a ModelFormatException for: " + problem).isNotNull();
+        assertThat(e.problem()).isEqualTo(problem);
+        assertThat(e.location()).isEqualTo(location);
+        assertThat(e.file()).isEqualTo(NAME);
+        assertThat(e.getMessage()).isEqualTo(NAME + ": " + problem + " (at " + location + ")");
+    }
+
+    private static String problem(byte[] bytes) {
+        ModelFormatException e = catchThrowableOfType(ModelFormatException.class, () -> SafeTensors.read(bytes, NAME));
+        assertThat(e).isNotNull();
+        return e.problem();
+    }
+
+    private static byte[] patch(byte[] data, int at, byte[] with) {
+        byte[] copy = data.clone();
+        System.arraycopy(with, 0, copy, at, with.length);
+        return copy;
+    }
+
+    private static List<Integer> bits(float[] values) {
+        return java.util.stream.IntStream.range(0, values.length)
+                .mapToObj(i -> Float.floatToRawIntBits(values[i])).toList();
+    }
+}
