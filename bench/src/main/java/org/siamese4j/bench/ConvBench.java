@@ -25,10 +25,11 @@ import org.siamese4j.tensor.Tensor;
 /**
  * A 3x3, padding 1, stride 1 convolution layer (with bias) on a batch, through each path of {@code conv2d}:
  * {@code im2col} (column matrix + packed GEMM) or {@code direct} (filter slid over the image, vectorised along
- * the output width), forced with {@link ConvAlgorithm#use}. {@code forward} runs without recording a graph;
- * {@code forwardBackward} also computes the weight, bias and (with {@code inputGrad}) input gradients from a
- * fixed output gradient. The secondary result {@code gflops} is the rate directly: 2*N*O*C*9*outH*outW
- * floating-point operations for each of forward, weight gradient and input gradient.
+ * the output width), forced with {@link ConvAlgorithm#use}; {@code -p path=auto} gives the library's own
+ * choice. {@code forward} runs without recording a graph; {@code forwardBackward} also computes the weight, bias
+ * and (with {@code inputGrad}) input gradients from a fixed output gradient. The secondary result
+ * {@code gflops} is the rate directly: 2*N*O*C*9*outH*outW floating-point operations for each of forward,
+ * weight gradient and input gradient.
  *
  * <p>{@code layer} is {@code CxOxHxW}: input channels, output channels, input height and width. The defaults are
  * a Siamese tower's first two layers on 105x105 images; the reference tower at batch 96 is

@@ -36,6 +36,54 @@ public interface Kernels {
     /** The adjoint of {@link #im2col}: adds every column entry back into the image position it was read from. */
     void col2imAccumulate(float[] columns, ConvGeometry g, float[] imageGrad, int imageOff);
 
+    // ===================================================================================== convolution, direct
+    // (plus the bias gradient and im2col by bands of output rows, added with it for the speed of conv2d)
+    //
+    // For layers with few input channels (an image's 1 to 3 colour planes) im2col gives a GEMM whose shared
+    // dimension K = C*kH*kW is 9 to 27: too short for a GEMM to pay for its packing. These kernels convolve one
+    // image directly instead. With xpad the image padded as g says (zeros or reflection), and the weight
+    // [O, C, kH, kW] at offset 0:
+    //
+    //   out[o, oy, ox] = bias[o] + sum_{c, i, j} w[o, c, i, j] * xpad[c, oy*sH + i*dH, ox*sW + j*dW]
+    //
+    // so the gradients are the same sum read the other two ways round:
+    //
+    //   dW[o, c, i, j]          += sum_{oy, ox} G[o, oy, ox] * xpad[c, oy*sH + i*dH, ox*sW + j*dW]
+    //   dxpad[c, oy*sH + i*dH, ox*sW + j*dW] += sum_o w[o, c, i, j] * G[o, oy, ox],  folded back into dx
+    //
+    // where a reflected padding position adds into the pixel it mirrors.
+
+    /**
+     * Writes out [O, outH, outW] (at {@code outOff}) for one image [C, H, W] (at {@code imageOff});
+     * {@code bias} may be null.
+     */
+    void convDirectForward(float[] image, int imageOff, ConvGeometry g, float[] weight, float[] bias,
+                           int outChannels, float[] out, int outOff);
+
+    /** Adds one image's contribution to {@code weightGrad} [O, C, kH, kW] (at offset 0). */
+    void convDirectWeightGradAccumulate(float[] image, int imageOff, ConvGeometry g, float[] outGrad,
+                                        int outGradOff, int outChannels, float[] weightGrad);
+
+    /** Adds one image's input gradient into {@code imageGrad} [C, H, W] (at {@code imageOff}). */
+    void convDirectInputGradAccumulate(float[] outGrad, int outGradOff, ConvGeometry g, float[] weight,
+                                       int outChannels, float[] imageGrad, int imageOff);
+
+    /**
+     * {@code biasGrad[o] += sum of plane o} of one image's output gradient [O, pixels] (at {@code outGradOff}):
+     * the bias gradient of either convolution path, summed in double across planes and images.
+     */
+    void convBiasGradAccumulate(float[] outGrad, int outGradOff, int outChannels, int pixels, double[] biasGrad);
+
+    /**
+     * {@link #im2col} for output rows [oy0, oy1) only: columns [C*kH*kW, (oy1-oy0)*outW]. A band's column matrix
+     * can stay in L2 where a whole image's does not (K*P floats: 3 MB for 32 channels of 56x46 under a 3x3
+     * filter), so the GEMM that packs it reads it from cache.
+     */
+    void im2colRows(float[] image, int imageOff, ConvGeometry g, int oy0, int oy1, float[] columns);
+
+    /** The adjoint of {@link #im2colRows}. */
+    void col2imRowsAccumulate(float[] columns, ConvGeometry g, int oy0, int oy1, float[] imageGrad, int imageOff);
+
     // ===================================================================================== pooling
 
     /** Max over each window; {@code argmax} receives the flat input index of each maximum (for backward). */

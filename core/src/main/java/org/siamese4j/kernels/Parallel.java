@@ -16,6 +16,8 @@ public final class Parallel {
     public static final String PROPERTY = "siamese4j.threads";
 
     private static volatile ForkJoinPool pool = newPool(initialThreads());
+    /** True on a thread while it runs one task of a {@link #forEach}: nested forEach calls then run inline. */
+    private static final ThreadLocal<Boolean> IN_TASK = ThreadLocal.withInitial(() -> Boolean.FALSE);
 
     private Parallel() {
     }
@@ -37,13 +39,20 @@ public final class Parallel {
         }
     }
 
+    /** True while the current thread runs a task of {@link #forEach} (work is already split across threads). */
+    public static boolean inParallelRegion() {
+        return IN_TASK.get();
+    }
+
     /**
      * Runs {@code body.accept(i)} for i in [0, tasks), split across the pool's threads (the calling thread
-     * takes part). Runs inline when there is one task or one thread.
+     * takes part). Runs inline when there is one task or one thread, and when called from inside a task: the
+     * outer split already keeps every thread busy, and a nested split would only add hand-offs (and let a
+     * waiting thread start an unrelated task while its thread-local buffers are in use).
      */
     public static void forEach(int tasks, IntConsumer body) {
         ForkJoinPool p = pool;
-        if (tasks <= 1 || p.getParallelism() == 1) {
+        if (tasks <= 1 || p.getParallelism() == 1 || IN_TASK.get()) {
             for (int i = 0; i < tasks; i++) {
                 body.accept(i);
             }
@@ -98,7 +107,13 @@ public final class Parallel {
         @Override
         protected void compute() {
             if (to - from == 1) {
-                body.accept(from);
+                boolean outer = IN_TASK.get();
+                IN_TASK.set(Boolean.TRUE);
+                try {
+                    body.accept(from);
+                } finally {
+                    IN_TASK.set(outer);
+                }
                 return;
             }
             int mid = (from + to) >>> 1;

@@ -93,6 +93,163 @@ public class ScalarKernels implements Kernels {
         }
     }
 
+    // ===================================================================================== convolution, direct
+    // The reference for the direct kernels: the sums of Kernels' "convolution, direct" section written out,
+    // with padding looked up per tap exactly as im2col does; then the bias gradient, and im2col / col2im over a
+    // band of output rows.
+
+    @Override
+    public void convDirectForward(float[] image, int imageOff, ConvGeometry g, float[] weight, float[] bias,
+                                  int outChannels, float[] out, int outOff) {
+        int outH = g.outH();
+        int outW = g.outW();
+        int taps = g.patchSize();
+        int o2 = outOff;
+        for (int o = 0; o < outChannels; o++) {
+            for (int oy = 0; oy < outH; oy++) {
+                for (int ox = 0; ox < outW; ox++, o2++) {
+                    float s = bias == null ? 0f : bias[o];
+                    int t = o * taps;
+                    for (int c = 0; c < g.channels(); c++) {
+                        int plane = imageOff + c * g.inH() * g.inW();
+                        for (int i = 0; i < g.kH(); i++) {
+                            int y = ConvGeometry.sourceIndex(oy * g.strideH() - g.padH() + i * g.dilationH(),
+                                    g.inH(), g.padding());
+                            for (int j = 0; j < g.kW(); j++, t++) {
+                                int x = ConvGeometry.sourceIndex(ox * g.strideW() - g.padW() + j * g.dilationW(),
+                                        g.inW(), g.padding());
+                                if (y >= 0 && x >= 0) {
+                                    s += weight[t] * image[plane + y * g.inW() + x];
+                                }
+                            }
+                        }
+                    }
+                    out[o2] = s;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void convDirectWeightGradAccumulate(float[] image, int imageOff, ConvGeometry g, float[] outGrad,
+                                               int outGradOff, int outChannels, float[] weightGrad) {
+        int outH = g.outH();
+        int outW = g.outW();
+        int t = 0;
+        for (int o = 0; o < outChannels; o++) {
+            int gPlane = outGradOff + o * outH * outW;
+            for (int c = 0; c < g.channels(); c++) {
+                int plane = imageOff + c * g.inH() * g.inW();
+                for (int i = 0; i < g.kH(); i++) {
+                    for (int j = 0; j < g.kW(); j++, t++) {
+                        float s = 0f;
+                        for (int oy = 0; oy < outH; oy++) {
+                            int y = ConvGeometry.sourceIndex(oy * g.strideH() - g.padH() + i * g.dilationH(),
+                                    g.inH(), g.padding());
+                            for (int ox = 0; ox < outW; ox++) {
+                                int x = ConvGeometry.sourceIndex(ox * g.strideW() - g.padW() + j * g.dilationW(),
+                                        g.inW(), g.padding());
+                                if (y >= 0 && x >= 0) {
+                                    s += outGrad[gPlane + oy * outW + ox] * image[plane + y * g.inW() + x];
+                                }
+                            }
+                        }
+                        weightGrad[t] += s;
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void convDirectInputGradAccumulate(float[] outGrad, int outGradOff, ConvGeometry g, float[] weight,
+                                              int outChannels, float[] imageGrad, int imageOff) {
+        int outH = g.outH();
+        int outW = g.outW();
+        int t = 0;
+        for (int o = 0; o < outChannels; o++) {
+            int gPlane = outGradOff + o * outH * outW;
+            for (int c = 0; c < g.channels(); c++) {
+                int plane = imageOff + c * g.inH() * g.inW();
+                for (int i = 0; i < g.kH(); i++) {
+                    for (int j = 0; j < g.kW(); j++, t++) {
+                        float w = weight[t];
+                        for (int oy = 0; oy < outH; oy++) {
+                            int y = ConvGeometry.sourceIndex(oy * g.strideH() - g.padH() + i * g.dilationH(),
+                                    g.inH(), g.padding());
+                            for (int ox = 0; ox < outW; ox++) {
+                                int x = ConvGeometry.sourceIndex(ox * g.strideW() - g.padW() + j * g.dilationW(),
+                                        g.inW(), g.padding());
+                                if (y >= 0 && x >= 0) {
+                                    imageGrad[plane + y * g.inW() + x] += w * outGrad[gPlane + oy * outW + ox];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void convBiasGradAccumulate(float[] outGrad, int outGradOff, int outChannels, int pixels,
+                                       double[] biasGrad) {
+        for (int o = 0; o < outChannels; o++) {
+            double s = 0;
+            for (int p = 0, i = outGradOff + o * pixels; p < pixels; p++, i++) {
+                s += outGrad[i];
+            }
+            biasGrad[o] += s;
+        }
+    }
+
+    @Override
+    public void im2colRows(float[] image, int imageOff, ConvGeometry g, int oy0, int oy1, float[] columns) {
+        int outW = g.outW();
+        int col = 0;
+        for (int ch = 0; ch < g.channels(); ch++) {
+            int plane = imageOff + ch * g.inH() * g.inW();
+            for (int ki = 0; ki < g.kH(); ki++) {
+                for (int kj = 0; kj < g.kW(); kj++) {
+                    for (int oy = oy0; oy < oy1; oy++) {
+                        int y = ConvGeometry.sourceIndex(oy * g.strideH() - g.padH() + ki * g.dilationH(),
+                                g.inH(), g.padding());
+                        for (int ox = 0; ox < outW; ox++, col++) {
+                            int x = ConvGeometry.sourceIndex(ox * g.strideW() - g.padW() + kj * g.dilationW(),
+                                    g.inW(), g.padding());
+                            columns[col] = (y < 0 || x < 0) ? 0f : image[plane + y * g.inW() + x];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void col2imRowsAccumulate(float[] columns, ConvGeometry g, int oy0, int oy1, float[] imageGrad,
+                                     int imageOff) {
+        int outW = g.outW();
+        int col = 0;
+        for (int ch = 0; ch < g.channels(); ch++) {
+            int plane = imageOff + ch * g.inH() * g.inW();
+            for (int ki = 0; ki < g.kH(); ki++) {
+                for (int kj = 0; kj < g.kW(); kj++) {
+                    for (int oy = oy0; oy < oy1; oy++) {
+                        int y = ConvGeometry.sourceIndex(oy * g.strideH() - g.padH() + ki * g.dilationH(),
+                                g.inH(), g.padding());
+                        for (int ox = 0; ox < outW; ox++, col++) {
+                            int x = ConvGeometry.sourceIndex(ox * g.strideW() - g.padW() + kj * g.dilationW(),
+                                    g.inW(), g.padding());
+                            if (y >= 0 && x >= 0) {
+                                imageGrad[plane + y * g.inW() + x] += columns[col];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     // ===================================================================================== pooling
 
     @Override

@@ -60,7 +60,8 @@ final class VectorGemm {
             }
             return;
         }
-        boolean parallel = (long) m * n * k >= PARALLEL_THRESHOLD && Parallel.threads() > 1;
+        boolean parallel = (long) m * n * k >= PARALLEL_THRESHOLD && Parallel.threads() > 1
+                && !Parallel.inParallelRegion();
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             int nPanels = (nc + NR - 1) / NR;

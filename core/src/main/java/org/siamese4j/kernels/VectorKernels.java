@@ -198,4 +198,74 @@ final class VectorKernels extends ScalarKernels {
             }
         }
     }
+
+    // ===================================================================================== convolution, direct
+    // (plus the bias gradient and the row-wise im2col / col2im, added with it): the Vector API versions live in
+    // VectorConv; geometries they do not handle (stride along the width, rows narrower than one vector) use the
+    // scalar reference.
+
+    @Override
+    public void convDirectForward(float[] image, int imageOff, ConvGeometry g, float[] weight, float[] bias,
+                                  int outChannels, float[] out, int outOff) {
+        if (VectorConv.supports(g)) {
+            VectorConv.forward(image, imageOff, g, weight, bias, outChannels, out, outOff);
+        } else {
+            super.convDirectForward(image, imageOff, g, weight, bias, outChannels, out, outOff);
+        }
+    }
+
+    @Override
+    public void convDirectWeightGradAccumulate(float[] image, int imageOff, ConvGeometry g, float[] outGrad,
+                                               int outGradOff, int outChannels, float[] weightGrad) {
+        if (VectorConv.supports(g)) {
+            VectorConv.weightGrad(image, imageOff, g, outGrad, outGradOff, outChannels, weightGrad);
+        } else {
+            super.convDirectWeightGradAccumulate(image, imageOff, g, outGrad, outGradOff, outChannels, weightGrad);
+        }
+    }
+
+    @Override
+    public void convDirectInputGradAccumulate(float[] outGrad, int outGradOff, ConvGeometry g, float[] weight,
+                                              int outChannels, float[] imageGrad, int imageOff) {
+        if (VectorConv.supports(g)) {
+            VectorConv.inputGrad(outGrad, outGradOff, g, weight, outChannels, imageGrad, imageOff);
+        } else {
+            super.convDirectInputGradAccumulate(outGrad, outGradOff, g, weight, outChannels, imageGrad, imageOff);
+        }
+    }
+
+    @Override
+    public void convBiasGradAccumulate(float[] outGrad, int outGradOff, int outChannels, int pixels,
+                                       double[] biasGrad) {
+        VectorConv.biasGrad(outGrad, outGradOff, outChannels, pixels, biasGrad);
+    }
+
+    @Override
+    public void im2col(float[] image, int imageOff, ConvGeometry g, float[] columns) {
+        im2colRows(image, imageOff, g, 0, g.outH(), columns);
+    }
+
+    @Override
+    public void col2imAccumulate(float[] columns, ConvGeometry g, float[] imageGrad, int imageOff) {
+        col2imRowsAccumulate(columns, g, 0, g.outH(), imageGrad, imageOff);
+    }
+
+    @Override
+    public void im2colRows(float[] image, int imageOff, ConvGeometry g, int oy0, int oy1, float[] columns) {
+        if (g.strideW() == 1) {
+            VectorConv.im2colRows(image, imageOff, g, oy0, oy1, columns);
+        } else {
+            super.im2colRows(image, imageOff, g, oy0, oy1, columns);
+        }
+    }
+
+    @Override
+    public void col2imRowsAccumulate(float[] columns, ConvGeometry g, int oy0, int oy1, float[] imageGrad,
+                                     int imageOff) {
+        if (g.strideW() == 1) {
+            VectorConv.col2imRowsAccumulate(columns, g, oy0, oy1, imageGrad, imageOff);
+        } else {
+            super.col2imRowsAccumulate(columns, g, oy0, oy1, imageGrad, imageOff);
+        }
+    }
 }

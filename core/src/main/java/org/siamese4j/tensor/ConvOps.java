@@ -1,14 +1,18 @@
 package org.siamese4j.tensor;
 
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import org.siamese4j.kernels.ConvAlgorithm;
 import org.siamese4j.kernels.ConvGeometry;
 import org.siamese4j.kernels.ConvGeometry.PaddingMode;
 import org.siamese4j.kernels.KernelProvider;
 import org.siamese4j.kernels.Kernels;
+import org.siamese4j.kernels.Parallel;
 
 /**
- * 2-D convolution by im2col + GEMM.
+ * 2-D convolution, by im2col + GEMM or directly.
  *
- * <p>Per image n, with K = C*kH*kW taps and P = outH*outW output pixels:
+ * <p><b>im2col + GEMM.</b> Per image n, with K = C*kH*kW taps and P = outH*outW output pixels:
  * <pre>
  *   cols_n [K, P]  = im2col(x_n)                 (row (c, i, j) = what tap (i, j) of channel c sees at each pixel)
  *   out_n  [O, P]  = W [O, K] * cols_n [K, P]  + b[o]
@@ -19,8 +23,28 @@ import org.siamese4j.kernels.Kernels;
  *   dcols_n [K, P] = W^T [K, O] * G_n [O, P]        then  dx_n += col2im(dcols_n)
  *   db[o]         += sum over n and p of G_n[o, p]
  * </pre>
+ * Each image is processed in bands of output rows ({@link #bandRows}) so that a band's columns stay in L2.
+ *
+ * <p><b>Direct.</b> With few input channels K is tiny (9 for a grey image and a 3x3 filter) and the GEMM cannot
+ * amortise its packing, so the same sums are computed by sliding the filter over the image (the "convolution,
+ * direct" kernels). Which path: {@link ConvAlgorithm#resolve}, by default direct for at most 3 input channels
+ * and stride 1 along the width, im2col otherwise; {@code -Dsiamese4j.conv} or {@link ConvAlgorithm#use} force one.
+ *
+ * <p><b>Threads.</b> The batch is split into {@link #batchTasks} fixed, contiguous ranges of images, one per
+ * thread, each with its own buffers (pooled, reused across calls), so every GEMM runs on one core without
+ * hand-offs. The inner GEMMs may still fork above their own size threshold (nested ForkJoin), but with every
+ * thread busy on its range their pieces mostly run on the thread that made them, and a thread that finishes
+ * early steals them, which evens out unequal ranges. The weight and bias gradients are summed per range and
+ * the range sums added in range order, so results never depend on thread timing (they do depend on the
+ * thread count, which fixes the ranges).
  */
 final class ConvOps {
+    /**
+     * Floats of a band's column matrix: 1 MB. Measured with 32 -> 64 channels at 56x46 (a 3 MB matrix per image),
+     * three bands made the layer ~15% faster on one core; with 64 -> 128 at 28x23 (1.5 MB) splitting did not help.
+     */
+    static final int BAND_FLOATS = 256 * 1024;
+
     private ConvOps() {
     }
 
@@ -30,6 +54,13 @@ final class ConvOps {
      */
     static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW,
                          int dilationH, int dilationW, PaddingMode padding) {
+        return conv2d(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, padding,
+                ConvAlgorithm.current());
+    }
+
+    /** As above, with the algorithm given (tests run every path through this). */
+    static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW,
+                         int dilationH, int dilationW, PaddingMode padding, ConvAlgorithm algorithm) {
         Shapes.requireRank("conv2d", x, 4, "input [N, C, H, W]");
         Shapes.requireRank("conv2d", weight, 4, "weight [O, C, kH, kW]");
         if (padding == null) {
@@ -49,24 +80,19 @@ final class ConvOps {
         }
         ConvGeometry g = new ConvGeometry(channels, x.shape[2], x.shape[3], weight.shape[2], weight.shape[3],
                 strideH, strideW, padH, padW, dilationH, dilationW, padding);
-        int outH = g.outH();
-        int outW = g.outW();
-        int taps = g.patchSize();          // K
-        int pixels = g.outPixels();        // P
-        int imageSize = g.imageSize();     // C*H*W
-        int outImageSize = outChannels * pixels;
+        Layer layer = new Layer(g, outChannels, algorithm.resolve(g) == ConvAlgorithm.DIRECT);
 
-        Kernels kernels = KernelProvider.kernels();
-        Tensor out = Tensor.fresh(n, outChannels, outH, outW);
-        float[] columns = new float[Shapes.size(new int[] {taps, pixels})];
-        for (int i = 0; i < n; i++) {
-            kernels.im2col(x.data, i * imageSize, g, columns);
-            // out_n [O, P] = W [O, K] * cols_n [K, P]; W is read in place as [O, K].
-            kernels.gemm(false, false, outChannels, pixels, taps, weight.data, 0, columns, 0,
-                    out.data, i * outImageSize, false);
-        }
-        if (bias != null) {
-            kernels.addBias(out.data, bias.data, n, outChannels, pixels);
+        Tensor out = Tensor.fresh(n, outChannels, g.outH(), g.outW());
+        float[] biasData = bias == null ? null : bias.data;
+        Workspace[] ws = Workspace.acquire(batchTasks(n));
+        try {
+            forEachRange(ws, n, (w, first, end) -> {
+                for (int i = first; i < end; i++) {
+                    layer.forward(w, x.data, i, weight.data, biasData, out.data);
+                }
+            });
+        } finally {
+            Workspace.release(ws);
         }
 
         // The columns are recomputed in backward rather than kept for every image: they take K*P floats per
@@ -74,39 +100,277 @@ final class ConvOps {
         // ~230 MB), while im2col costs O(K*P), a factor O cheaper than the GEMMs that use the columns.
         // Backward therefore reads x.data and weight.data as they are then: do not modify them in place between
         // forward and backward.
-        int columnsSize = columns.length;   // the closure keeps the size, not the forward buffer
         Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
         return out.recordOp("conv2d", () -> {
-            float[] gOut = out.grad;
-            float[] cols = weight.requiresGrad ? new float[columnsSize] : null;
-            float[] dCols = x.requiresGrad ? new float[columnsSize] : null;
-            for (int i = 0; i < n; i++) {
-                int gOff = i * outImageSize;
-                if (weight.requiresGrad) {
-                    // dW [O, K] += G_n [O, P] * cols_n^T [P, K]
-                    kernels.im2col(x.data, i * imageSize, g, cols);
-                    kernels.gemm(false, true, outChannels, taps, pixels, gOut, gOff, cols, 0,
-                            weight.gradBuffer(), 0, true);
-                }
-                if (x.requiresGrad) {
-                    // dcols_n [K, P] = W^T [K, O] * G_n [O, P]; W stored [O, K] is read transposed in place.
-                    kernels.gemm(true, false, taps, pixels, outChannels, weight.data, 0, gOut, gOff, dCols, 0,
-                            false);
-                    // im2col copies each input value to every tap that sees it, so its adjoint sums them back.
-                    kernels.col2imAccumulate(dCols, g, x.gradBuffer(), i * imageSize);
-                }
-            }
-            if (bias != null && bias.requiresGrad) {
-                // d/db[o] = sum over images and pixels of G[n, o, :, :]
-                float[] dBias = bias.gradBuffer();
-                for (int o = 0; o < outChannels; o++) {
-                    double s = 0;
-                    for (int i = 0; i < n; i++) {
-                        s += kernels.sum(gOut, i * outImageSize + o * pixels, pixels);
+            boolean needW = weight.requiresGrad;
+            boolean needB = bias != null && bias.requiresGrad;
+            // null for a network's first layer, whose input needs no gradient: that work is skipped.
+            // Allocated here, before the tasks add into disjoint images of it.
+            float[] xGrad = x.requiresGrad ? x.gradBuffer() : null;
+            Workspace[] bws = Workspace.acquire(batchTasks(n));
+            try {
+                forEachRange(bws, n, (w, first, end) -> {
+                    float[] dW = needW ? w.weightGrad(layer.weightSize) : null;
+                    double[] dB = needB ? w.biasGrad(outChannels) : null;
+                    for (int i = first; i < end; i++) {
+                        layer.backward(w, x.data, i, weight.data, out.grad, dW, dB, xGrad);
                     }
-                    dBias[o] += (float) s;
+                });
+                // The per-range sums, added in range order.
+                if (needW) {
+                    float[] wGrad = weight.gradBuffer();
+                    for (Workspace w : bws) {
+                        layer.kernels.axpy(1f, w.weightGrad, wGrad, layer.weightSize);
+                    }
                 }
+                if (needB) {
+                    float[] bGrad = bias.gradBuffer();
+                    for (int o = 0; o < outChannels; o++) {
+                        double s = 0;
+                        for (Workspace w : bws) {
+                            s += w.biasGrad[o];
+                        }
+                        bGrad[o] += (float) s;
+                    }
+                }
+            } finally {
+                Workspace.release(bws);
             }
         }, inputs);
+    }
+
+    /** One layer's forward and backward for one image, on the path chosen for it. */
+    private static final class Layer {
+        final ConvGeometry g;
+        final Kernels kernels = KernelProvider.kernels();
+        final boolean direct;
+        final int outChannels;
+        final int taps;          // K
+        final int pixels;        // P
+        final int outW;
+        final int imageSize;     // C*H*W
+        final int outImageSize;  // O*P
+        final int weightSize;    // O*K
+        final int bandRows;
+        final boolean banded;
+        final int bandColumns;   // floats of one band's column matrix [K, bandRows*outW]
+        final int bandOut;       // floats of one band's output (or output gradient) [O, bandRows*outW]
+
+        Layer(ConvGeometry g, int outChannels, boolean direct) {
+            this.g = g;
+            this.direct = direct;
+            this.outChannels = outChannels;
+            taps = g.patchSize();
+            pixels = g.outPixels();
+            outW = g.outW();
+            imageSize = g.imageSize();
+            outImageSize = outChannels * pixels;
+            weightSize = outChannels * taps;
+            bandRows = bandRows(g);
+            banded = bandRows < g.outH();
+            long columns = (long) taps * bandRows * outW;
+            if (!direct && columns > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("conv2d: one output row of " + g + " lowers to " + columns
+                        + " column floats, more than a Java array holds");
+            }
+            bandColumns = (int) columns;
+            bandOut = outChannels * bandRows * outW;
+        }
+
+        /** out_n = conv(x_n) + b. */
+        void forward(Workspace ws, float[] x, int i, float[] w, float[] bias, float[] out) {
+            int outOff = i * outImageSize;
+            if (direct) {
+                kernels.convDirectForward(x, i * imageSize, g, w, bias, outChannels, out, outOff);
+                return;
+            }
+            for (int oy0 = 0; oy0 < g.outH(); oy0 += bandRows) {
+                int oy1 = Math.min(g.outH(), oy0 + bandRows);
+                int bp = (oy1 - oy0) * outW;
+                float[] columns = ws.columns(bandColumns);
+                kernels.im2colRows(x, i * imageSize, g, oy0, oy1, columns);
+                // A band's output is strided in out_n (row o starts at o*P + p0): GEMM into a dense buffer and
+                // copy, O*bp floats against the GEMM's O*K*bp multiply-adds.
+                float[] c = banded ? ws.band(bandOut) : out;
+                int cOff = banded ? 0 : outOff;
+                if (bias != null) {
+                    // The GEMM adds onto the bias: no second pass over the output.
+                    for (int o = 0; o < outChannels; o++) {
+                        Arrays.fill(c, cOff + o * bp, cOff + (o + 1) * bp, bias[o]);
+                    }
+                }
+                // out_n[:, band] [O, bp] (+)= W [O, K] * cols [K, bp]; W is read in place as [O, K].
+                kernels.gemm(false, false, outChannels, bp, taps, w, 0, columns, 0, c, cOff, bias != null);
+                if (banded) {
+                    for (int o = 0; o < outChannels; o++) {
+                        System.arraycopy(c, o * bp, out, outOff + o * pixels + oy0 * outW, bp);
+                    }
+                }
+            }
+        }
+
+        /** dW += dW_n, dB += db_n, and (when xGrad is not null) dx_n += ..., for output gradient gOut. */
+        void backward(Workspace ws, float[] x, int i, float[] w, float[] gOut, float[] dW, double[] dB,
+                      float[] xGrad) {
+            int gOff = i * outImageSize;
+            int xOff = i * imageSize;
+            if (dB != null) {
+                // d/db[o] = sum over images and pixels of G[n, o, :, :]
+                kernels.convBiasGradAccumulate(gOut, gOff, outChannels, pixels, dB);
+            }
+            if (direct) {
+                if (dW != null) {
+                    kernels.convDirectWeightGradAccumulate(x, xOff, g, gOut, gOff, outChannels, dW);
+                }
+                if (xGrad != null) {
+                    kernels.convDirectInputGradAccumulate(gOut, gOff, g, w, outChannels, xGrad, xOff);
+                }
+                return;
+            }
+            for (int oy0 = 0; oy0 < g.outH(); oy0 += bandRows) {
+                int oy1 = Math.min(g.outH(), oy0 + bandRows);
+                int bp = (oy1 - oy0) * outW;
+                // G_n[:, band], copied to a dense buffer when strided.
+                float[] gb = gOut;
+                int gbOff = gOff;
+                if (banded) {
+                    gb = ws.band(bandOut);
+                    gbOff = 0;
+                    for (int o = 0; o < outChannels; o++) {
+                        System.arraycopy(gOut, gOff + o * pixels + oy0 * outW, gb, o * bp, bp);
+                    }
+                }
+                if (dW != null) {
+                    // dW [O, K] += G [O, bp] * cols^T [bp, K]
+                    float[] columns = ws.columns(bandColumns);
+                    kernels.im2colRows(x, xOff, g, oy0, oy1, columns);
+                    kernels.gemm(false, true, outChannels, taps, bp, gb, gbOff, columns, 0, dW, 0, true);
+                }
+                if (xGrad != null) {
+                    // dcols [K, bp] = W^T [K, O] * G [O, bp]; W stored [O, K] is read transposed in place.
+                    float[] dColumns = ws.columnGrads(bandColumns);
+                    kernels.gemm(true, false, taps, bp, outChannels, w, 0, gb, gbOff, dColumns, 0, false);
+                    // im2col copies each input value to every tap that sees it, so its adjoint sums them back.
+                    kernels.col2imRowsAccumulate(dColumns, g, oy0, oy1, xGrad, xOff);
+                }
+            }
+        }
+    }
+
+    // ===================================================================================== batch parallelism
+
+    /**
+     * One range of images per thread when there are at least as many images as threads; otherwise a single range
+     * (a batch of one image), whose GEMMs are then the ones that use the threads.
+     */
+    static int batchTasks(int images) {
+        int threads = Parallel.threads();
+        return images >= threads ? threads : 1;
+    }
+
+    /**
+     * Output rows per band of the im2col path: as many as keep the band's column matrix [K, rows*outW] within
+     * {@link #BAND_FLOATS} (at least one), spread evenly: 28 rows at most 9 per band are 4 bands of 7, not
+     * 9 + 9 + 9 + 1, as a 1-row GEMM is slow.
+     */
+    static int bandRows(ConvGeometry g) {
+        long perRow = (long) g.patchSize() * g.outW();
+        int maxRows = (int) Math.max(1, Math.min(g.outH(), BAND_FLOATS / perRow));
+        int bands = (g.outH() + maxRows - 1) / maxRows;
+        return (g.outH() + bands - 1) / bands;
+    }
+
+    private interface RangeBody {
+        void run(Workspace ws, int firstImage, int endImage);
+    }
+
+    /** Splits n images into ws.length near-equal contiguous ranges and runs range t with workspace t. */
+    private static void forEachRange(Workspace[] ws, int n, RangeBody body) {
+        int tasks = ws.length;
+        Parallel.forEach(tasks, t -> body.run(ws[t], (int) ((long) t * n / tasks),
+                (int) ((long) (t + 1) * n / tasks)));
+    }
+
+    /**
+     * One task's buffers, grown to the largest layer seen and kept in a small pool between calls so a training
+     * step allocates no column matrices. A task takes its buffers from the array acquired by the calling thread,
+     * never from a thread-local, so no scheduling (work stealing, nested calls) can make two tasks share one.
+     */
+    private static final class Workspace {
+        private static final float[] NONE = new float[0];
+        private static final ArrayDeque<Workspace> POOL = new ArrayDeque<>();
+
+        private float[] columns = NONE;
+        private float[] columnGrads = NONE;
+        private float[] band = NONE;
+        private float[] weightGrad = NONE;
+        private double[] biasGrad = new double[0];
+
+        static Workspace[] acquire(int count) {
+            Workspace[] ws = new Workspace[count];
+            synchronized (POOL) {
+                for (int i = 0; i < count; i++) {
+                    Workspace w = POOL.poll();
+                    ws[i] = w != null ? w : new Workspace();
+                }
+            }
+            return ws;
+        }
+
+        static void release(Workspace[] ws) {
+            synchronized (POOL) {
+                // Enough for two convolutions at once per thread; more would only hold memory.
+                int keep = 2 * Parallel.threads();
+                for (Workspace w : ws) {
+                    if (POOL.size() < keep) {
+                        POOL.push(w);
+                    }
+                }
+            }
+        }
+
+        /** At least {@code size} floats; contents undefined (im2col overwrites them). */
+        float[] columns(int size) {
+            if (columns.length < size) {
+                columns = new float[size];
+            }
+            return columns;
+        }
+
+        /** At least {@code size} floats; contents undefined (the GEMM overwrites them). */
+        float[] columnGrads(int size) {
+            if (columnGrads.length < size) {
+                columnGrads = new float[size];
+            }
+            return columnGrads;
+        }
+
+        /** At least {@code size} floats; contents undefined: one band's output or output gradient. */
+        float[] band(int size) {
+            if (band.length < size) {
+                band = new float[size];
+            }
+            return band;
+        }
+
+        /** At least {@code size} floats, the first {@code size} zeroed: this range's dW. */
+        float[] weightGrad(int size) {
+            if (weightGrad.length < size) {
+                weightGrad = new float[size];
+            } else {
+                Arrays.fill(weightGrad, 0, size, 0f);
+            }
+            return weightGrad;
+        }
+
+        /** At least {@code size} doubles, the first {@code size} zeroed: this range's db. */
+        double[] biasGrad(int size) {
+            if (biasGrad.length < size) {
+                biasGrad = new double[size];
+            } else {
+                Arrays.fill(biasGrad, 0, size, 0.0);
+            }
+            return biasGrad;
+        }
     }
 }

@@ -1,0 +1,286 @@
+package org.siamese4j.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.siamese4j.tensor.GradAssert.assertGradientsMatch;
+import static org.siamese4j.tensor.GradAssert.input;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.siamese4j.kernels.ConvAlgorithm;
+import org.siamese4j.kernels.ConvGeometry;
+import org.siamese4j.kernels.ConvGeometry.PaddingMode;
+import org.siamese4j.kernels.Parallel;
+
+/**
+ * conv2d through each path (im2col + GEMM, direct, and whatever AUTO picks) against the definition computed in
+ * double: the output and all three gradients, on 1 to 3 input channels, stride 1 and 2, zero and reflection
+ * padding, widths 7 (narrower than a vector), 17 (one plus a tail), 33 and 92 (the reference tower's width),
+ * batches larger than the thread count, and 1 to 3 threads (uneven image ranges). Also: finite-difference
+ * gradient checks on the direct path, and bit-identical results when the same step is run twice.
+ */
+class ConvPathsTest {
+    private static final ConvAlgorithm[] PATHS = {ConvAlgorithm.IM2COL, ConvAlgorithm.DIRECT, ConvAlgorithm.AUTO};
+
+    /** One convolution: input [n, c, h, w], o output channels, square k x k filter, stride (sH, sW), padding p. */
+    private record Config(int n, int c, int h, int w, int o, int k, int strideH, int strideW, int pad,
+                          PaddingMode mode) {
+        ConvGeometry geometry() {
+            return new ConvGeometry(c, h, w, k, k, strideH, strideW, pad, pad, 1, 1, mode);
+        }
+    }
+
+    private static Tensor conv(Tensor x, Tensor w, Tensor b, Config k, ConvAlgorithm path) {
+        return ConvOps.conv2d(x, w, b, k.strideH, k.strideW, k.pad, k.pad, 1, 1, k.mode, path);
+    }
+
+    private static List<Config> configs() {
+        List<Config> list = new ArrayList<>();
+        for (int c = 1; c <= 3; c++) {
+            for (int w : new int[] {7, 17, 33, 92}) {
+                list.add(new Config(5, c, 5, w, 4, 3, 1, 1, 1, PaddingMode.ZEROS));
+                list.add(new Config(5, c, 5, w, 3, 3, 1, 1, 1, PaddingMode.REFLECT));
+                list.add(new Config(3, c, 6, w, 9, 3, 2, 2, 1, PaddingMode.ZEROS));
+                list.add(new Config(3, c, 7, w, 2, 3, 2, 1, 1, PaddingMode.REFLECT));
+                list.add(new Config(3, c, 6, w, 5, 5, 1, 1, 2, PaddingMode.REFLECT));
+            }
+        }
+        return list;
+    }
+
+    // ============================================================================================ vs definition
+
+    @Test
+    void everyPathMatchesTheDefinitionForwardAndBackward() {
+        long seed = 1;
+        for (Config k : configs()) {
+            for (ConvAlgorithm path : PATHS) {
+                checkAgainstDefinition(k, path, seed++);
+            }
+        }
+    }
+
+    @Test
+    void everyPathMatchesTheDefinitionOnOneToThreeThreads() {
+        // More images than threads, and counts that do not split evenly: ranges of 7/3 images.
+        int before = Parallel.threads();
+        try {
+            for (int threads = 1; threads <= 3; threads++) {
+                Parallel.setThreads(threads);
+                for (ConvAlgorithm path : PATHS) {
+                    checkAgainstDefinition(new Config(7, 1, 6, 33, 5, 3, 1, 1, 1, PaddingMode.ZEROS), path, threads);
+                    checkAgainstDefinition(new Config(7, 8, 5, 17, 6, 3, 1, 1, 1, PaddingMode.REFLECT), path,
+                            10 + threads);
+                }
+            }
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+
+    @Test
+    void bandedIm2colMatchesTheDefinition() {
+        // Enough taps and width that the im2col path splits the output rows into several bands.
+        Config k = new Config(2, 48, 8, 92, 2, 3, 1, 1, 1, PaddingMode.ZEROS);
+        assertThat(ConvOps.bandRows(k.geometry())).as("rows per band").isLessThan(8);
+        checkAgainstDefinition(k, ConvAlgorithm.IM2COL, 7);
+        // 7 rows: a shorter last band
+        Config odd = new Config(2, 48, 7, 92, 2, 3, 1, 1, 1, PaddingMode.REFLECT);
+        assertThat(7 % ConvOps.bandRows(odd.geometry())).as("rows in the last band").isNotZero();
+        checkAgainstDefinition(odd, ConvAlgorithm.IM2COL, 8);
+    }
+
+    @Test
+    void autoPicksDirectForFewChannelsAndUnitWidthStrideWithSimd() {
+        boolean simd = org.siamese4j.kernels.KernelProvider.kernels() != org.siamese4j.kernels.KernelProvider.scalar();
+        ConvAlgorithm fewChannels = simd ? ConvAlgorithm.DIRECT : ConvAlgorithm.IM2COL;
+        assertThat(ConvAlgorithm.AUTO.resolve(ConvGeometry.square(1, 112, 92, 3, 1, 1))).isEqualTo(fewChannels);
+        assertThat(ConvAlgorithm.AUTO.resolve(ConvGeometry.square(3, 32, 32, 3, 1, 1))).isEqualTo(fewChannels);
+        assertThat(ConvAlgorithm.AUTO.resolve(ConvGeometry.square(4, 32, 32, 3, 1, 1)))
+                .isEqualTo(ConvAlgorithm.IM2COL);
+        assertThat(ConvAlgorithm.AUTO.resolve(ConvGeometry.square(1, 32, 32, 3, 2, 1)))
+                .isEqualTo(ConvAlgorithm.IM2COL);
+        assertThat(ConvAlgorithm.DIRECT.resolve(ConvGeometry.square(64, 32, 32, 3, 2, 1)))
+                .isEqualTo(ConvAlgorithm.DIRECT);
+    }
+
+    /**
+     * Runs forward and backward with a random upstream gradient and compares out, dx, dW and db with the
+     * definition in double. Each value is a sum of products of numbers in [-1, 1]; float32 summation of n terms
+     * errs by at most about n * 6e-8 * sum|terms|, so 1e-5 * sum|terms| holds for the ~2000-term weight
+     * gradient sums here, while a missing or doubled term is off by about sum|terms| / n.
+     */
+    private static void checkAgainstDefinition(Config k, ConvAlgorithm path, long seed) {
+        ConvGeometry g = k.geometry();
+        int outH = g.outH();
+        int outW = g.outW();
+        Tensor x = input(seed, k.n, k.c, k.h, k.w);
+        Tensor w = input(seed + 1, k.o, k.c, k.k, k.k);
+        Tensor b = input(seed + 2, k.o);
+        Tensor gOut = Tensor.uniform(new Rng(seed + 3), -1f, 1f, k.n, k.o, outH, outW);
+        Tensor out = conv(x, w, b, k, path);
+        out.backward(gOut);
+
+        float[] xd = x.data();
+        float[] wd = w.data();
+        float[] gd = gOut.data();
+        int kk = k.k;
+        double[] y = new double[k.n * k.o * outH * outW];
+        double[] yMag = new double[y.length];
+        double[] dx = new double[xd.length];
+        double[] dxMag = new double[xd.length];
+        double[] dw = new double[wd.length];
+        double[] dwMag = new double[wd.length];
+        double[] db = new double[k.o];
+        double[] dbMag = new double[k.o];
+        for (int n = 0; n < k.n; n++) {
+            for (int o = 0; o < k.o; o++) {
+                for (int oy = 0; oy < outH; oy++) {
+                    for (int ox = 0; ox < outW; ox++) {
+                        int yi = ((n * k.o + o) * outH + oy) * outW + ox;
+                        double gv = gd[yi];
+                        double s = b.data()[o];
+                        double mag = Math.abs(s);
+                        db[o] += gv;
+                        dbMag[o] += Math.abs(gv);
+                        for (int c = 0; c < k.c; c++) {
+                            for (int i = 0; i < kk; i++) {
+                                int yy = source(oy * k.strideH - k.pad + i, k.h, k.mode);
+                                for (int j = 0; j < kk; j++) {
+                                    int xx = source(ox * k.strideW - k.pad + j, k.w, k.mode);
+                                    if (yy < 0 || xx < 0) {
+                                        continue;
+                                    }
+                                    int xi = ((n * k.c + c) * k.h + yy) * k.w + xx;
+                                    int wi = ((o * k.c + c) * kk + i) * kk + j;
+                                    s += (double) wd[wi] * xd[xi];
+                                    mag += Math.abs((double) wd[wi] * xd[xi]);
+                                    dw[wi] += gv * xd[xi];
+                                    dwMag[wi] += Math.abs(gv * xd[xi]);
+                                    dx[xi] += gv * wd[wi];
+                                    dxMag[xi] += Math.abs(gv * wd[wi]);
+                                }
+                            }
+                        }
+                        y[yi] = s;
+                        yMag[yi] = mag;
+                    }
+                }
+            }
+        }
+        String what = k + " via " + path;
+        assertClose(out.data(), y, yMag, "output of " + what);
+        assertClose(x.grad().data(), dx, dxMag, "dx of " + what);
+        assertClose(w.grad().data(), dw, dwMag, "dW of " + what);
+        assertClose(b.grad().data(), db, dbMag, "db of " + what);
+    }
+
+    /** Where padded coordinate p reads from in an axis of length n, or -1 for a zero; from the definition. */
+    private static int source(int p, int n, PaddingMode mode) {
+        if (p >= 0 && p < n) {
+            return p;
+        }
+        if (mode == PaddingMode.ZEROS) {
+            return -1;
+        }
+        return p < 0 ? -p : 2 * (n - 1) - p;
+    }
+
+    private static void assertClose(float[] actual, double[] expected, double[] magnitude, String what) {
+        assertThat(actual).as(what).hasSize(expected.length);
+        for (int i = 0; i < expected.length; i++) {
+            double tol = 1e-5 * magnitude[i] + 1e-6;
+            assertThat(Math.abs(actual[i] - expected[i]))
+                    .as("%s element %d: %s vs %s", what, i, actual[i], expected[i])
+                    .isLessThanOrEqualTo(tol);
+        }
+    }
+
+    // ============================================================================================ gradient checks
+
+    @Test
+    void directPathGradientsOneChannelWithVectorTail() {
+        // 17 wide: one full vector plus an overlapping tail on 16-lane machines
+        Config k = new Config(2, 1, 5, 17, 3, 3, 1, 1, 1, PaddingMode.ZEROS);
+        assertGradientsMatch(in -> conv(in[0], in[1], in[2], k, ConvAlgorithm.DIRECT), input(31, 2, 1, 5, 17),
+                input(32, 3, 1, 3, 3), input(33, 3));
+    }
+
+    @Test
+    void directPathGradientsTwoChannelsReflect() {
+        Config k = new Config(2, 2, 5, 19, 2, 3, 1, 1, 1, PaddingMode.REFLECT);
+        assertGradientsMatch(in -> conv(in[0], in[1], in[2], k, ConvAlgorithm.DIRECT), input(34, 2, 2, 5, 19),
+                input(35, 2, 2, 3, 3), input(36, 2));
+    }
+
+    @Test
+    void directPathGradientsThreeChannelsStrideTwoDown() {
+        Config k = new Config(1, 3, 7, 21, 3, 3, 2, 1, 1, PaddingMode.ZEROS);
+        assertGradientsMatch(in -> conv(in[0], in[1], in[2], k, ConvAlgorithm.DIRECT), input(37, 1, 3, 7, 21),
+                input(38, 3, 3, 3, 3), input(39, 3));
+    }
+
+    @Test
+    void directPathGradientsStrideTwoAcrossAndNarrow() {
+        // the scalar fallbacks of the direct kernels: stride along the width, and a row narrower than a vector
+        Config k = new Config(2, 2, 5, 9, 2, 3, 2, 2, 1, PaddingMode.REFLECT);
+        assertGradientsMatch(in -> conv(in[0], in[1], in[2], k, ConvAlgorithm.DIRECT), input(40, 2, 2, 5, 9),
+                input(41, 2, 2, 3, 3), input(42, 2));
+        Config narrow = new Config(2, 1, 5, 7, 2, 3, 1, 1, 1, PaddingMode.ZEROS);
+        assertGradientsMatch(in -> conv(in[0], in[1], in[2], narrow, ConvAlgorithm.DIRECT), input(43, 2, 1, 5, 7),
+                input(44, 2, 1, 3, 3), input(45, 2));
+    }
+
+    @Test
+    void firstLayerGetsNoInputGradient() {
+        Config k = new Config(3, 1, 5, 17, 4, 3, 1, 1, 1, PaddingMode.ZEROS);
+        for (ConvAlgorithm path : PATHS) {
+            Tensor x = input(46, 3, 1, 5, 17).requiresGrad(false);
+            assertGradientsMatch(in -> conv(x, in[0], in[1], k, path), input(47, 4, 1, 3, 3), input(48, 4));
+            assertThat(x.grad()).as(path.toString()).isNull();
+        }
+    }
+
+    // ============================================================================================ determinism
+
+    @Test
+    void sameStepTwiceIsBitIdentical() {
+        int before = Parallel.threads();
+        try {
+            for (int threads = 1; threads <= 3; threads++) {
+                Parallel.setThreads(threads);
+                for (ConvAlgorithm path : PATHS) {
+                    for (Config k : new Config[] {
+                        new Config(9, 1, 12, 92, 8, 3, 1, 1, 1, PaddingMode.ZEROS),
+                        new Config(9, 16, 10, 46, 12, 3, 1, 1, 1, PaddingMode.ZEROS),
+                    }) {
+                        float[][] first = step(k, path);
+                        float[][] second = step(k, path);
+                        for (int i = 0; i < first.length; i++) {
+                            // Arrays.mismatch compares bit patterns (floatToIntBits): -1 when identical
+                            assertThat(Arrays.mismatch(first[i], second[i]))
+                                    .as("%s via %s on %d threads: first differing element of out/dx/dW/db[%d]", k,
+                                            path, threads, i)
+                                    .isEqualTo(-1);
+                        }
+                    }
+                }
+            }
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+
+    /** out, dx, dW, db of one forward and backward on fresh copies of fixed inputs. */
+    private static float[][] step(Config k, ConvAlgorithm path) {
+        Tensor x = input(50, k.n, k.c, k.h, k.w);
+        Tensor w = input(51, k.o, k.c, k.k, k.k);
+        Tensor b = input(52, k.o);
+        ConvGeometry g = k.geometry();
+        Tensor gOut = Tensor.uniform(new Rng(53), -1f, 1f, k.n, k.o, g.outH(), g.outW());
+        Tensor out = conv(x, w, b, k, path);
+        out.backward(gOut);
+        return new float[][] {out.toArray(), x.grad().toArray(), w.grad().toArray(), b.grad().toArray()};
+    }
+}
