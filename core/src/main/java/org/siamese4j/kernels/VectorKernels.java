@@ -17,6 +17,8 @@ final class VectorKernels extends ScalarKernels {
     private static final int PACKED_MIN_ROWS = 4;
     /** Products with fewer multiply-adds than this skip packing. */
     private static final long PACKED_MIN_WORK = 16L * 16 * 16;
+    /** Pooling outputs above which the planes are split across threads. */
+    private static final long POOL_PARALLEL_OUTPUTS = 1L << 18;
 
     @Override
     public String name() {
@@ -93,6 +95,63 @@ final class VectorKernels extends ScalarKernels {
             s += x[xOff + i] * y[yOff + i];
         }
         return s;
+    }
+
+    // ===================================================================================== pooling
+
+    /**
+     * The 2x2, stride 2, unpadded window (every conv tower's pooling) gets a straight-line loop: four loads and
+     * three compares per output, no window loops or bounds checks. Same choice rule as the reference: the
+     * first maximum wins, and a NaN replaces the current best, so NaN is never hidden. Other windows use the
+     * reference loops. Parallel over planes when there is enough work.
+     */
+    @Override
+    public void maxPool2d(float[] in, PoolGeometry g, float[] out, int[] argmax) {
+        if (g.kH() != 2 || g.kW() != 2 || g.strideH() != 2 || g.strideW() != 2 || g.padH() != 0 || g.padW() != 0) {
+            super.maxPool2d(in, g, out, argmax);
+            return;
+        }
+        int outH = g.outH();
+        int outW = g.outW();
+        int inW = g.inW();
+        int planeIn = g.inH() * inW;
+        int planeOut = outH * outW;
+        int planes = g.planes();
+        int chunks = (long) planes * planeOut >= POOL_PARALLEL_OUTPUTS ? Math.min(planes, 4 * Parallel.threads()) : 1;
+        Parallel.forEach(chunks, chunk -> {
+            int p0 = (int) ((long) planes * chunk / chunks);
+            int p1 = (int) ((long) planes * (chunk + 1) / chunks);
+            for (int p = p0; p < p1; p++) {
+                int o = p * planeOut;
+                for (int oy = 0; oy < outH; oy++) {
+                    int r0 = p * planeIn + 2 * oy * inW;
+                    int r1 = r0 + inW;
+                    for (int ox = 0; ox < outW; ox++, o++) {
+                        int i = r0 + 2 * ox;
+                        float best = in[i];
+                        int bestIndex = i;
+                        float v = in[i + 1];
+                        if (v > best || v != v) {
+                            best = v;
+                            bestIndex = i + 1;
+                        }
+                        int j = r1 + 2 * ox;
+                        v = in[j];
+                        if (v > best || v != v) {
+                            best = v;
+                            bestIndex = j;
+                        }
+                        v = in[j + 1];
+                        if (v > best || v != v) {
+                            best = v;
+                            bestIndex = j + 1;
+                        }
+                        out[o] = best;
+                        argmax[o] = bestIndex;
+                    }
+                }
+            }
+        });
     }
 
     // ===================================================================================== elementwise

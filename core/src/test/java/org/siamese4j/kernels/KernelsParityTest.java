@@ -404,7 +404,31 @@ class KernelsParityTest {
         new PoolGeometry(1, 1, 1, 1, 1, 1, 1, 0, 0),
         new PoolGeometry(3, 33, 129, 3, 3, 2, 2, 1, 1),
         new PoolGeometry(2, 17, 33, 2, 2, 2, 2, 0, 0),
+        new PoolGeometry(600, 40, 46, 2, 2, 2, 2, 0, 0),    // big enough for the parallel split
     };
+
+    @Test
+    void maxPoolTwoByTwoMatchesTheReferenceOnTiesAndNaN() {
+        Kernels v = vector();
+        PoolGeometry g = new PoolGeometry(3, 6, 7, 2, 2, 2, 2, 0, 0);
+        Random rnd = new Random(99);
+        float[] in = new float[3 * 6 * 7];
+        for (int i = 0; i < in.length; i++) {
+            in[i] = rnd.nextInt(3);             // many ties
+        }
+        in[5] = Float.NaN;
+        in[20] = Float.NaN;
+        in[21] = Float.NaN;
+        in[40] = Float.NEGATIVE_INFINITY;
+        float[] outS = filled(outSize(g));
+        float[] outV = filled(outSize(g));
+        int[] argS = new int[outSize(g)];
+        int[] argV = new int[outSize(g)];
+        scalar.maxPool2d(in, g, outS, argS);
+        v.maxPool2d(in, g, outV, argV);
+        assertExact("maxPool2d ties/NaN", outS, outV);
+        assertThat(argV).containsExactly(argS);
+    }
 
     private static int outSize(PoolGeometry g) {
         return g.planes() * g.outH() * g.outW();
