@@ -1,0 +1,751 @@
+package org.siamese4j.siamese.verify;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import org.siamese4j.io.ModelFile;
+import org.siamese4j.io.ModelFormatException;
+import org.siamese4j.nn.ArchSpec;
+import org.siamese4j.nn.Module;
+import org.siamese4j.nn.Sequential;
+import org.siamese4j.siamese.Distance;
+import org.siamese4j.siamese.data.GrayImage;
+import org.siamese4j.siamese.data.ImageDataset;
+import org.siamese4j.siamese.data.Images;
+import org.siamese4j.siamese.data.Normalization;
+import org.siamese4j.siamese.metrics.OperatingPoint;
+import org.siamese4j.siamese.metrics.ScoreDirection;
+import org.siamese4j.siamese.metrics.ScoredPairs;
+import org.siamese4j.siamese.metrics.Thresholds;
+import org.siamese4j.tensor.Rng;
+import org.siamese4j.tensor.Tensor;
+
+/**
+ * Face verification for applications: a trained tower loaded from a model file, embedding images and deciding
+ * whether two images show the same person.
+ *
+ * <pre>{@code
+ * Verifier v = Verifier.load(Path.of("faces.safetensors"));
+ * Verification r = v.verify(Path.of("alice-1.pgm"), Path.of("alice-2.pgm"));
+ * if (r.same()) { ... }     // r.distance() <= r.threshold()
+ * }</pre>
+ *
+ * <h2>Images</h2>
+ * The model file stores the input shape the tower was trained on ({@code input}, e.g. {@code 1x112x92}). Every
+ * image is prepared exactly as the training data was: scaled to [0, 1] (divided by its maxval), resized bilinearly
+ * ({@link GrayImage#resize}) to the model's height and width when its size differs, then, if the file stores
+ * {@value #KEY_INPUT_MEAN} and {@value #KEY_INPUT_STD}, standardised as {@code (x - mean) / std} (a
+ * {@link Normalization} fitted on the training set). Images are single-channel, so the model's input must have one
+ * channel to take {@link GrayImage}s or paths; {@link #embed(float[])} takes any input already in [0, 1] with the
+ * model's exact shape (and still applies the standardisation).
+ *
+ * <h2>Metadata keys</h2>
+ * Besides {@link ModelFile}'s reserved keys, a verifier reads and writes these metadata strings (all optional;
+ * unknown keys are kept and written back by {@link #save}):
+ * <table>
+ * <caption>Verifier metadata</caption>
+ * <tr><th>key</th><th>value</th></tr>
+ * <tr><td>{@value #KEY_DISTANCE}</td><td>{@code euclidean} (default when absent), {@code squared_euclidean} or
+ *     {@code cosine}: the distance between embeddings</td></tr>
+ * <tr><td>{@value #KEY_THRESHOLD}</td><td>the decision threshold on that distance, a decimal number
+ *     ({@code -Infinity} accepts nothing); absent: the model is not calibrated and {@link #verify} refuses</td></tr>
+ * <tr><td>{@value #KEY_THRESHOLD_KIND}</td><td>{@code manual}, {@code target_far} or {@code best_accuracy}
+ *     (default {@code manual})</td></tr>
+ * <tr><td>{@value #KEY_THRESHOLD_TARGET_FAR}</td><td>the target false-accept rate, with {@code target_far}</td></tr>
+ * <tr><td>{@value #KEY_THRESHOLD_TAR}, {@value #KEY_THRESHOLD_FAR}, {@value #KEY_THRESHOLD_ACCURACY},
+ *     {@value #KEY_THRESHOLD_PAIRS}</td><td>what the threshold did on the calibration pairs (informational)</td></tr>
+ * <tr><td>{@value #KEY_INPUT_MEAN}, {@value #KEY_INPUT_STD}</td><td>input standardisation applied after scaling
+ *     to [0, 1]; both or neither</td></tr>
+ * </table>
+ *
+ * <h2>Threads</h2>
+ * A verifier is immutable (calibrating or setting a threshold returns a new one sharing the network) and may be
+ * used from any number of threads at once. Its network is a private copy, put in evaluation mode once and never
+ * switched back, and every forward pass runs under {@link Tensor#noGrad()}: in that state a forward pass only
+ * reads the weights (batch norm reads its running statistics without updating them, dropout is the identity),
+ * records no graph, and allocates its own output tensors; the kernels' scratch buffers are per thread. That is the
+ * sharing {@link Tensor}'s contract allows, so forward passes are not serialised.
+ */
+public final class Verifier {
+    public static final String KEY_DISTANCE = "distance";
+    public static final String KEY_THRESHOLD = "threshold";
+    public static final String KEY_THRESHOLD_KIND = "threshold_kind";
+    public static final String KEY_THRESHOLD_TARGET_FAR = "threshold_target_far";
+    public static final String KEY_THRESHOLD_TAR = "threshold_tar";
+    public static final String KEY_THRESHOLD_FAR = "threshold_far";
+    public static final String KEY_THRESHOLD_ACCURACY = "threshold_accuracy";
+    public static final String KEY_THRESHOLD_PAIRS = "threshold_pairs";
+    public static final String KEY_INPUT_MEAN = "input_mean";
+    public static final String KEY_INPUT_STD = "input_std";
+
+    private static final Set<String> OWN_KEYS = Set.of(KEY_DISTANCE, KEY_THRESHOLD, KEY_THRESHOLD_KIND,
+            KEY_THRESHOLD_TARGET_FAR, KEY_THRESHOLD_TAR, KEY_THRESHOLD_FAR, KEY_THRESHOLD_ACCURACY,
+            KEY_THRESHOLD_PAIRS, KEY_INPUT_MEAN, KEY_INPUT_STD);
+    private static final Set<String> MODEL_FILE_KEYS = Set.of(ModelFile.KEY_FORMAT, ModelFile.KEY_FORMAT_VERSION,
+            ModelFile.KEY_ARCH, ModelFile.KEY_INPUT);
+
+    /** Images per forward pass when embedding many. */
+    private static final int BATCH = 32;
+    /** Up to this many images, calibration scores every pair; beyond, a seeded sample. */
+    private static final int ALL_PAIRS_UP_TO = 1000;
+    private static final int SAMPLED_PAIRS = 100_000;
+    private static final long SAMPLE_SEED = 0x5EEDL;
+
+    private final Sequential model;
+    private final ArchSpec arch;
+    private final int[] inputShape;
+    private final int embeddingSize;
+    private final Distance distance;
+    private final Threshold threshold;
+    private final Normalization normalization;
+    private final Map<String, String> extraMetadata;
+    private final String fingerprint;
+
+    private Verifier(Sequential model, ArchSpec arch, int[] inputShape, int embeddingSize, Distance distance,
+                     Threshold threshold, Normalization normalization, Map<String, String> extraMetadata,
+                     String fingerprint) {
+        this.model = model;
+        this.arch = arch;
+        this.inputShape = inputShape;
+        this.embeddingSize = embeddingSize;
+        this.distance = distance;
+        this.threshold = threshold;
+        this.normalization = normalization;
+        this.extraMetadata = extraMetadata;
+        this.fingerprint = fingerprint;
+    }
+
+    // =====================================================================================================
+    // Creating
+    // =====================================================================================================
+
+    /**
+     * Loads a model file ({@link ModelFile#load}) and its verifier metadata (see the class comment).
+     *
+     * @throws ModelFormatException for a damaged file, a model that does not output [N, D] embeddings, or bad
+     *                              verifier metadata (naming the key and value)
+     * @throws IOException          when the file cannot be read
+     */
+    public static Verifier load(Path modelFile) throws IOException {
+        Objects.requireNonNull(modelFile, "Verifier.load: modelFile is null");
+        return of(ModelFile.load(modelFile), modelFile.toString());
+    }
+
+    /**
+     * A verifier for a model already loaded by {@link ModelFile#load}; {@code source} names it in errors. The
+     * network is taken over, not copied: do not train or switch its mode afterwards (use
+     * {@link #of(Module, ArchSpec, int[], Distance, Normalization)}, which copies, to keep training a network).
+     */
+    public static Verifier of(ModelFile.LoadedModel loaded, String source) throws ModelFormatException {
+        Objects.requireNonNull(loaded, "Verifier.of: loaded is null");
+        String src = String.valueOf(source);
+        Map<String, String> meta = loaded.metadata();
+        int[] input = loaded.inputShape();
+        int width = embeddingWidth(loaded.arch(), input, src);
+        Distance distance = parseDistance(src, meta.get(KEY_DISTANCE));
+        Threshold threshold = parseThreshold(src, meta);
+        Normalization normalization = parseNormalization(src, meta);
+        Map<String, String> extra = new LinkedHashMap<>();
+        meta.forEach((k, v) -> {
+            if (!OWN_KEYS.contains(k) && !MODEL_FILE_KEYS.contains(k)) {
+                extra.put(k, v);
+            }
+        });
+        Sequential model = loaded.model();
+        model.eval();
+        return new Verifier(model, loaded.arch(), input, width, distance, threshold, normalization,
+                Collections.unmodifiableMap(extra), fingerprint(loaded.arch(), input, model));
+    }
+
+    /**
+     * A verifier for a network in memory (e.g. just trained), uncalibrated. The weights are copied, so the
+     * caller may go on training {@code model} without affecting the verifier.
+     *
+     * @param model         the tower; must be exactly what {@code arch.build(inputShape, ...)} makes
+     * @param normalization the input standardisation used in training, or null for none
+     * @throws IllegalArgumentException when {@code arch} does not describe {@code model} or the model does not
+     *                                  output [N, D] embeddings
+     */
+    public static Verifier of(Module model, ArchSpec arch, int[] inputShape, Distance distance,
+                              Normalization normalization) {
+        Objects.requireNonNull(model, "Verifier.of: model is null");
+        Objects.requireNonNull(arch, "Verifier.of: arch is null");
+        Objects.requireNonNull(inputShape, "Verifier.of: inputShape is null");
+        Objects.requireNonNull(distance, "Verifier.of: distance is null");
+        List<String> differences = arch.differences(model, inputShape);
+        if (!differences.isEmpty()) {
+            throw new IllegalArgumentException("Verifier.of: the spec '" + arch + "' for input "
+                    + ArchSpec.formatInput(inputShape) + " does not describe the model: " + differences);
+        }
+        int[] input = inputShape.clone();
+        int width;
+        try {
+            width = embeddingWidth(arch, input, "Verifier.of");
+        } catch (ModelFormatException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        Sequential copy = arch.build(input, new Rng(0));
+        copy.loadStateDict(model.stateDict(), true);
+        copy.eval();
+        return new Verifier(copy, arch, input, width, distance, null, normalization, Map.of(),
+                fingerprint(arch, input, copy));
+    }
+
+    /** This verifier with a hand-set threshold ({@code threshold_kind = manual}). */
+    public Verifier withThreshold(double value) {
+        return withThreshold(Threshold.manual(value));
+    }
+
+    /** This verifier with {@code threshold}; the network is shared, not copied. */
+    public Verifier withThreshold(Threshold threshold) {
+        Objects.requireNonNull(threshold, "Verifier.withThreshold: threshold is null");
+        return new Verifier(model, arch, inputShape, embeddingSize, distance, threshold, normalization,
+                extraMetadata, fingerprint);
+    }
+
+    /** This verifier with another distance; drops the threshold, which was in the old distance's units. */
+    public Verifier withDistance(Distance newDistance) {
+        Objects.requireNonNull(newDistance, "Verifier.withDistance: distance is null");
+        return new Verifier(model, arch, inputShape, embeddingSize, newDistance,
+                newDistance == distance ? threshold : null, normalization, extraMetadata, fingerprint);
+    }
+
+    /**
+     * Saves the network with this verifier's distance, threshold and normalisation in the metadata (see the class
+     * comment), atomically ({@link ModelFile#save}). Extra metadata the loaded file had is kept.
+     */
+    public void save(Path file) throws IOException {
+        ModelFile.save(file, model, arch, inputShape, metadata());
+    }
+
+    // =====================================================================================================
+    // Embedding
+    // =====================================================================================================
+
+    /** The embedding of an image file (PGM, PNG, JPEG, ... read by {@link Images#read}), prepared as training data. */
+    public float[] embed(Path image) throws IOException {
+        Objects.requireNonNull(image, "Verifier.embed: image is null");
+        return embed(Images.read(image));
+    }
+
+    /** The embedding of an image at any size and maxval: scaled to [0, 1], resized, standardised, embedded. */
+    public float[] embed(GrayImage image) {
+        return embedPrepared(prepare(image), 1)[0];
+    }
+
+    /**
+     * The embedding of one input already scaled to [0, 1] and of the model's exact shape (C*H*W values, row-major,
+     * or F features); the standardisation, if any, is applied here.
+     */
+    public float[] embed(float[] input) {
+        Objects.requireNonNull(input, "Verifier.embed: input is null");
+        int size = inputSize();
+        if (input.length != size) {
+            throw new IllegalArgumentException("Verifier.embed: the model takes " + ArchSpec.formatInput(inputShape)
+                    + " = " + size + " values per input, got " + input.length);
+        }
+        return embedPrepared(standardise(input.clone()), 1)[0];
+    }
+
+    /** Embeddings of many images, in order, in batches. */
+    public float[][] embedAll(List<GrayImage> images) {
+        Objects.requireNonNull(images, "Verifier.embedAll: images is null");
+        int size = inputSize();
+        float[][] out = new float[images.size()][];
+        for (int start = 0; start < images.size(); start += BATCH) {
+            int n = Math.min(BATCH, images.size() - start);
+            float[] batch = new float[n * size];
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(prepare(images.get(start + i)), 0, batch, i * size, size);
+            }
+            float[][] e = embedPrepared(batch, n);
+            System.arraycopy(e, 0, out, start, n);
+        }
+        return out;
+    }
+
+    /**
+     * Embeddings of every image of a dataset whose images are in [0, 1] (as {@code FaceFolders} and
+     * {@code SyntheticFaces} make them). Images of another height or width are resized (single-channel datasets
+     * only); the standardisation, if any, is applied.
+     */
+    public float[][] embedAll(ImageDataset data) {
+        Objects.requireNonNull(data, "Verifier.embedAll: data is null");
+        if (inputShape.length != 3) {
+            throw new IllegalArgumentException("Verifier.embedAll: the model takes feature vectors ("
+                    + ArchSpec.formatInput(inputShape) + "), not images; use embed(float[])");
+        }
+        int c = data.channels();
+        int h = data.height();
+        int w = data.width();
+        if (c != inputShape[0]) {
+            throw new IllegalArgumentException("Verifier.embedAll: the model takes " + inputShape[0]
+                    + " channel(s) (input " + ArchSpec.formatInput(inputShape) + "), the dataset has " + c);
+        }
+        boolean resize = h != inputShape[1] || w != inputShape[2];
+        if (resize && c != 1) {
+            throw new IllegalArgumentException("Verifier.embedAll: dataset images are " + c + "x" + h + "x" + w
+                    + ", the model takes " + ArchSpec.formatInput(inputShape) + "; only single-channel images are "
+                    + "resized");
+        }
+        float[] all = data.images().data();
+        int srcSize = c * h * w;
+        int size = inputSize();
+        float[][] out = new float[data.size()][];
+        for (int start = 0; start < data.size(); start += BATCH) {
+            int n = Math.min(BATCH, data.size() - start);
+            float[] batch = new float[n * size];
+            for (int i = 0; i < n; i++) {
+                float[] x = Arrays.copyOfRange(all, (start + i) * srcSize, (start + i + 1) * srcSize);
+                if (resize) {
+                    x = GrayImage.of(h, w, 1f, x).resize(inputShape[1], inputShape[2]).pixels();
+                }
+                System.arraycopy(standardise(x), 0, batch, i * size, size);
+            }
+            float[][] e = embedPrepared(batch, n);
+            System.arraycopy(e, 0, out, start, n);
+        }
+        return out;
+    }
+
+    /** The image as the model's input: [0, 1], the model's size, standardised. */
+    private float[] prepare(GrayImage image) {
+        Objects.requireNonNull(image, "Verifier: image is null");
+        if (inputShape.length != 3 || inputShape[0] != 1) {
+            throw new IllegalArgumentException("Verifier: the model takes " + ArchSpec.formatInput(inputShape)
+                    + ", not single-channel images; pass the input as float[] with embed(float[])");
+        }
+        GrayImage x = image.scaledToUnit();
+        if (x.height() != inputShape[1] || x.width() != inputShape[2]) {
+            x = x.resize(inputShape[1], inputShape[2]);
+        }
+        return standardise(x.pixels());
+    }
+
+    /** In place. */
+    private float[] standardise(float[] x) {
+        if (normalization != null) {
+            float mean = normalization.mean();
+            float std = normalization.std();
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (x[i] - mean) / std;
+            }
+        }
+        return x;
+    }
+
+    /** One forward pass over {@code n} prepared inputs; eval mode, no graph. */
+    private float[][] embedPrepared(float[] batch, int n) {
+        int[] shape = new int[inputShape.length + 1];
+        shape[0] = n;
+        System.arraycopy(inputShape, 0, shape, 1, inputShape.length);
+        float[] values;
+        try (var noGrad = Tensor.noGrad()) {
+            values = model.forward(Tensor.wrap(batch, shape)).data();
+        }
+        float[][] out = new float[n][];
+        for (int i = 0; i < n; i++) {
+            out[i] = Arrays.copyOfRange(values, i * embeddingSize, (i + 1) * embeddingSize);
+            for (float v : out[i]) {
+                if (!Float.isFinite(v)) {
+                    throw new IllegalStateException("Verifier: the model produced a non-finite embedding value "
+                            + v + " (input " + (i + 1) + " of " + n + "); check the input values and the weights");
+                }
+            }
+        }
+        return out;
+    }
+
+    // =====================================================================================================
+    // Verifying
+    // =====================================================================================================
+
+    /** This verifier's distance between two embeddings (of this model). */
+    public double distance(float[] a, float[] b) {
+        Objects.requireNonNull(a, "Verifier.distance: a is null");
+        Objects.requireNonNull(b, "Verifier.distance: b is null");
+        if (a.length != embeddingSize || b.length != embeddingSize) {
+            throw new IllegalArgumentException("Verifier.distance: embeddings of this model have " + embeddingSize
+                    + " values, got " + a.length + " and " + b.length);
+        }
+        return distance.between(a, b);
+    }
+
+    /** Whether two image files show the same person. */
+    public Verification verify(Path a, Path b) throws IOException {
+        Threshold t = requireThreshold();
+        return decide(embed(a), embed(b), t);
+    }
+
+    /** Whether two images show the same person. */
+    public Verification verify(GrayImage a, GrayImage b) {
+        Threshold t = requireThreshold();
+        return decide(embed(a), embed(b), t);
+    }
+
+    /** Whether two embeddings (from {@link #embed}) are of the same person. */
+    public Verification verifyEmbeddings(float[] a, float[] b) {
+        Threshold t = requireThreshold();
+        return decide(a, b, t);
+    }
+
+    private Verification decide(float[] a, float[] b, Threshold t) {
+        double d = distance(a, b);
+        return new Verification(d, t.accepts(d), t.value(), distance);
+    }
+
+    Threshold requireThreshold() {
+        if (threshold == null) {
+            throw new IllegalStateException("Verifier: the model is not calibrated (its file has no '"
+                    + KEY_THRESHOLD + "' metadata); calibrate it on labelled images with calibrate(...) or set "
+                    + "one with withThreshold(...)");
+        }
+        return threshold;
+    }
+
+    // =====================================================================================================
+    // Calibrating
+    // =====================================================================================================
+
+    /**
+     * This verifier with a threshold chosen on a labelled set (images in [0, 1], at least two people, ideally
+     * people not seen in training). Up to {@value #ALL_PAIRS_UP_TO} images every pair is scored; beyond, a seeded
+     * sample of up to {@value #SAMPLED_PAIRS} same-person and as many different-person pairs.
+     *
+     * @throws IllegalArgumentException when the set has no same-person or no different-person pair, or too few
+     *                                  different pairs for the target FAR
+     */
+    public Verifier calibrate(ImageDataset labelled, Calibration calibration) {
+        Objects.requireNonNull(labelled, "Verifier.calibrate: labelled is null");
+        return withThreshold(calibrate(embedAll(labelled), labelled.labels(), calibration));
+    }
+
+    /** The threshold {@code calibration} picks for these embeddings (of this model) and identity labels. */
+    public Threshold calibrate(float[][] embeddings, int[] labels, Calibration calibration) {
+        Objects.requireNonNull(embeddings, "Verifier.calibrate: embeddings is null");
+        Objects.requireNonNull(labels, "Verifier.calibrate: labels is null");
+        Objects.requireNonNull(calibration, "Verifier.calibrate: calibration is null");
+        if (embeddings.length != labels.length) {
+            throw new IllegalArgumentException("Verifier.calibrate: " + embeddings.length + " embeddings but "
+                    + labels.length + " labels");
+        }
+        long same = samePairCount(labels);
+        long total = (long) labels.length * (labels.length - 1) / 2;
+        if (same == 0 || same == total) {
+            throw new IllegalArgumentException("Verifier.calibrate: the labelled set has " + same
+                    + " same-person and " + (total - same) + " different-person pairs; calibration needs both "
+                    + "(at least two people, one of them with two images)");
+        }
+        ScoredPairs pairs = labels.length <= ALL_PAIRS_UP_TO
+                ? ScoredPairs.all(embeddings, labels, this::distance, ScoreDirection.LOWER_IS_SAME)
+                : ScoredPairs.sampled(embeddings, labels, (int) Math.min(same, SAMPLED_PAIRS),
+                (int) Math.min(total - same, SAMPLED_PAIRS), new Rng(SAMPLE_SEED), this::distance,
+                ScoreDirection.LOWER_IS_SAME);
+        double[] scores = pairs.scores();
+        boolean[] isSame = pairs.same();
+        OperatingPoint p = calibration.kind() == Threshold.Kind.TARGET_FAR
+                ? Thresholds.forFar(scores, isSame, ScoreDirection.LOWER_IS_SAME, calibration.targetFar())
+                : Thresholds.forBestAccuracy(scores, isSame, ScoreDirection.LOWER_IS_SAME);
+        OperatingPoint measured = Thresholds.evaluate(scores, isSame, ScoreDirection.LOWER_IS_SAME, p.threshold());
+        return new Threshold(p.threshold(), calibration.kind(), calibration.targetFar(), measured.tar(),
+                measured.far(), measured.accuracy(), scores.length);
+    }
+
+    private static long samePairCount(int[] labels) {
+        Map<Integer, Long> counts = new HashMap<>();
+        for (int l : labels) {
+            counts.merge(l, 1L, Long::sum);
+        }
+        long same = 0;
+        for (long c : counts.values()) {
+            same += c * (c - 1) / 2;
+        }
+        return same;
+    }
+
+    // =====================================================================================================
+    // Description
+    // =====================================================================================================
+
+    public ArchSpec arch() {
+        return arch;
+    }
+
+    /** One input's shape, [C, H, W] or [F]. */
+    public int[] inputShape() {
+        return inputShape.clone();
+    }
+
+    /** Values per embedding. */
+    public int embeddingSize() {
+        return embeddingSize;
+    }
+
+    public Distance distanceKind() {
+        return distance;
+    }
+
+    /** The decision threshold; empty when the model is not calibrated. */
+    public Optional<Threshold> threshold() {
+        return Optional.ofNullable(threshold);
+    }
+
+    public Optional<Normalization> normalization() {
+        return Optional.ofNullable(normalization);
+    }
+
+    /**
+     * Identifies the network: {@code sha256:} and the hex SHA-256 of the canonical arch spec, the input shape and
+     * every weight and buffer (names, shapes and float bits, in state-dict order; batch norm's
+     * {@code num_batches_tracked} counter is left out, as it does not enter the maths). Two verifiers with the same
+     * fingerprint compute the same embeddings; a {@link Gallery} records it to refuse another model.
+     */
+    public String fingerprint() {
+        return fingerprint;
+    }
+
+    /** The metadata {@link #save} writes besides {@link ModelFile}'s own keys. */
+    public Map<String, String> metadata() {
+        Map<String, String> m = new LinkedHashMap<>(extraMetadata);
+        m.put(KEY_DISTANCE, distance.name().toLowerCase(Locale.ROOT));
+        if (threshold != null) {
+            m.put(KEY_THRESHOLD, Double.toString(threshold.value()));
+            m.put(KEY_THRESHOLD_KIND, threshold.kind().token());
+            putIfNumber(m, KEY_THRESHOLD_TARGET_FAR, threshold.targetFar());
+            putIfNumber(m, KEY_THRESHOLD_TAR, threshold.tar());
+            putIfNumber(m, KEY_THRESHOLD_FAR, threshold.far());
+            putIfNumber(m, KEY_THRESHOLD_ACCURACY, threshold.accuracy());
+            if (threshold.pairs() > 0) {
+                m.put(KEY_THRESHOLD_PAIRS, Long.toString(threshold.pairs()));
+            }
+        }
+        if (normalization != null) {
+            m.put(KEY_INPUT_MEAN, Float.toString(normalization.mean()));
+            m.put(KEY_INPUT_STD, Float.toString(normalization.std()));
+        }
+        return m;
+    }
+
+    private static void putIfNumber(Map<String, String> m, String key, double v) {
+        if (!Double.isNaN(v)) {
+            m.put(key, Double.toString(v));
+        }
+    }
+
+    int inputSize() {
+        int size = 1;
+        for (int d : inputShape) {
+            size *= d;
+        }
+        return size;
+    }
+
+    @Override
+    public String toString() {
+        return "Verifier[" + arch + " on " + ArchSpec.formatInput(inputShape) + ", " + embeddingSize
+                + "-d embeddings, " + distance.name().toLowerCase(Locale.ROOT) + ", "
+                + (threshold == null ? "not calibrated" : threshold.toString()) + "]";
+    }
+
+    // =====================================================================================================
+    // Metadata parsing
+    // =====================================================================================================
+
+    private static int embeddingWidth(ArchSpec arch, int[] input, String src) throws ModelFormatException {
+        int[] out = arch.outputShape(input);
+        if (out.length != 1) {
+            throw new ModelFormatException(src, "the model outputs " + Arrays.toString(out)
+                    + " per input, not an embedding vector; a verifier needs a tower ending in flat features (add "
+                    + "flatten and dense layers)", metadataField(ModelFile.KEY_ARCH));
+        }
+        return out[0];
+    }
+
+    private static Distance parseDistance(String src, String value) throws ModelFormatException {
+        if (value == null) {
+            return Distance.EUCLIDEAN;
+        }
+        for (Distance d : Distance.values()) {
+            if (d.name().toLowerCase(Locale.ROOT).equals(value)) {
+                return d;
+            }
+        }
+        throw new ModelFormatException(src, "unknown distance '" + shorten(value)
+                + "'; expected euclidean, squared_euclidean or cosine", metadataField(KEY_DISTANCE));
+    }
+
+    private static Threshold parseThreshold(String src, Map<String, String> meta) throws ModelFormatException {
+        String value = meta.get(KEY_THRESHOLD);
+        if (value == null) {
+            for (String k : List.of(KEY_THRESHOLD_KIND, KEY_THRESHOLD_TARGET_FAR, KEY_THRESHOLD_TAR,
+                    KEY_THRESHOLD_FAR, KEY_THRESHOLD_ACCURACY, KEY_THRESHOLD_PAIRS)) {
+                if (meta.containsKey(k)) {
+                    throw new ModelFormatException(src, "'" + k + "' is present but '" + KEY_THRESHOLD
+                            + "' is not", metadataField(KEY_THRESHOLD));
+                }
+            }
+            return null;
+        }
+        double t = number(src, KEY_THRESHOLD, value);
+        if (t == Double.POSITIVE_INFINITY) {
+            throw new ModelFormatException(src, "threshold must be a number or -Infinity, got " + value,
+                    metadataField(KEY_THRESHOLD));
+        }
+        String kindText = meta.getOrDefault(KEY_THRESHOLD_KIND, Threshold.Kind.MANUAL.token());
+        Threshold.Kind kind = Threshold.Kind.byToken(kindText);
+        if (kind == null) {
+            throw new ModelFormatException(src, "unknown threshold kind '" + shorten(kindText)
+                    + "'; expected manual, target_far or best_accuracy", metadataField(KEY_THRESHOLD_KIND));
+        }
+        double targetFar = optionalNumber(src, meta, KEY_THRESHOLD_TARGET_FAR);
+        if (kind == Threshold.Kind.TARGET_FAR && !(targetFar > 0 && targetFar <= 1)) {
+            throw new ModelFormatException(src, "threshold kind target_far needs '" + KEY_THRESHOLD_TARGET_FAR
+                    + "' in (0, 1], got " + meta.get(KEY_THRESHOLD_TARGET_FAR),
+                    metadataField(KEY_THRESHOLD_TARGET_FAR));
+        }
+        double tar = rate(src, meta, KEY_THRESHOLD_TAR);
+        double far = rate(src, meta, KEY_THRESHOLD_FAR);
+        double accuracy = rate(src, meta, KEY_THRESHOLD_ACCURACY);
+        long pairs = 0;
+        String pairsText = meta.get(KEY_THRESHOLD_PAIRS);
+        if (pairsText != null) {
+            try {
+                pairs = Long.parseLong(pairsText);
+            } catch (NumberFormatException e) {
+                pairs = -1;
+            }
+            if (pairs < 0) {
+                throw new ModelFormatException(src, "'" + KEY_THRESHOLD_PAIRS + "' must be a count, got '"
+                        + shorten(pairsText) + "'", metadataField(KEY_THRESHOLD_PAIRS));
+            }
+        }
+        return new Threshold(t, kind, kind == Threshold.Kind.TARGET_FAR ? targetFar : Double.NaN, tar, far,
+                accuracy, pairs);
+    }
+
+    private static Normalization parseNormalization(String src, Map<String, String> meta)
+            throws ModelFormatException {
+        String mean = meta.get(KEY_INPUT_MEAN);
+        String std = meta.get(KEY_INPUT_STD);
+        if (mean == null && std == null) {
+            return null;
+        }
+        if (mean == null || std == null) {
+            String missing = mean == null ? KEY_INPUT_MEAN : KEY_INPUT_STD;
+            throw new ModelFormatException(src, "'" + KEY_INPUT_MEAN + "' and '" + KEY_INPUT_STD
+                    + "' go together; '" + missing + "' is missing", metadataField(missing));
+        }
+        double m = number(src, KEY_INPUT_MEAN, mean);
+        double s = number(src, KEY_INPUT_STD, std);
+        try {
+            return new Normalization((float) m, (float) s);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(src, e.getMessage(), metadataField(Double.isFinite(m) ? KEY_INPUT_STD
+                    : KEY_INPUT_MEAN), e);
+        }
+    }
+
+    /** A rate in [0, 1], or NaN when absent. */
+    private static double rate(String src, Map<String, String> meta, String key) throws ModelFormatException {
+        double v = optionalNumber(src, meta, key);
+        if (!Double.isNaN(v) && !(v >= 0 && v <= 1)) {
+            throw new ModelFormatException(src, "'" + key + "' must be in [0, 1], got " + meta.get(key),
+                    metadataField(key));
+        }
+        return v;
+    }
+
+    private static double optionalNumber(String src, Map<String, String> meta, String key)
+            throws ModelFormatException {
+        String v = meta.get(key);
+        return v == null ? Double.NaN : number(src, key, v);
+    }
+
+    /** A decimal number (infinities allowed, NaN not). */
+    private static double number(String src, String key, String text) throws ModelFormatException {
+        double v;
+        try {
+            v = Double.parseDouble(text.trim());
+        } catch (NumberFormatException e) {
+            throw new ModelFormatException(src, "'" + key + "' is not a number: '" + shorten(text) + "'",
+                    metadataField(key), e);
+        }
+        if (Double.isNaN(v)) {
+            throw new ModelFormatException(src, "'" + key + "' is NaN", metadataField(key));
+        }
+        return v;
+    }
+
+    static String metadataField(String key) {
+        return "metadata field \"" + key + "\"";
+    }
+
+    static String shorten(String s) {
+        return s.length() <= 80 ? s : s.substring(0, 77) + "...";
+    }
+
+    // =====================================================================================================
+    // Fingerprint
+    // =====================================================================================================
+
+    private static String fingerprint(ArchSpec arch, int[] input, Module model) {
+        MessageDigest sha;
+        try {
+            sha = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+        update(sha, arch.toString());
+        update(sha, ArchSpec.formatInput(input));
+        List<Map.Entry<String, Tensor>> entries = new ArrayList<>(model.stateDict().entrySet());
+        for (Map.Entry<String, Tensor> e : entries) {
+            String name = e.getKey();
+            if (name.equals("num_batches_tracked") || name.endsWith(".num_batches_tracked")) {
+                continue;
+            }
+            update(sha, name);
+            Tensor t = e.getValue();
+            int[] shape = t.shape();
+            ByteBuffer header = ByteBuffer.allocate(4 * (shape.length + 1)).putInt(shape.length);
+            for (int d : shape) {
+                header.putInt(d);
+            }
+            sha.update(header.array());
+            float[] data = t.data();
+            ByteBuffer buf = ByteBuffer.allocate(4 * Math.min(data.length, 4096));
+            for (int start = 0; start < data.length; start += 4096) {
+                buf.clear();
+                int end = Math.min(data.length, start + 4096);
+                for (int i = start; i < end; i++) {
+                    buf.putInt(Float.floatToIntBits(data[i]));
+                }
+                sha.update(buf.array(), 0, buf.position());
+            }
+        }
+        StringBuilder hex = new StringBuilder("sha256:");
+        for (byte b : sha.digest()) {
+            hex.append(String.format(Locale.ROOT, "%02x", b));
+        }
+        return hex.toString();
+    }
+
+    /** Length-prefixed, so ("ab", "c") and ("a", "bc") differ. */
+    private static void update(MessageDigest sha, String s) {
+        byte[] bytes = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        sha.update(ByteBuffer.allocate(4).putInt(bytes.length).array());
+        sha.update(bytes);
+    }
+}

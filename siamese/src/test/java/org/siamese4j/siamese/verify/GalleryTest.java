@@ -1,0 +1,358 @@
+package org.siamese4j.siamese.verify;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.siamese4j.io.ModelFormatException;
+import org.siamese4j.io.SafeTensors;
+import org.siamese4j.nn.ArchSpec;
+import org.siamese4j.siamese.Distance;
+import org.siamese4j.siamese.data.GrayImage;
+import org.siamese4j.tensor.Rng;
+import org.siamese4j.tensor.Tensor;
+
+class GalleryTest {
+    private static final double S = Fixtures.BN_SCALE;
+
+    @TempDir
+    Path dir;
+
+    private static Verifier verifier() {
+        return Fixtures.verifier().withThreshold(0.15);
+    }
+
+    /** alice (0.2, 0.8), bob (0.8, 0.2), carol (0.5, 0.5), two images each. */
+    private static Gallery threePeople() {
+        Gallery g = new Gallery(verifier());
+        g.enroll("alice", Fixtures.face(0.2, 0.8, 0.0), Fixtures.face(0.22, 0.8, 0.03));
+        g.enroll("bob", Fixtures.face(0.8, 0.2, 0.0), Fixtures.face(0.8, 0.23, 0.0));
+        g.enroll("carol", Fixtures.face(0.5, 0.5, 0.02));
+        return g;
+    }
+
+    @Test
+    void enrolIdentifyUnknownAndRemove() {
+        Gallery g = threePeople();
+        assertThat(g.names()).containsExactly("alice", "bob", "carol");
+        assertThat(g.size()).isEqualTo(3);
+
+        Match m = g.identify(Fixtures.face(0.25, 0.78, 0.01));
+        assertThat(m.known()).isTrue();
+        assertThat(m.label()).isEqualTo("alice");
+        assertThat(m.identity()).contains("alice");
+        // nearest of alice's two images: (0.22, 0.8)
+        assertThat(m.distance()).isCloseTo(Math.hypot(0.03, 0.02) * S, within(1e-6));
+        assertThat(m.threshold()).isEqualTo(0.15);
+
+        Match stranger = g.identify(Fixtures.face(0.2, 0.2, 0.0));   // 0.3 from carol, 0.6 from the others
+        assertThat(stranger.known()).isFalse();
+        assertThat(stranger.label()).isEqualTo(Match.UNKNOWN);
+        assertThat(stranger.identity()).isEmpty();
+        assertThat(stranger.nearest()).isEqualTo("carol");
+        assertThat(stranger.distance()).isCloseTo(Math.hypot(0.3, 0.3) * S, within(1e-6));
+
+        // a new employee, no retraining
+        g.enroll("dave", Fixtures.face(0.2, 0.2, 0.0));
+        assertThat(g.identify(Fixtures.face(0.21, 0.2, 0.0)).label()).isEqualTo("dave");
+
+        assertThat(g.remove("alice")).isTrue();
+        assertThat(g.remove("alice")).isFalse();
+        assertThat(g.names()).containsExactly("bob", "carol", "dave");
+        assertThat(g.identify(Fixtures.face(0.25, 0.78, 0.01)).label()).isEqualTo(Match.UNKNOWN);
+    }
+
+    @Test
+    void enrollingAnExistingNameAddsImagesAndIdentifyUsesTheNearest() {
+        Gallery g = threePeople();
+        assertThat(g.identify(Fixtures.face(0.5, 0.8, 0.0)).known()).isFalse();
+        g.enroll("carol", Fixtures.face(0.5, 0.82, 0.0));
+        assertThat(g.embeddingsOf("carol")).hasNumberOfRows(2);
+        Match m = g.identify(Fixtures.face(0.5, 0.8, 0.0));
+        assertThat(m.label()).isEqualTo("carol");
+        assertThat(m.distance()).isCloseTo(0.02 * S, within(1e-6));
+        assertThat(g.names()).containsExactly("alice", "bob", "carol");
+    }
+
+    @Test
+    void tiesGoToTheSmallerNameWhateverTheEnrolmentOrder() {
+        float[] e = {0.5f, 0.5f};
+        Gallery g1 = new Gallery(verifier());
+        g1.enrollEmbeddings("zoe", e);
+        g1.enrollEmbeddings("amy", e);
+        Gallery g2 = new Gallery(verifier());
+        g2.enrollEmbeddings("amy", e);
+        g2.enrollEmbeddings("zoe", e);
+        assertThat(g1.identifyEmbedding(e)).isEqualTo(g2.identifyEmbedding(e));
+        assertThat(g1.identifyEmbedding(e).nearest()).isEqualTo("amy");
+    }
+
+    @Test
+    void anEmptyGalleryKnowsNobody() {
+        Match m = new Gallery(verifier()).identify(Fixtures.face(0.2, 0.8, 0.0));
+        assertThat(m.known()).isFalse();
+        assertThat(m.nearest()).isNull();
+        assertThat(m.distance()).isEqualTo(Double.POSITIVE_INFINITY);
+        assertThat(m.label()).isEqualTo("unknown");
+    }
+
+    @Test
+    void badNamesAndEmbeddingsAreRefused() {
+        Gallery g = new Gallery(verifier());
+        assertThatThrownBy(() -> g.enroll("  ", Fixtures.face(0.2, 0.8, 0)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("blank");
+        assertThatThrownBy(() -> g.enroll("a\nb", Fixtures.face(0.2, 0.8, 0)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("control character at index 1");
+        assertThatThrownBy(() -> g.enroll("x", new GrayImage[0]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no image");
+        assertThatThrownBy(() -> g.enrollEmbeddings("x", new float[3]))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2 values").hasMessageContaining("3");
+        assertThatThrownBy(() -> g.enrollEmbeddings("x", new float[] {Float.NaN, 0f}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("NaN");
+        assertThat(g.size()).isZero();
+    }
+
+    @Test
+    void identifyNeedsACalibratedVerifier() {
+        Gallery g = new Gallery(Fixtures.verifier());
+        g.enrollEmbeddings("x", new float[] {0f, 0f});
+        assertThatThrownBy(() -> g.identify(Fixtures.face(0.2, 0.8, 0)))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("not calibrated");
+    }
+
+    @Test
+    void saveAndLoadRoundTrip() throws Exception {
+        Gallery g = threePeople();
+        Path file = dir.resolve("gallery.safetensors");
+        g.save(file);
+        g.save(file);     // replacing it atomically leaves no temporary file behind
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("gallery.safetensors");
+        }
+        Map<String, String> meta = SafeTensors.readMetadata(file);
+        assertThat(meta).containsEntry("format", "siamese4j-gallery").containsEntry("people", "3")
+                .containsEntry("name.0", "alice").containsEntry("name.2", "carol")
+                .containsEntry("model", g.verifier().fingerprint()).containsEntry("model_arch", Fixtures.SPEC);
+
+        Gallery loaded = Gallery.load(file, verifier());
+        assertThat(loaded.names()).containsExactly("alice", "bob", "carol");
+        for (String name : g.names()) {
+            float[][] a = g.embeddingsOf(name);
+            float[][] b = loaded.embeddingsOf(name);
+            assertThat(b).hasNumberOfRows(a.length);
+            for (int i = 0; i < a.length; i++) {
+                assertThat(b[i]).containsExactly(a[i], within(0f));
+            }
+        }
+        for (GrayImage probe : List.of(Fixtures.face(0.25, 0.78, 0.01), Fixtures.face(0.2, 0.2, 0.0))) {
+            assertThat(loaded.identify(probe)).isEqualTo(g.identify(probe));
+        }
+        // the threshold and distance belong to the verifier, not the gallery: another distance still loads
+        assertThat(Gallery.load(file, verifier().withDistance(Distance.COSINE)).size()).isEqualTo(3);
+        // an empty gallery round-trips too
+        new Gallery(verifier()).save(dir.resolve("empty.safetensors"));
+        assertThat(Gallery.load(dir.resolve("empty.safetensors"), verifier()).names()).isEmpty();
+    }
+
+    @Test
+    void aGalleryBuiltWithAnotherModelIsRefused() throws Exception {
+        Path file = dir.resolve("gallery.safetensors");
+        threePeople().save(file);
+        Verifier other = Verifier.of(Fixtures.halvesTower(2f), ArchSpec.parse(Fixtures.SPEC), Fixtures.INPUT,
+                Distance.EUCLIDEAN, null).withThreshold(0.15);
+        assertThatThrownBy(() -> Gallery.load(file, other))
+                .isInstanceOf(ModelMismatchException.class)
+                .hasMessageStartingWith(file.toString())
+                .hasMessageContaining("built with another model")
+                .hasMessageContaining(verifier().fingerprint())
+                .hasMessageContaining(other.fingerprint())
+                .hasMessageContaining("enrol the people again");
+    }
+
+    @Test
+    void corruptGalleryFilesAreFormatErrors() throws Exception {
+        Path file = dir.resolve("gallery.safetensors");
+        threePeople().save(file);
+        byte[] bytes = Files.readAllBytes(file);
+
+        Path truncated = dir.resolve("truncated.safetensors");
+        Files.write(truncated, java.util.Arrays.copyOf(bytes, bytes.length - 5));
+        assertThatThrownBy(() -> Gallery.load(truncated, verifier())).isInstanceOf(ModelFormatException.class);
+
+        Path garbage = dir.resolve("garbage.safetensors");
+        Files.write(garbage, new byte[] {1, 2, 3});
+        assertThatThrownBy(() -> Gallery.load(garbage, verifier())).isInstanceOf(ModelFormatException.class);
+
+        Path model = dir.resolve("model.safetensors");
+        verifier().save(model);
+        assertThatThrownBy(() -> Gallery.load(model, verifier()))
+                .isInstanceOf(ModelFormatException.class).hasMessageContaining("model file, not a gallery");
+
+        Map<String, Tensor> one = new LinkedHashMap<>();
+        one.put("person.0", Tensor.wrap(new float[] {0.1f, 0.2f}, 1, 2));
+        assertBad(base(Map.of("people", "2")), one, "people says 2", "people");
+        assertBad(base(Map.of("people", "-1")), one, "non-negative integer", "people");
+        assertBad(base(Map.of("format_version", "9")), one, "format_version 9", "format_version");
+        Map<String, String> noName = base(Map.of());
+        noName.remove("name.0");
+        assertBad(noName, one, "no 'name.0'", "name.0");
+        assertBad(base(Map.of("name.0", " ")), one, "blank", "name.0");
+
+        Map<String, Tensor> wrongShape = Map.of("person.0", Tensor.wrap(new float[] {0.1f, 0.2f, 0.3f}, 1, 3));
+        Path bad = write("shape", base(Map.of()), wrongShape);
+        assertThatThrownBy(() -> Gallery.load(bad, verifier()))
+                .isInstanceOf(ModelFormatException.class).hasMessageContaining("expected [k, 2]");
+
+        Map<String, Tensor> renamed = Map.of("alice", Tensor.wrap(new float[] {0.1f, 0.2f}, 1, 2));
+        Path bad2 = write("renamed", base(Map.of()), renamed);
+        assertThatThrownBy(() -> Gallery.load(bad2, verifier()))
+                .isInstanceOf(ModelFormatException.class).hasMessageContaining("'person.0'")
+                .hasMessageContaining("'alice'");
+
+        Map<String, Tensor> two = new LinkedHashMap<>(one);
+        two.put("person.1", Tensor.wrap(new float[] {0.3f, 0.2f}, 1, 2));
+        assertBad(base(Map.of("people", "2", "name.1", "alice")), two, "appears twice", "name.1");
+    }
+
+    /** Valid metadata for one person "alice" with the fixture model, with {@code changes} applied. */
+    private static Map<String, String> base(Map<String, String> changes) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("format", "siamese4j-gallery");
+        m.put("format_version", "1");
+        m.put("model", verifier().fingerprint());
+        m.put("embedding_size", "2");
+        m.put("people", "1");
+        m.put("name.0", "alice");
+        m.putAll(changes);
+        return m;
+    }
+
+    private Path write(String name, Map<String, String> meta, Map<String, Tensor> tensors) throws Exception {
+        Path file = dir.resolve(name + ".safetensors");
+        SafeTensors.write(file, tensors, meta);
+        return file;
+    }
+
+    private void assertBad(Map<String, String> meta, Map<String, Tensor> tensors, String problem, String key)
+            throws Exception {
+        Path file = write("bad", meta, tensors);
+        assertThat(Gallery.load(write("good", base(Map.of()), Map.of("person.0",
+                Tensor.wrap(new float[] {0.1f, 0.2f}, 1, 2))), verifier()).names()).containsExactly("alice");
+        assertThatThrownBy(() -> Gallery.load(file, verifier()))
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining(problem)
+                .satisfies(e -> assertThat(((ModelFormatException) e).location())
+                        .isEqualTo("metadata field \"" + key + "\""));
+    }
+
+    /**
+     * 16 threads: 12 identify probes of the nine people enrolled before the start while 4 enrol 10 new people each
+     * (then add a second image to each). The new people sit at halves >= 3, at least 2 away from any probe (all in
+     * [0, 1]^2), so they can never be a probe's nearest: every answer must equal the one computed on one thread
+     * before the start, whatever the interleaving. Some probes are known, some unknown. At the end every name and
+     * every image enrolled is there.
+     */
+    @Test
+    void sixteenThreadsIdentifyWhileOthersEnrolAndEveryAnswerMatchesTheSingleThreadedOne() throws Exception {
+        Gallery g = new Gallery(verifier());
+        double[] levels = {0.1, 0.5, 0.9};
+        List<String> baseNames = new ArrayList<>();
+        for (double l : levels) {
+            for (double r : levels) {
+                String name = "base-" + l + "-" + r;
+                g.enroll(name, Fixtures.face(l, r, 0.0), Fixtures.face(l + 0.01, r - 0.01, 0.02));
+                baseNames.add(name);
+            }
+        }
+        Rng rng = new Rng(42);
+        List<GrayImage> probes = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            probes.add(Fixtures.face(rng.nextFloat(), rng.nextFloat(), 0.01 * rng.nextFloat()));
+        }
+        List<Match> expected = new ArrayList<>();
+        for (GrayImage p : probes) {
+            expected.add(g.identify(p));
+        }
+        assertThat(expected).anyMatch(Match::known).anyMatch(m -> !m.known());
+
+        int identifiers = 12;
+        int enrollers = 4;
+        int newPerEnroller = 10;
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(identifiers + enrollers);
+        try {
+            List<Future<Integer>> readers = new ArrayList<>();
+            for (int t = 0; t < identifiers; t++) {
+                int seed = t;
+                readers.add(pool.submit(() -> {
+                    start.await();
+                    Rng order = new Rng(1000 + seed);
+                    int wrong = 0;
+                    for (int round = 0; round < 5; round++) {
+                        for (int i : order.permutation(probes.size())) {
+                            if (!g.identify(probes.get(i)).equals(expected.get(i))) {
+                                wrong++;
+                            }
+                        }
+                    }
+                    return wrong;
+                }));
+            }
+            List<Future<?>> writers = new ArrayList<>();
+            for (int t = 0; t < enrollers; t++) {
+                int id = t;
+                writers.add(pool.submit(() -> {
+                    start.await();
+                    for (int k = 0; k < newPerEnroller; k++) {
+                        g.enroll("new-" + id + "-" + k, Fixtures.face(3 + id, 3 + 0.1 * k, 0.0));
+                    }
+                    for (int k = 0; k < newPerEnroller; k++) {
+                        g.enroll("new-" + id + "-" + k, Fixtures.face(3.05 + id, 3 + 0.1 * k, 0.0));
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<Integer> f : readers) {
+                assertThat(f.get(60, TimeUnit.SECONDS)).as("answers differing from the single-threaded ones")
+                        .isZero();
+            }
+            for (Future<?> f : writers) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        assertThat(g.size()).isEqualTo(baseNames.size() + enrollers * newPerEnroller);
+        assertThat(g.names()).containsAll(baseNames);
+        for (int t = 0; t < enrollers; t++) {
+            for (int k = 0; k < newPerEnroller; k++) {
+                float[][] e = g.embeddingsOf("new-" + t + "-" + k);
+                assertThat(e).as("images of new-" + t + "-" + k).hasNumberOfRows(2);
+                assertThat((double) e[0][0]).isCloseTo((3 + t) * S, within(1e-5));
+                assertThat((double) e[1][0]).isCloseTo((3.05 + t) * S, within(1e-5));
+            }
+        }
+        for (String name : baseNames) {
+            assertThat(g.embeddingsOf(name)).hasNumberOfRows(2);
+        }
+        for (int i = 0; i < probes.size(); i++) {
+            assertThat(g.identify(probes.get(i))).isEqualTo(expected.get(i));
+        }
+    }
+}
