@@ -1,122 +1,154 @@
 package org.siamese4j.examples.cli;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
-import org.siamese4j.data.ToyShapes;
-import org.siamese4j.data.ToyShapes.LabelledImages;
 import org.siamese4j.kernels.KernelProvider;
 import org.siamese4j.kernels.Parallel;
-import org.siamese4j.nn.Conv2d;
-import org.siamese4j.nn.Flatten;
-import org.siamese4j.nn.Linear;
-import org.siamese4j.nn.MaxPool2d;
-import org.siamese4j.nn.Module;
-import org.siamese4j.nn.ReLU;
-import org.siamese4j.nn.Sequential;
-import org.siamese4j.optim.Adam;
-import org.siamese4j.optim.CosineAnnealingLR;
-import org.siamese4j.tensor.Functional;
+import org.siamese4j.nn.ArchSpec;
+import org.siamese4j.siamese.Embeddings;
+import org.siamese4j.siamese.data.ImageDataset;
+import org.siamese4j.siamese.metrics.EmbeddingDistance;
+import org.siamese4j.siamese.metrics.ScoredPairs;
+import org.siamese4j.siamese.metrics.VerificationReport;
+import org.siamese4j.siamese.plot.DistanceHistogram;
+import org.siamese4j.siamese.plot.EmbeddingPlot;
+import org.siamese4j.siamese.plot.LossChart;
+import org.siamese4j.siamese.plot.PairGrid;
+import org.siamese4j.siamese.plot.RocChart;
 import org.siamese4j.tensor.Rng;
-import org.siamese4j.tensor.Tensor;
 
 /**
- * {@code siamese4j demo}: trains a small convolutional network from scratch on generated images (bars,
- * crosses, rings; nothing to download) and reports its accuracy on images it never saw, before and after
- * training. It exercises the whole core: conv, pooling, dense layers, cross-entropy, autograd and Adam.
+ * {@code siamese4j demo}: the README's main command. Trains a small Siamese embedding network with online semi-hard
+ * triplet mining on generated faces (nothing to download), then measures how well it tells apart
+ * people it never saw in training, before and after training, and saves the model and the plots (loss,
+ * ROC with the EER point, distance histograms with the threshold, image pairs with their distances, PCA view).
  */
 final class DemoCommand implements Siamese4j.Command {
-    private static final int SIZE = 24;
-
     @Override
     public String summary() {
-        return "train a small CNN from scratch on generated shape images and report held-out accuracy";
+        return "train a face-verification network on synthetic faces and evaluate it on unseen people";
     }
 
     @Override
     public Options options() {
         return new Options("demo")
-                .option("epochs", "training epochs (default 6)")
-                .option("train", "number of training images (default 3000)")
-                .option("batch", "images per step (default 50)")
-                .option("lr", "Adam learning rate (default 0.005)")
-                .option("seed", "random seed (default 42)")
+                .option("epochs", "training epochs (default 20)")
+                .option("people", "synthetic training people (default 160)")
+                .option("images", "images per training person (default 8)")
+                .option("test-people", "held-out people never seen in training (default 40)")
+                .option("out", "folder for the model and plots (default siamese4j-demo)")
+                .option("seed", "random seed (default 1)")
                 .option("threads", "worker threads for the kernels (default: all processors)");
     }
 
     @Override
-    public int run(Options o, PrintStream out) {
-        int epochs = o.integer("epochs", 6, 1, 1000);
-        int trainCount = o.integer("train", 3000, 30, 1_000_000);
-        int batch = o.integer("batch", 50, 1, 10_000);
-        float lr = o.number("lr", 0.005f, 1e-7f, 10f);
-        long seed = o.longValue("seed", 42);
-        int threads = o.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024);
+    public int run(Options o, PrintStream out) throws IOException {
+        int epochs = o.integer("epochs", 20, 1, 1000);
+        int people = o.integer("people", 160, 4, 100_000);
+        int images = o.integer("images", 8, 2, 1000);
+        int testPeople = o.integer("test-people", 40, 5, 100_000);
+        Path dir = Path.of(o.string("out", "siamese4j-demo"));
+        long seed = o.longValue("seed", 1);
+        Parallel.setThreads(o.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024));
         if (!o.positional().isEmpty()) {
             throw new Options.UsageException("unexpected argument '" + o.positional().get(0) + "'");
         }
-        Parallel.setThreads(threads);
         boolean terminal = System.console() != null;
+        Files.createDirectories(dir);
+        Path model = dir.resolve("model.safetensors");
 
-        Rng rng = new Rng(seed);
-        LabelledImages train = ToyShapes.generate(trainCount, SIZE, rng.split());
-        LabelledImages test = ToyShapes.generate(600, SIZE, rng.split());
-        Rng init = rng.split();
-        // 24x24 -conv3-> 16x24x24 -pool-> 12x12 -conv3-> 32x12x12 -pool-> 6x6 -> 64 -> 3
-        Sequential model = new Sequential(
-                new Conv2d(1, 16, 3, 1, 1, init), new ReLU(), new MaxPool2d(2),
-                new Conv2d(16, 32, 3, 1, 1, init), new ReLU(), new MaxPool2d(2),
-                new Flatten(), new Linear(32 * 6 * 6, 64, init), new ReLU(), new Linear(64, ToyShapes.CLASSES, init));
+        out.println("siamese4j demo: learn to tell faces apart, then verify people never seen in training");
+        out.printf(Locale.ROOT, "kernels: %s, threads: %d; output folder: %s%n", KernelProvider.kernels().name(),
+                Parallel.threads(), dir);
+        int p = Math.min(12, people);
+        TrainCommand.Config config = new TrainCommand.Config("synthetic:" + people + "x" + images,
+                CliData.DEFAULT_ARCH, ArchSpec.parseInput(CliData.DEFAULT_INPUT), "triplet", "semi-hard", 0.3f,
+                epochs, p, 4, 2e-3f, "adam", seed, true, testPeople, model, null);
 
-        out.println("siamese4j demo: classify generated " + SIZE + "x" + SIZE + " images of "
-                + String.join(", ", ToyShapes.CLASS_NAMES));
-        out.printf(Locale.ROOT, "kernels: %s, threads: %d, training images: %d, held-out images: %d%n",
-                KernelProvider.kernels().name(), Parallel.threads(), train.size(), test.size());
-        out.println(model);
-        out.printf(Locale.ROOT, "parameters: %,d%n", model.parameterCount());
-        double before = accuracy(model, test);
-        out.printf(Locale.ROOT, "held-out accuracy before training: %.1f%% (chance is %.1f%%)%n", 100 * before,
-                100.0 / ToyShapes.CLASSES);
+        // The untrained baseline: the network train starts from (its Rng draws the split first, then the weights),
+        // on the same held-out people.
+        ImageDataset heldOut = CliData.load(new CliData.DataSpec(null, testPeople, Math.min(6, images)),
+                CliData.HELD_OUT_FIRST, config.input());
+        Rng init = new Rng(seed);
+        init.split();
+        var untrained = ArchSpec.parse(config.arch()).build(config.input(), init.split());
+        VerificationReport before = VerificationReport.evaluate(Embeddings.of(untrained, heldOut, 64),
+                heldOut.labels(), EmbeddingDistance.EUCLIDEAN, 5, 500, new Rng(3));
+        out.printf(Locale.ROOT, "untrained network on the held-out people: AUC %.3f, 5-way one-shot %.1f%%%n",
+                before.auc(), 100 * before.oneShotAccuracy());
 
-        Adam optimizer = new Adam(model.parameters(), lr);
-        CosineAnnealingLR schedule = new CosineAnnealingLR(optimizer, epochs);
-        Rng order = rng.split();
-        int steps = (train.size() + batch - 1) / batch;
-        long start = System.nanoTime();
-        for (int epoch = 1; epoch <= epochs; epoch++) {
-            LabelledImages shuffled = train.reorder(order.permutation(train.size()));
-            Progress progress = new Progress(out, terminal, String.format(Locale.ROOT, "epoch %d/%d", epoch, epochs),
-                    steps);
-            double lossSum = 0;
-            for (int step = 0; step < steps; step++) {
-                LabelledImages b = shuffled.range(step * batch, Math.min(train.size(), (step + 1) * batch));
-                optimizer.zeroGrad();
-                Tensor loss = Functional.crossEntropy(model.forward(b.images()), b.labels());
-                loss.backward();
-                optimizer.step();
-                lossSum += loss.item();
-                progress.update(step + 1, String.format(Locale.ROOT, "loss %.4f", lossSum / (step + 1)), batch);
-            }
-            schedule.step();
-            out.printf(Locale.ROOT, "epoch %d/%d: mean loss %.4f, held-out accuracy %.1f%%%n", epoch, epochs,
-                    lossSum / steps, 100 * accuracy(model, test));
-        }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        double after = accuracy(model, test);
-        out.printf(Locale.ROOT, "done in %.1f s (%.0f images/s): held-out accuracy %.1f%% -> %.1f%%%n", seconds,
-                (double) epochs * train.size() / seconds, 100 * before, 100 * after);
+        TrainCommand.Result result = TrainCommand.train(config, out, terminal);
+        VerificationReport after = result.report();
+
+        out.println();
+        out.println("summary (held-out people, never seen in training):");
+        out.printf(Locale.ROOT, "  %-28s %10s %10s%n", "", "untrained", "trained");
+        row(out, "ROC AUC", before.auc(), after.auc(), false);
+        row(out, "equal error rate", before.eer(), after.eer(), true);
+        row(out, "verification accuracy", before.accuracy(), after.accuracy(), true);
+        row(out, "5-way one-shot accuracy", before.oneShotAccuracy(), after.oneShotAccuracy(), true);
+        row(out, "rank-1 identification", before.rank1(), after.rank1(), true);
+        out.printf(Locale.ROOT, "  decision threshold: distance <= %.4f means same person%n", result.threshold());
+        out.printf(Locale.ROOT, "model: %s (try: siamese4j eval --model %s)%n", model, model);
+        writePlots(dir, result);
+        out.printf(Locale.ROOT, "plots: %s, %s, %s, %s, %s%n", dir.resolve("loss.png"), dir.resolve("roc.png"),
+                dir.resolve("distances.png"), dir.resolve("pairs.png"), dir.resolve("embeddings.png"));
         return 0;
     }
 
-    private static double accuracy(Module model, LabelledImages data) {
-        model.eval();
-        int correct = 0;
-        try (var noGrad = Tensor.noGrad()) {
-            int[] predicted = model.forward(data.images()).argmax(1);
-            for (int i = 0; i < predicted.length; i++) {
-                correct += predicted[i] == data.labels()[i] ? 1 : 0;
+    /** The training loss, the ROC with its EER point, the two distance histograms, some pairs, a PCA view. */
+    static void writePlots(Path dir, TrainCommand.Result result) throws IOException {
+        double[] losses = result.epochLosses().stream().mapToDouble(Double::doubleValue).toArray();
+        LossChart.write(dir.resolve("loss.png"), losses);
+        ImageDataset heldOut = result.heldOut();
+        float[][] embeddings = result.heldOutEmbeddings();
+        ScoredPairs pairs = ScoredPairs.all(embeddings, heldOut.labels(), EmbeddingDistance.EUCLIDEAN);
+        RocChart.write(dir.resolve("roc.png"), pairs.roc());
+        DistanceHistogram.write(dir.resolve("distances.png"), pairs, result.threshold());
+
+        // Six same-person and six different-person pairs of held-out people, with their distances.
+        Rng rng = new Rng(17);
+        int count = 12;
+        int[] first = new int[count];
+        int[] second = new int[count];
+        double[] distance = new double[count];
+        for (int i = 0; i < count; i++) {
+            int a = rng.nextInt(heldOut.size());
+            int[] candidates = i % 2 == 0 ? heldOut.indicesOf(heldOut.label(a)) : null;
+            int b;
+            do {
+                b = candidates != null ? candidates[rng.nextInt(candidates.length)] : rng.nextInt(heldOut.size());
+            } while (b == a || (candidates == null && heldOut.label(b) == heldOut.label(a)));
+            first[i] = a;
+            second[i] = b;
+            distance[i] = EmbeddingDistance.EUCLIDEAN.between(embeddings[a], embeddings[b]);
+        }
+        PairGrid.write(dir.resolve("pairs.png"), heldOut, first, second, distance, 4);
+
+        // The first ten held-out people, so the colours and the legend stay readable.
+        int people = Math.min(10, heldOut.identityCount());
+        List<float[]> points = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        for (int i = 0; i < heldOut.size(); i++) {
+            if (heldOut.label(i) < people) {
+                points.add(embeddings[i]);
+                labels.add(heldOut.label(i));
             }
         }
-        model.train();
-        return (double) correct / data.size();
+        EmbeddingPlot.write(dir.resolve("embeddings.png"), points.toArray(float[][]::new),
+                labels.stream().mapToInt(Integer::intValue).toArray(), heldOut.identityNames());
+    }
+
+    private static void row(PrintStream out, String name, double before, double after, boolean percent) {
+        if (percent) {
+            out.printf(Locale.ROOT, "  %-28s %9.1f%% %9.1f%%%n", name, 100 * before, 100 * after);
+        } else {
+            out.printf(Locale.ROOT, "  %-28s %10.3f %10.3f%n", name, before, after);
+        }
     }
 }

@@ -1,6 +1,9 @@
 package org.siamese4j.examples.cli;
 
 import java.io.PrintStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -23,6 +26,12 @@ public final class Siamese4j {
 
     static {
         COMMANDS.put("demo", new DemoCommand());
+        COMMANDS.put("train", new TrainCommand());
+        COMMANDS.put("eval", new EvalCommand());
+        COMMANDS.put("embed", new EmbedCommand());
+        COMMANDS.put("verify", new VerifyCommand());
+        COMMANDS.put("enroll", new EnrollCommand());
+        COMMANDS.put("identify", new IdentifyCommand());
     }
 
     private Siamese4j() {
@@ -68,14 +77,29 @@ public final class Siamese4j {
             err.println("siamese4j " + args[0] + ": " + e.getMessage());
             return 2;
         } catch (Exception | OutOfMemoryError e) {
-            err.println("siamese4j " + args[0] + ": error: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+            // One line a user can act on; the stack trace only on request.
+            err.println("siamese4j " + args[0] + ": error: " + describe(e)
+                    + (verbose ? "" : " (--verbose for the stack trace)"));
             if (verbose) {
                 e.printStackTrace(err);
-            } else {
-                err.println("(run again with --verbose for the stack trace)");
             }
             return 1;
         }
+    }
+
+    /** The message of an error, with the file named for the file-system errors whose message is only the path. */
+    static String describe(Throwable e) {
+        if (e instanceof NoSuchFileException f) {
+            return (f.getReason() != null ? f.getReason() : "no such file") + ": " + f.getFile();
+        }
+        if (e instanceof AccessDeniedException f) {
+            return "permission denied: " + f.getFile();
+        }
+        if (e instanceof FileSystemException f && f.getReason() != null) {
+            return f.getReason() + ": " + f.getFile();
+        }
+        String m = e.getMessage() == null ? e.toString() : e.getMessage();
+        return m.replace('\n', ' ');
     }
 
     private static void printHelp(PrintStream out) {

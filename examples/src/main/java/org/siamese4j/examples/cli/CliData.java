@@ -1,0 +1,166 @@
+package org.siamese4j.examples.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import org.siamese4j.io.ModelFile;
+import org.siamese4j.nn.ArchSpec;
+import org.siamese4j.siamese.data.FaceFolders;
+import org.siamese4j.siamese.data.GrayImage;
+import org.siamese4j.siamese.data.ImageDataset;
+import org.siamese4j.siamese.data.Images;
+import org.siamese4j.siamese.data.SyntheticFaces;
+import org.siamese4j.siamese.metrics.EmbeddingDistance;
+import org.siamese4j.tensor.Tensor;
+
+/**
+ * What the commands share: the {@code --data DIR|synthetic[:IDSxIMAGES]} argument, loading models and images,
+ * and the default architecture.
+ *
+ * <p>Synthetic data: the faces of {@link SyntheticFaces}, family {@link #SYNTHETIC_SEED}. Training uses people
+ * 0, 1, ...; held-out evaluation uses people from {@link #HELD_OUT_FIRST} on, so a model trained on synthetic faces
+ * and evaluated with {@code --data synthetic} never sees a test person in training.
+ */
+final class CliData {
+    /** The face family of {@code --data synthetic} (fixed: the seed of a run does not change the people). */
+    static final long SYNTHETIC_SEED = 11;
+    /** First identity of the held-out synthetic people. */
+    static final int HELD_OUT_FIRST = 100_000;
+    /** {@link org.siamese4j.siamese.Towers#small} as a spec: three conv blocks, a 64-d unit-length embedding. */
+    static final String DEFAULT_ARCH = "conv(16,3,pad=1) batchnorm relu maxpool(2) conv(32,3,pad=1) batchnorm relu "
+            + "maxpool(2) conv(64,3,pad=1) batchnorm relu maxpool(2) flatten dense(64) l2norm";
+    static final String DEFAULT_INPUT = "1x56x46";
+    /** Metadata keys the train command writes next to the weights. */
+    static final String KEY_THRESHOLD = "threshold";
+    static final String KEY_DISTANCE = "distance";
+
+    private CliData() {
+    }
+
+    /** A parsed {@code --data} value: a folder, or synthetic people with a count of people and images each. */
+    record DataSpec(Path folder, int identities, int imagesPerIdentity) {
+        boolean synthetic() {
+            return folder == null;
+        }
+
+        @Override
+        public String toString() {
+            return synthetic() ? "synthetic:" + identities + "x" + imagesPerIdentity : folder.toString();
+        }
+    }
+
+    /** Parses {@code synthetic}, {@code synthetic:N} (N people) or {@code synthetic:NxK}, or a folder path. */
+    static DataSpec parseData(String text, int defaultIdentities, int defaultImages) {
+        String t = text.trim();
+        if (t.equals("synthetic")) {
+            return new DataSpec(null, defaultIdentities, defaultImages);
+        }
+        if (t.startsWith("synthetic:")) {
+            String[] parts = t.substring("synthetic:".length()).toLowerCase(Locale.ROOT).split("x", -1);
+            try {
+                int ids = Integer.parseInt(parts[0]);
+                int imgs = parts.length > 1 ? Integer.parseInt(parts[1]) : defaultImages;
+                if (parts.length <= 2 && ids >= 2 && ids <= 100_000 && imgs >= 2 && imgs <= 1000) {
+                    return new DataSpec(null, ids, imgs);
+                }
+            } catch (NumberFormatException e) {
+                // fall through to the usage message
+            }
+            throw new Options.UsageException("--data '" + text + "' is not valid; use a folder with one subfolder "
+                    + "per person, or synthetic, synthetic:PEOPLE or synthetic:PEOPLExIMAGES (people 2 to 100000, "
+                    + "images 2 to 1000 each)");
+        }
+        return new DataSpec(Path.of(t), 0, 0);
+    }
+
+    /** Synthetic people {@code first..first+n-1}, or the folder, at the model's input size. */
+    static ImageDataset load(DataSpec spec, int firstSyntheticIdentity, int[] input) throws IOException {
+        requireGrey(input);
+        if (spec.synthetic()) {
+            return SyntheticFaces.generateRange(firstSyntheticIdentity, spec.identities(), spec.imagesPerIdentity(),
+                    SYNTHETIC_SEED, input[1], input[2]);
+        }
+        if (!Files.exists(spec.folder())) {
+            throw new NoSuchFileException(spec.folder().toString(), null, "no such folder");
+        }
+        return FaceFolders.load(spec.folder(), FaceFolders.Options.resizeTo(input[1], input[2]));
+    }
+
+    static void requireGrey(int[] input) {
+        if (input.length != 3 || input[0] != 1) {
+            throw new Options.UsageException("the input must be grey images 1xHxW, got " + ArchSpec.formatInput(input));
+        }
+    }
+
+    /** Loads a model file; a missing file is a one-line error naming it. */
+    static ModelFile.LoadedModel loadModel(String path) throws IOException {
+        Path file = Path.of(path);
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(path, null, "no such model file");
+        }
+        return ModelFile.load(file);
+    }
+
+    /** The distance a model was calibrated with ({@code distance} metadata; Euclidean when absent). */
+    static EmbeddingDistance distanceOf(ModelFile.LoadedModel model) {
+        String name = model.metadata().getOrDefault(KEY_DISTANCE, "euclidean");
+        return switch (name) {
+            case "euclidean" -> EmbeddingDistance.EUCLIDEAN;
+            case "squared-euclidean" -> EmbeddingDistance.SQUARED_EUCLIDEAN;
+            case "cosine" -> EmbeddingDistance.COSINE;
+            default -> throw new IllegalArgumentException("the model's distance '" + name + "' is unknown; known: "
+                    + "euclidean, squared-euclidean, cosine");
+        };
+    }
+
+    /** Image files as one [N, 1, H, W] batch in [0, 1], each resized to H x W when its size differs. */
+    static Tensor loadImages(List<String> paths, int[] input) throws IOException {
+        requireGrey(input);
+        int h = input[1];
+        int w = input[2];
+        float[] data = new float[Math.multiplyExact(paths.size(), h * w)];
+        for (int i = 0; i < paths.size(); i++) {
+            Path file = Path.of(paths.get(i));
+            if (!Files.isRegularFile(file)) {
+                throw new NoSuchFileException(paths.get(i), null, "no such image file");
+            }
+            GrayImage img = Images.readScaled(file);
+            if (img.height() != h || img.width() != w) {
+                img = img.resize(h, w);
+            }
+            System.arraycopy(img.pixels(), 0, data, i * h * w, h * w);
+        }
+        return Tensor.wrap(data, paths.size(), 1, h, w);
+    }
+
+    /** A JSON string literal. */
+    static String quote(String s) {
+        StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        return sb.append('"').toString();
+    }
+
+    /** A JSON number, or null when not finite. */
+    static String number(double v) {
+        return Double.isFinite(v) ? Double.toString(v) : "null";
+    }
+}

@@ -1,0 +1,407 @@
+package org.siamese4j.examples.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.StringJoiner;
+import org.siamese4j.io.ModelFile;
+import org.siamese4j.kernels.Parallel;
+import org.siamese4j.nn.ArchSpec;
+import org.siamese4j.nn.Sequential;
+import org.siamese4j.optim.Adam;
+import org.siamese4j.optim.Optimizer;
+import org.siamese4j.optim.SGD;
+import org.siamese4j.siamese.Distance;
+import org.siamese4j.siamese.Embeddings;
+import org.siamese4j.siamese.MetricTrainer;
+import org.siamese4j.siamese.TripletTrainer;
+import org.siamese4j.siamese.data.Augmenter;
+import org.siamese4j.siamese.data.ImageDataset;
+import org.siamese4j.siamese.data.PKSampler;
+import org.siamese4j.siamese.data.PairSampler;
+import org.siamese4j.siamese.data.Splits;
+import org.siamese4j.siamese.loss.CircleLoss;
+import org.siamese4j.siamese.loss.ContrastiveLoss;
+import org.siamese4j.siamese.loss.LabelConvention;
+import org.siamese4j.siamese.loss.TripletLoss;
+import org.siamese4j.siamese.metrics.EmbeddingDistance;
+import org.siamese4j.siamese.metrics.ScoredPairs;
+import org.siamese4j.siamese.metrics.Thresholds;
+import org.siamese4j.siamese.metrics.VerificationReport;
+import org.siamese4j.siamese.mining.BatchAllMiner;
+import org.siamese4j.siamese.mining.BatchHardMiner;
+import org.siamese4j.siamese.mining.OnlineMiner;
+import org.siamese4j.siamese.mining.SemiHardMiner;
+import org.siamese4j.tensor.Rng;
+
+/**
+ * {@code siamese4j train}: trains an embedding tower with a metric-learning loss, checkpoints every epoch next to
+ * the model ({@code MODEL.ckpt}), evaluates it on identities it never saw, and saves it as a {@link ModelFile}
+ * whose metadata holds the architecture, the input shape and the decision threshold ({@code threshold}, in units
+ * of {@code distance}) calibrated for best accuracy on the held-out identities.
+ */
+final class TrainCommand implements Siamese4j.Command {
+    static final String[] LOSSES = {"contrastive", "triplet", "circle"};
+    static final String[] MINERS = {"none", "offline", "batch-all", "batch-hard", "semi-hard"};
+    static final String[] OPTIMIZERS = {"adam", "sgd"};
+
+    /** Everything a training run depends on. */
+    record Config(String data, String arch, int[] input, String loss, String miner, float margin, int epochs,
+                  int p, int k, float lr, String optimizer, long seed, boolean augment, int testIdentities,
+                  Path out, Path resume) {
+    }
+
+    /** What a run produced. */
+    record Result(Sequential tower, ArchSpec arch, int[] input, ImageDataset heldOut, float[][] heldOutEmbeddings,
+                  VerificationReport report, double threshold, List<Double> epochLosses, double seconds) {
+    }
+
+    @Override
+    public String summary() {
+        return "train an embedding network (contrastive, triplet or circle loss) and save it with its threshold";
+    }
+
+    @Override
+    public Options options() {
+        return new Options("train")
+                .option("data", "training data: a folder with one subfolder per person, or synthetic[:PEOPLExIMAGES]"
+                        + " (default synthetic = 120x8)")
+                .option("arch", "architecture spec (default: the small 3-block CNN for 1x56x46, see docs)")
+                .option("input", "input shape CxHxW; images are resized to it (default " + CliData.DEFAULT_INPUT + ")")
+                .option("loss", "contrastive, triplet or circle (default triplet)")
+                .option("miner", "triplet: batch-hard, batch-all, semi-hard; contrastive and circle: none "
+                        + "(default batch-hard for triplet, none otherwise)")
+                .option("margin", "loss margin (default: triplet 0.3, contrastive 1.0, circle 0.25)")
+                .option("epochs", "training epochs in total, counting resumed ones (default 10)")
+                .option("batch", "PxK: P people, K images each (default 12x4); contrastive: pairs per step, B or PxK"
+                        + " meaning P*K (default 24)")
+                .option("lr", "learning rate (default: adam 0.002, sgd 0.01)")
+                .option("optimizer", "adam or sgd (momentum 0.9) (default adam)")
+                .option("seed", "random seed of initialisation, sampling and augmentation (default 1)")
+                .option("threads", "worker threads for the kernels (default: all processors)")
+                .option("augment", "yes or no: random flips, shifts, brightness and contrast (default yes)")
+                .option("test-identities", "people held out for the final evaluation (default: synthetic 40, "
+                        + "folder 20%)")
+                .option("out", "model file to write (default model.safetensors); the checkpoint is MODEL.ckpt")
+                .option("resume", "continue the run saved in this checkpoint (same options as the saved run)");
+    }
+
+    @Override
+    public int run(Options o, PrintStream out) throws Exception {
+        if (!o.positional().isEmpty()) {
+            throw new Options.UsageException("unexpected argument '" + o.positional().get(0) + "'");
+        }
+        Parallel.setThreads(o.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024));
+        Config config = parse(o);
+        train(config, out, System.console() != null);
+        return 0;
+    }
+
+    static Config parse(Options o) {
+        String loss = o.choice("loss", "triplet", LOSSES);
+        String miner = o.choice("miner", loss.equals("triplet") ? "batch-hard" : "none", MINERS);
+        checkCombination(loss, miner);
+        float defaultMargin = switch (loss) {
+            case "triplet" -> 0.3f;
+            case "contrastive" -> 1.0f;
+            default -> 0.25f;
+        };
+        float margin = loss.equals("circle") ? o.number("margin", defaultMargin, 0f, 0.499f)
+                : o.number("margin", defaultMargin, 0f, 100f);
+        String optimizer = o.choice("optimizer", "adam", OPTIMIZERS);
+        float lr = o.number("lr", optimizer.equals("adam") ? 2e-3f : 1e-2f, 1e-7f, 10f);
+        int[] pk = parseBatch(o.string("batch", loss.equals("contrastive") ? "24" : "12x4"), loss);
+        int[] input;
+        try {
+            input = ArchSpec.parseInput(o.string("input", CliData.DEFAULT_INPUT));
+        } catch (IllegalArgumentException e) {
+            throw new Options.UsageException("--input: " + e.getMessage());
+        }
+        CliData.requireGrey(input);
+        String augment = o.choice("augment", "yes", "yes", "no");
+        String resume = o.string("resume", null);
+        return new Config(o.string("data", "synthetic"), o.string("arch", CliData.DEFAULT_ARCH), input, loss, miner,
+                margin, o.integer("epochs", 10, 1, 100_000), pk[0], pk[1], lr, optimizer, o.longValue("seed", 1),
+                augment.equals("yes"), o.integer("test-identities", 0, 0, 1_000_000),
+                Path.of(o.string("out", "model.safetensors")), resume == null ? null : Path.of(resume));
+    }
+
+    /** Rejects loss and miner pairs the trainers do not implement, listing what works. */
+    static void checkCombination(String loss, String miner) {
+        String works = "valid combinations: --loss triplet --miner batch-hard|batch-all|semi-hard; "
+                + "--loss contrastive --miner none (random balanced pairs); --loss circle --miner none (all pairs "
+                + "of each PxK batch)";
+        if (miner.equals("offline")) {
+            throw new Options.UsageException("--miner offline is not available from the command line yet (use "
+                    + "OfflineTripletSelector from Java, see docs/siamese.md); " + works);
+        }
+        boolean ok = loss.equals("triplet") ? !miner.equals("none") : miner.equals("none");
+        if (!ok) {
+            throw new Options.UsageException("--loss " + loss + " does not work with --miner " + miner + "; " + works);
+        }
+    }
+
+    /** {@code PxK} as {P, K}; for contrastive a plain {@code B} as {B, 1} (B pairs). */
+    static int[] parseBatch(String text, String loss) {
+        String t = text.trim().toLowerCase(Locale.ROOT);
+        try {
+            int x = t.indexOf('x');
+            if (x < 0 && loss.equals("contrastive")) {
+                int b = Integer.parseInt(t);
+                if (b >= 1 && b <= 100_000) {
+                    return new int[] {b, 1};
+                }
+            } else if (x > 0) {
+                int p = Integer.parseInt(t.substring(0, x));
+                int k = Integer.parseInt(t.substring(x + 1));
+                if (p >= (loss.equals("contrastive") ? 1 : 2) && k >= (loss.equals("contrastive") ? 1 : 2)
+                        && (long) p * k <= 100_000) {
+                    return new int[] {p, k};
+                }
+            }
+        } catch (NumberFormatException e) {
+            // the usage message below
+        }
+        throw new Options.UsageException("--batch '" + text + "' is not valid; use PxK with P >= 2 people and K >= 2 "
+                + "images each (e.g. 12x4)" + (loss.equals("contrastive") ? ", or a number of pairs (e.g. 24)" : ""));
+    }
+
+    /** Runs the whole training: data, model, loop with checkpoints, held-out evaluation, model file. */
+    static Result train(Config c, PrintStream out, boolean terminal) throws IOException {
+        ArchSpec arch;
+        try {
+            arch = ArchSpec.parse(c.arch());
+            arch.outputShape(c.input());
+        } catch (IllegalArgumentException e) {
+            throw new Options.UsageException("--arch: " + e.getMessage());
+        }
+        if (c.resume() != null && !Files.isRegularFile(c.resume())) {
+            throw new NoSuchFileException(c.resume().toString(), null, "no such checkpoint");
+        }
+        CliData.DataSpec spec = CliData.parseData(c.data(), 120, 8);
+        ImageDataset train;
+        ImageDataset heldOut;
+        Rng rng = new Rng(c.seed());
+        Rng splitRng = rng.split();
+        if (spec.synthetic()) {
+            train = CliData.load(spec, 0, c.input());
+            int test = c.testIdentities() > 0 ? c.testIdentities() : 40;
+            heldOut = CliData.load(new CliData.DataSpec(null, test, Math.max(2, Math.min(6,
+                    spec.imagesPerIdentity()))), CliData.HELD_OUT_FIRST, c.input());
+        } else {
+            ImageDataset all = CliData.load(spec, 0, c.input());
+            Splits.Split split = c.testIdentities() > 0 ? Splits.byIdentity(all, c.testIdentities(), splitRng)
+                    : Splits.byIdentity(all, 0.2, splitRng);
+            train = split.train();
+            heldOut = split.test();
+        }
+        Sequential tower = arch.build(c.input(), rng.split());
+        Optimizer optimizer = c.optimizer().equals("adam") ? new Adam(tower.parameters(), c.lr())
+                : new SGD(tower.parameters(), c.lr(), 0.9f);
+        Augmenter augmenter = c.augment() ? new Augmenter(Augmenter.Config.faces(), rng.split()) : null;
+        Path checkpoint = Path.of(c.out() + ".ckpt");
+
+        Loop loop = buildLoop(c, train, tower, optimizer, augmenter, rng);
+        if (c.resume() != null) {
+            loop.resume(c.resume());
+            out.printf(Locale.ROOT, "resumed from %s after epoch %d%n", c.resume(), loop.epoch());
+        }
+        out.printf(Locale.ROOT, "train: %s; held out: %s (people never seen in training)%n", train, heldOut);
+        out.printf(Locale.ROOT, "model: %s, %,d parameters, input %s%n", arch, tower.parameterCount(),
+                ArchSpec.formatInput(c.input()));
+        out.printf(Locale.ROOT, "loss %s, miner %s, margin %s, batch %s, %s lr %s, seed %d, threads %d%n", c.loss(),
+                c.miner(), c.margin(), c.loss().equals("contrastive") ? (c.p() * c.k()) + " pairs"
+                        : c.p() + "x" + c.k(), c.optimizer(), c.lr(), c.seed(), Parallel.threads());
+
+        int remaining = Math.max(0, c.epochs() - loop.epoch());
+        Progress progress = new Progress(out, terminal, "train", remaining * loop.stepsPerEpoch());
+        List<Double> losses = new ArrayList<>();
+        long start = System.nanoTime();
+        int[] done = {0};
+        while (loop.epoch() < c.epochs()) {
+            double[] sum = {0, 0};
+            int[] steps = {0};
+            int epochNumber = loop.epoch() + 1;
+            loop.epoch(checkpoint, (loss, active, images) -> {
+                sum[0] += loss;
+                sum[1] += active;
+                steps[0]++;
+                done[0]++;
+                progress.update(done[0], String.format(Locale.ROOT, "epoch %d/%d loss %.4f", epochNumber,
+                        c.epochs(), sum[0] / steps[0]), images);
+            });
+            double mean = steps[0] == 0 ? Double.NaN : sum[0] / steps[0];
+            losses.add(mean);
+            out.printf(Locale.ROOT, "epoch %d/%d: mean loss %.4f, active terms %.0f%%, checkpoint %s%n", epochNumber,
+                    c.epochs(), mean, steps[0] == 0 ? 0 : 100 * sum[1] / steps[0], checkpoint);
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+
+        float[][] embeddings = Embeddings.of(tower, heldOut, 64);
+        int ways = Math.min(5, heldOut.identityCount());
+        VerificationReport report = VerificationReport.evaluate(embeddings, heldOut.labels(),
+                EmbeddingDistance.EUCLIDEAN, ways, 500, new Rng(c.seed() ^ 0x0E7A1L));
+        double threshold = report.threshold();
+        if (!Double.isFinite(threshold)) {
+            ScoredPairs pairs = ScoredPairs.all(embeddings, heldOut.labels(), EmbeddingDistance.EUCLIDEAN);
+            threshold = Thresholds.forBestAccuracy(pairs.scores(), pairs.same(), pairs.direction()).threshold();
+        }
+        printReport(out, report, ways, heldOut);
+
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(CliData.KEY_THRESHOLD, Double.toString(threshold));
+        meta.put(CliData.KEY_DISTANCE, "euclidean");
+        meta.put("threshold_method", "best accuracy, mean of 10 folds of balanced pairs of held-out people");
+        meta.put("description", "siamese4j face embedding");
+        meta.put("training_data", spec.toString());
+        meta.put("training_identities", Integer.toString(train.identityCount()));
+        meta.put("loss", c.loss());
+        meta.put("miner", c.miner());
+        meta.put("margin", Float.toString(c.margin()));
+        meta.put("epochs", Integer.toString(c.epochs()));
+        meta.put("seed", Long.toString(c.seed()));
+        meta.put("held_out_auc", CliData.number(report.auc()));
+        StringJoiner history = new StringJoiner(",");
+        losses.forEach(l -> history.add(String.format(Locale.ROOT, "%.6f", l)));
+        meta.put("loss_history", history.toString());
+        if (c.out().toAbsolutePath().getParent() != null) {
+            Files.createDirectories(c.out().toAbsolutePath().getParent());
+        }
+        ModelFile.save(c.out(), tower, arch, c.input(), meta);
+        out.printf(Locale.ROOT, "trained %d epochs in %.1f s; saved %s (threshold %.4f, euclidean)%n", remaining,
+                seconds, c.out(), threshold);
+        return new Result(tower, arch, c.input(), heldOut, embeddings, report, threshold, losses, seconds);
+    }
+
+    static void printReport(PrintStream out, VerificationReport r, int ways, ImageDataset data) {
+        out.printf(Locale.ROOT, "held-out %d people, %d images: AUC %.4f, EER %.2f%%, 10-fold accuracy %.2f%% "
+                        + "(+-%.2f) at distance %.4f%n", data.identityCount(), data.size(), r.auc(), 100 * r.eer(),
+                100 * r.accuracy(), 100 * r.accuracyStd(), r.threshold());
+        out.printf(Locale.ROOT, "  TAR@FAR=1e-2 %s, TAR@FAR=1e-3 %s, %d-way one-shot %.2f%%, rank-1 %.2f%%%n",
+                percent(r.tarAtFar1e2()), percent(r.tarAtFar1e3()), ways, 100 * r.oneShotAccuracy(), 100 * r.rank1());
+    }
+
+    private static String percent(double v) {
+        return Double.isFinite(v) ? String.format(Locale.ROOT, "%.2f%%", 100 * v) : "n/a (too few pairs)";
+    }
+
+    // =====================================================================================================
+    // The loops of the three losses behind one face
+    // =====================================================================================================
+
+    @FunctionalInterface
+    interface StepListener {
+        void step(double loss, double activeFraction, int images);
+    }
+
+    interface Loop {
+        int stepsPerEpoch();
+
+        int epoch();
+
+        /** One epoch, then a checkpoint. */
+        void epoch(Path checkpoint, StepListener listener) throws IOException;
+
+        void resume(Path checkpoint) throws IOException;
+    }
+
+    private static Loop buildLoop(Config c, ImageDataset train, Sequential tower, Optimizer optimizer,
+                                  Augmenter augmenter, Rng rng) {
+        switch (c.loss()) {
+            case "triplet" -> {
+                OnlineMiner miner = switch (c.miner()) {
+                    case "batch-all" -> BatchAllMiner.all();
+                    case "semi-hard" -> new SemiHardMiner();
+                    default -> new BatchHardMiner();
+                };
+                TripletTrainer trainer = new TripletTrainer(tower, TripletLoss.hard(c.margin(), Distance.EUCLIDEAN),
+                        miner, optimizer, augmenter);
+                PKSampler sampler = pkSampler(train, c, rng);
+                return new Loop() {
+                    public int stepsPerEpoch() {
+                        return sampler.batchesPerEpoch();
+                    }
+
+                    public int epoch() {
+                        return trainer.epoch();
+                    }
+
+                    public void epoch(Path checkpoint, StepListener l) throws IOException {
+                        trainer.fit(train, sampler, 1, r -> l.step(r.loss(), r.activeFraction(), r.images()),
+                                new TripletTrainer.CheckpointPolicy(checkpoint, 1));
+                    }
+
+                    public void resume(Path checkpoint) throws IOException {
+                        trainer.resume(checkpoint, sampler);
+                    }
+                };
+            }
+            case "circle" -> {
+                CircleLoss loss = new CircleLoss(c.margin(), 64f);
+                MetricTrainer trainer = MetricTrainer.batches(tower, loss::compute, optimizer, augmenter);
+                PKSampler sampler = pkSampler(train, c, rng);
+                return new Loop() {
+                    public int stepsPerEpoch() {
+                        return sampler.batchesPerEpoch();
+                    }
+
+                    public int epoch() {
+                        return trainer.epoch();
+                    }
+
+                    public void epoch(Path checkpoint, StepListener l) throws IOException {
+                        trainer.fitBatches(train, sampler, 1, r -> l.step(r.loss(), r.activeFraction(), r.images()),
+                                checkpoint);
+                    }
+
+                    public void resume(Path checkpoint) throws IOException {
+                        trainer.resumeBatches(checkpoint, sampler);
+                    }
+                };
+            }
+            default -> {
+                ContrastiveLoss loss = new ContrastiveLoss(c.margin(), LabelConvention.SAME_IS_ONE);
+                MetricTrainer trainer = MetricTrainer.pairs(tower, loss, Distance.EUCLIDEAN, optimizer, augmenter);
+                Rng samplerRng = rng.split();
+                PairSampler sampler = new PairSampler(train, 0.5, samplerRng);
+                int pairs = c.p() * c.k();
+                // An epoch shows about as many images as the training set holds.
+                int steps = Math.max(1, (train.size() + 2 * pairs - 1) / (2 * pairs));
+                return new Loop() {
+                    public int stepsPerEpoch() {
+                        return steps;
+                    }
+
+                    public int epoch() {
+                        return trainer.epoch();
+                    }
+
+                    public void epoch(Path checkpoint, StepListener l) throws IOException {
+                        trainer.fitPairs(train, sampler, samplerRng, pairs, steps, 1,
+                                r -> l.step(r.loss(), r.activeFraction(), r.images()), checkpoint);
+                    }
+
+                    public void resume(Path checkpoint) throws IOException {
+                        trainer.resumePairs(checkpoint, samplerRng);
+                    }
+                };
+            }
+        }
+    }
+
+    private static PKSampler pkSampler(ImageDataset train, Config c, Rng rng) {
+        try {
+            return new PKSampler(train, c.p(), c.k(), PKSampler.Shortfall.REPEAT, rng.split());
+        } catch (IllegalArgumentException e) {
+            throw new Options.UsageException("--batch " + c.p() + "x" + c.k() + " does not fit the training data ("
+                    + train + "): " + e.getMessage());
+        }
+    }
+}
