@@ -1,0 +1,190 @@
+package org.siamese4j.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.siamese4j.io.ModelFile;
+import org.siamese4j.nn.ArchSpec;
+import org.siamese4j.siamese.data.GrayImage;
+import org.siamese4j.siamese.data.Images;
+import org.siamese4j.tensor.Rng;
+
+/**
+ * verify, enroll and identify on a tiny random model (flatten + dense + l2norm on 8x8 images) with a hand-set
+ * threshold of 1e-3: identical images are at distance 0 (same person), different images are far apart. So the
+ * answers are known without training.
+ */
+class VerifierCommandsTest {
+    private static final int[] INPUT = {1, 8, 8};
+
+    @TempDir
+    Path dir;
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    private Path model;
+    private Path alice;
+    private Path bob;
+    private Path carol;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        ArchSpec arch = ArchSpec.parse("flatten dense(6) l2norm");
+        model = dir.resolve("model.safetensors");
+        ModelFile.save(model, arch.build(INPUT, new Rng(3)), arch, INPUT, Map.of("threshold", "0.001"));
+        alice = image("alice.pgm", (y, x) -> x / 7f);
+        bob = image("bob.pgm", (y, x) -> y / 7f);
+        carol = image("carol.pgm", (y, x) -> ((x + y) % 2 == 0) ? 1f : 0.1f);
+    }
+
+    private interface Pixel {
+        float at(int y, int x);
+    }
+
+    private Path image(String name, Pixel p) throws IOException {
+        float[] px = new float[64];
+        for (int y = 0; y < 8; y++) {
+            for (int x = 0; x < 8; x++) {
+                px[y * 8 + x] = p.at(y, x);
+            }
+        }
+        Path file = dir.resolve(name);
+        Images.writePgm(GrayImage.of(8, 8, 1f, px), file);
+        return file;
+    }
+
+    private int run(String... args) {
+        out.reset();
+        err.reset();
+        return Siamese4j.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    private String stdout() {
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private String stderr() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void verifySaysSameForTheSameImageAndDifferentOtherwise() {
+        assertThat(run("verify", "--model", model.toString(), alice.toString(), alice.toString())).isZero();
+        assertThat(stdout()).contains("distance: 0.000000").contains("threshold: 0.001000 (euclidean)")
+                .contains("decision: same");
+        assertThat(run("verify", "--model", model.toString(), alice.toString(), bob.toString())).isZero();
+        assertThat(stdout()).contains("decision: different").doesNotContain("distance: 0.000000");
+    }
+
+    @Test
+    void enrollTwoPeopleThenIdentify() {
+        Path gallery = dir.resolve("staff.gallery");
+        assertThat(run("enroll", "--model", model.toString(), "--gallery", gallery.toString(), "--name", "alice",
+                alice.toString())).isZero();
+        assertThat(stdout()).contains("enrolled alice from 1 image(s)").contains("(new) has 1 person");
+        assertThat(gallery).exists();
+        assertThat(run("enroll", "--model", model.toString(), "--gallery", gallery.toString(), "--name", "bob",
+                bob.toString(), bob.toString())).isZero();
+        assertThat(stdout()).contains("enrolled bob from 2 image(s)").contains("has 2 people");
+        // no temporary file left next to the gallery
+        assertThat(dir.toFile().list()).allSatisfy(n -> assertThat(n).doesNotContain(".tmp"));
+
+        assertThat(run("identify", "--model", model.toString(), "--gallery", gallery.toString(),
+                bob.toString())).isZero();
+        assertThat(stdout()).contains("identity: bob").contains("nearest: bob").contains("distance: 0.000000");
+        assertThat(run("identify", "--model", model.toString(), "--gallery", gallery.toString(),
+                alice.toString())).isZero();
+        assertThat(stdout()).contains("identity: alice");
+        assertThat(run("identify", "--model", model.toString(), "--gallery", gallery.toString(),
+                carol.toString())).isZero();
+        assertThat(stdout()).contains("identity: unknown").containsPattern("nearest: (alice|bob)");
+
+        // enrolling carol afterwards: no retraining, she is recognised
+        assertThat(run("enroll", "--model", model.toString(), "--gallery", gallery.toString(), "--name", "carol",
+                carol.toString())).isZero();
+        assertThat(stdout()).contains("has 3 people");
+        assertThat(run("identify", "--model", model.toString(), "--gallery", gallery.toString(),
+                carol.toString())).isZero();
+        assertThat(stdout()).contains("identity: carol");
+    }
+
+    @Test
+    void missingFilesAreOneLineAndExitOne() {
+        String missing = dir.resolve("nope.pgm").toString();
+        assertThat(run("verify", "--model", model.toString(), alice.toString(), missing)).isEqualTo(1);
+        assertThat(stderr()).contains("siamese4j verify: error:").contains("nope.pgm");
+        assertThat(stderr().strip().lines()).hasSize(1);
+
+        assertThat(run("verify", "--model", dir.resolve("nomodel.safetensors").toString(), alice.toString(),
+                bob.toString())).isEqualTo(1);
+        assertThat(stderr()).contains("nomodel.safetensors");
+        assertThat(stderr().strip().lines()).hasSize(1);
+
+        assertThat(run("identify", "--model", model.toString(), "--gallery", dir.resolve("none.gallery").toString(),
+                alice.toString())).isEqualTo(1);
+        assertThat(stderr()).contains("none.gallery");
+    }
+
+    @Test
+    void corruptFilesAreOneLineAndExitOne() throws IOException {
+        Path badImage = dir.resolve("bad.pgm");
+        Files.writeString(badImage, "P5\n8 8\n255\nshort");
+        assertThat(run("verify", "--model", model.toString(), alice.toString(), badImage.toString())).isEqualTo(1);
+        assertThat(stderr()).contains("bad.pgm").doesNotContain("\tat ");
+
+        Path badModel = dir.resolve("bad.safetensors");
+        Files.write(badModel, new byte[] {1, 2, 3});
+        assertThat(run("verify", "--model", badModel.toString(), alice.toString(), bob.toString())).isEqualTo(1);
+        assertThat(stderr()).contains("bad.safetensors").doesNotContain("\tat ");
+
+        // a model file given as the gallery
+        assertThat(run("identify", "--model", model.toString(), "--gallery", model.toString(),
+                alice.toString())).isEqualTo(1);
+        assertThat(stderr()).contains("not a gallery");
+        assertThat(stderr().strip().lines()).hasSize(1);
+
+        // a failed enroll leaves the gallery as it was
+        Path gallery = dir.resolve("g.gallery");
+        assertThat(run("enroll", "--model", model.toString(), "--gallery", gallery.toString(), "--name", "alice",
+                alice.toString())).isZero();
+        byte[] before = Files.readAllBytes(gallery);
+        assertThat(run("enroll", "--model", model.toString(), "--gallery", gallery.toString(), "--name", "bob",
+                bob.toString(), badImage.toString())).isEqualTo(1);
+        assertThat(Files.readAllBytes(gallery)).isEqualTo(before);
+    }
+
+    @Test
+    void modelWithoutThresholdIsRefused() throws IOException {
+        ArchSpec arch = ArchSpec.parse("flatten dense(6) l2norm");
+        Path raw = dir.resolve("raw.safetensors");
+        ModelFile.save(raw, arch.build(INPUT, new Rng(3)), arch, INPUT);
+        assertThat(run("verify", "--model", raw.toString(), alice.toString(), bob.toString())).isEqualTo(1);
+        assertThat(stderr()).contains("has no decision threshold");
+    }
+
+    @Test
+    void usageErrorsExitTwo() {
+        assertThat(run("verify", alice.toString(), bob.toString())).isEqualTo(2);
+        assertThat(stderr()).contains("--model is required");
+        assertThat(run("verify", "--model", model.toString(), alice.toString())).isEqualTo(2);
+        assertThat(stderr()).contains("exactly two image files");
+        assertThat(run("enroll", "--model", model.toString(), "--gallery", "g", alice.toString())).isEqualTo(2);
+        assertThat(stderr()).contains("--name is required");
+        assertThat(run("enroll", "--model", model.toString(), "--gallery", "g", "--name", "x")).isEqualTo(2);
+        assertThat(stderr()).contains("at least one image");
+        assertThat(run("identify", "--model", model.toString(), "--gallery", "g")).isEqualTo(2);
+        assertThat(stderr()).contains("exactly one image");
+        assertThat(run("identify", "--model", model.toString(), "--galery", "g", alice.toString())).isEqualTo(2);
+        assertThat(stderr()).contains("unknown option --galery").contains("--gallery");
+    }
+}
