@@ -181,8 +181,9 @@ public final class Idx {
                         return new Source(new BufferedInputStream(new GZIPInputStream(raw, 1 << 16), 1 << 16),
                                 name, true, -1);
                     } catch (ZipException | EOFException e) {
-                        throw new ImageFormatException(name, "corrupt gzip header: " + e.getMessage(),
-                                "compressed byte 0", e);
+                        // A cut-off header gives an EOFException without a message.
+                        throw new ImageFormatException(name, e instanceof EOFException ? "truncated gzip header"
+                                : "corrupt gzip header: " + e.getMessage(), "compressed byte 0", e);
                     }
                 }
                 return new Source(raw, name, false, length);
@@ -262,8 +263,9 @@ public final class Idx {
                 }
                 return got;
             } catch (EOFException e) {
-                // GZIPInputStream reports a cut-off compressed stream this way.
-                throw fail("truncated gzip stream: " + e.getMessage(), where(pos), e);
+                // GZIPInputStream reports a cut-off compressed stream this way (a cut-off trailer without message).
+                throw fail("truncated gzip stream" + (e.getMessage() == null ? "" : ": " + e.getMessage()),
+                        where(pos), e);
             } catch (ZipException e) {
                 throw fail("corrupt gzip stream: " + e.getMessage(), where(pos), e);
             }

@@ -9,6 +9,7 @@ import java.awt.image.Raster;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -16,14 +17,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Objects;
 import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.FileImageInputStream;
 import javax.imageio.stream.ImageInputStream;
-import javax.imageio.stream.MemoryCacheImageInputStream;
+import javax.imageio.stream.ImageInputStreamImpl;
 
 /**
  * Reads images from untrusted files into single-channel {@link GrayImage}s, in pure Java.
@@ -41,8 +44,9 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  *
  * <p>Every malformed input raises {@link ImageFormatException}, naming the file, the problem and where: bad
  * magic, non-numeric or out-of-range header fields, more than {@link #MAX_PIXELS} pixels (checked from the header
- * before any pixel buffer is allocated), samples above maxval, truncated rasters, and any decoder failure or
- * decoder warning (javax.imageio's JPEG reader only warns about a truncated file; we treat that as an error).
+ * before any pixel buffer is allocated), samples above maxval (or, for decoded grey images, above the declared
+ * bit depth), truncated rasters, and any decoder failure or decoder warning (javax.imageio's JPEG reader only
+ * warns about a truncated file; we treat that as an error).
  */
 public final class Images {
     /**
@@ -79,14 +83,15 @@ public final class Images {
         if (bytes.length >= 2 && bytes[0] == 'P' && bytes[1] >= '0' && bytes[1] <= '9') {
             return new PgmParser(new ByteArrayInputStream(bytes), sourceName, bytes.length).parse();
         }
-        try (ImageInputStream iis = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+        try (ImageInputStream iis = new ByteArrayImageInputStream(bytes)) {
             return decodeWithImageIo(iis, sourceName);
         }
     }
 
     /**
-     * Reads one PGM from a stream of unknown length (so truncation is found while reading, not up front; the
-     * {@link #MAX_PIXELS} cap still bounds the allocation). The stream is left after the raster, not closed.
+     * Reads one PGM from a stream of unknown length: truncation is found while reading, not up front, and the
+     * pixel buffer grows with the samples that actually arrive (a short stream whose header claims millions of
+     * pixels fails without allocating for them). The stream is left after the raster, not closed.
      */
     public static GrayImage readPgm(InputStream in, String sourceName) throws IOException {
         return new PgmParser(in instanceof BufferedInputStream ? in : new BufferedInputStream(in), sourceName, -1)
@@ -176,19 +181,65 @@ public final class Images {
                 throw new ImageFormatException(source, format + " decoder warning: " + String.join("; ", warnings),
                         "stream position " + position(iis));
             }
-            return toGray(image);
+            return toGray(image, source, format);
         } catch (ImageFormatException e) {
             throw e;
-        } catch (IIOException | RuntimeException e) {
-            // Decoders signal corrupt data with IIOException, and some with unchecked exceptions.
-            throw new ImageFormatException(source, format + " decoder failed: " + e.getMessage(),
+        } catch (IIOException | EOFException | RuntimeException e) {
+            // Decoders signal corrupt data with IIOException, some with unchecked exceptions, and a read past
+            // the end of a truncated input with the stream's bare EOFException (the BMP reader does).
+            String detail = e.getMessage() != null ? e.getMessage()
+                    : e instanceof EOFException ? "unexpected end of input" : e.getClass().getName();
+            throw new ImageFormatException(source, format + " decoder failed: " + detail,
                     "stream position " + position(iis), e);
         } finally {
             reader.dispose();
         }
     }
 
-    private static GrayImage toGray(BufferedImage image) {
+    /**
+     * Bytes in memory as a stream that knows its length, so javax.imageio picks the same reader as for the same
+     * bytes in a file. (With the length unknown, as from a MemoryCacheImageInputStream, the WBMP reader, a format
+     * without magic, claims almost any input starting with two zero bytes, e.g. an IDX file.)
+     */
+    private static final class ByteArrayImageInputStream extends ImageInputStreamImpl {
+        private final byte[] bytes;
+
+        ByteArrayImageInputStream(byte[] bytes) {
+            this.bytes = bytes;
+        }
+
+        @Override
+        public int read() throws IOException {
+            checkClosed();
+            bitOffset = 0;
+            return streamPos < bytes.length ? bytes[(int) streamPos++] & 0xFF : -1;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            checkClosed();
+            Objects.checkFromIndexSize(off, len, b.length);
+            bitOffset = 0;
+            if (len == 0) {
+                return 0;
+            }
+            if (streamPos >= bytes.length) {
+                return -1;
+            }
+            int n = (int) Math.min(len, bytes.length - streamPos);
+            System.arraycopy(bytes, (int) streamPos, b, off, n);
+            streamPos += n;
+            return n;
+        }
+
+        @Override
+        public long length() {
+            return bytes.length;
+        }
+    }
+
+    private static GrayImage toGray(BufferedImage image, String source, String format)
+            throws ImageFormatException {
         int width = image.getWidth();
         int height = image.getHeight();
         ColorModel cm = image.getColorModel();
@@ -203,7 +254,18 @@ public final class Images {
         if (grey) {
             // Raw samples, not getRGB: that would push linear grey through a gamma curve and drop to 8 bits.
             raster.getSamples(0, 0, width, height, 0, px);
-            return GrayImage.wrap(height, width, (float) ((1 << cm.getComponentSize(0)) - 1), px);
+            int bits = cm.getComponentSize(0);
+            float max = (float) ((1 << bits) - 1);
+            for (int i = 0; i < px.length; i++) {
+                // A decoder can store more bits than the header declares (a TIFF with BitsPerSample 7 over 8-bit
+                // data); GrayImage promises samples in [0, maxValue].
+                if (!(px[i] >= 0 && px[i] <= max)) {
+                    throw new ImageFormatException(source, format + " sample value " + (long) px[i]
+                            + " outside the " + bits + "-bit range 0.." + (long) max, "pixel row " + i / width
+                            + " column " + i % width);
+                }
+            }
+            return GrayImage.wrap(height, width, max, px);
         }
         int[] row = new int[width];
         for (int y = 0; y < height; y++) {
@@ -292,8 +354,7 @@ public final class Images {
             if (plain) {
                 // A plain sample takes at least one digit plus a separator (none after the last one).
                 checkRemaining(2L * n - 1, n + " plain samples need at least " + (2L * n - 1) + " bytes");
-                px = new float[n];
-                readPlainRaster(px, (int) width, (int) maxval);
+                px = readPlainRaster(n, (int) width, (int) maxval);
             } else {
                 if (terminator == '#' || terminator < 0) {
                     throw fail(terminator < 0 ? "raster truncated: the file ends after the header"
@@ -303,8 +364,7 @@ public final class Images {
                 int bytesPer = maxval > 255 ? 2 : 1;
                 checkRemaining((long) n * bytesPer, width + "x" + height + " samples of " + bytesPer
                         + " byte(s) need " + (long) n * bytesPer + " bytes");
-                px = new float[n];
-                readRawRaster(px, (int) width, (int) maxval, bytesPer);
+                px = readRawRaster(n, (int) width, (int) maxval, bytesPer);
             }
             return GrayImage.wrap((int) height, (int) width, maxval, px);
         }
@@ -316,13 +376,26 @@ public final class Images {
             }
         }
 
-        private void readRawRaster(float[] px, int width, int maxval, int bytesPer) throws IOException {
+        /**
+         * A buffer for the {@code n} samples: all of it when the known input length has vouched for them, else a
+         * first chunk that {@link #ensure} grows as samples arrive, so memory follows the data, not the header.
+         */
+        private float[] rasterBuffer(int n) {
+            return new float[length >= 0 ? n : Math.min(n, 1 << 16)];
+        }
+
+        private static float[] ensure(float[] px, int needed, int n) {
+            return needed <= px.length ? px : Arrays.copyOf(px, (int) Math.min(n, Math.max(needed, 2L * px.length)));
+        }
+
+        private float[] readRawRaster(int n, int width, int maxval, int bytesPer) throws IOException {
             long rasterStart = pos;
-            long needed = (long) px.length * bytesPer;
+            long needed = (long) n * bytesPer;
             byte[] buf = new byte[(int) Math.min(needed, 1 << 16)];
+            float[] px = rasterBuffer(n);
             int index = 0;
-            while (index < px.length) {
-                int want = (int) Math.min(buf.length, (long) (px.length - index) * bytesPer);
+            while (index < n) {
+                int want = (int) Math.min(buf.length, (long) (n - index) * bytesPer);
                 int got = in.readNBytes(buf, 0, want);
                 long chunkStart = pos;
                 pos += got;
@@ -330,6 +403,7 @@ public final class Images {
                     throw fail("raster truncated: expected " + needed + " bytes of pixel data, found "
                             + (pos - rasterStart), "byte " + pos + ", end of input");
                 }
+                px = ensure(px, index + want / bytesPer, n);
                 for (int i = 0; i < want; i += bytesPer) {
                     int v = bytesPer == 1 ? buf[i] & 0xFF : ((buf[i] & 0xFF) << 8) | (buf[i + 1] & 0xFF);
                     if (v > maxval) {
@@ -339,20 +413,24 @@ public final class Images {
                     px[index++] = v;
                 }
             }
+            return px;
         }
 
-        private void readPlainRaster(float[] px, int width, int maxval) throws IOException {
-            for (int i = 0; i < px.length; i++) {
+        private float[] readPlainRaster(int n, int width, int maxval) throws IOException {
+            float[] px = rasterBuffer(n);
+            for (int i = 0; i < n; i++) {
                 int b = skipWhitespaceAndComments();
                 long start = pos - 1;
                 String where = "byte " + start + ", pixel row " + i / width + " column " + i % width;
                 if (b < 0) {
-                    throw fail("raster truncated: expected " + px.length + " samples, found " + i,
+                    throw fail("raster truncated: expected " + n + " samples, found " + i,
                             "byte " + pos + ", end of input");
                 }
                 long v = number(b, "sample", where, maxval);
+                px = ensure(px, i + 1, n);
                 px[i] = v;
             }
+            return px;
         }
 
         /** Reads one header number in [min, max], skipping whitespace and comments before it. */

@@ -159,6 +159,16 @@ class IdxTest {
     }
 
     @Test
+    void gzipCutInsideItsHeaderOrTrailerSaysSoWithoutNull() throws IOException {
+        // Found by LoaderFuzzTest: GZIPInputStream's EOFException there has no message, which read "...: null".
+        byte[] gz = gzip(smallImages());
+        assertImagesFail("cut-header.gz", Arrays.copyOf(gz, 6), "truncated gzip header", "compressed byte 0")
+                .hasMessageNotContaining("null");
+        assertImagesFail("cut-trailer.gz", Arrays.copyOf(gz, gz.length - 3), "truncated gzip stream")
+                .hasMessageNotContaining("null");
+    }
+
+    @Test
     void absurdDimensionsFailWithoutAllocating() throws IOException {
         assertImagesFail("zero-rows", header(Idx.IMAGES_MAGIC, 1, 0, 28), "0x28 pixels", "header fields 'rows'");
         assertImagesFail("huge-image", header(Idx.IMAGES_MAGIC, 1, 100_000, 100_000), "Images.MAX_PIXELS");

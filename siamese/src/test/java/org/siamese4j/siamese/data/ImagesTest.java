@@ -160,6 +160,44 @@ class ImagesTest {
     }
 
     @Test
+    void streamClaimingMillionsOfPixelsFailsWithoutAllocatingForThem() {
+        // Found by LoaderFuzzTest: from a stream the length is unknown, and the raster buffer used to be allocated
+        // from the header: 4000x4000 (below the cap) was 64 MB of floats for a stream of a few bytes.
+        long before = ThreadCounters.allocatedBytes();
+        assertThatThrownBy(() -> Images.readPgm(new ByteArrayInputStream(pgm("P5\n4000 4000\n255\n", 1, 2, 3)), "s"))
+                .isInstanceOf(ImageFormatException.class).hasMessageContaining("raster truncated")
+                .hasMessageContaining("found 3");
+        assertThatThrownBy(() -> Images.readPgm(new ByteArrayInputStream(ascii("P2 4000 4000 9 1 2 3")), "s"))
+                .isInstanceOf(ImageFormatException.class).hasMessageContaining("expected 16000000 samples, found 3");
+        long allocated = ThreadCounters.allocatedBytes() - before;
+        if (before >= 0) {
+            assertThat(allocated).as("bytes allocated").isLessThan(8L << 20);
+        }
+    }
+
+    @Test
+    void streamReadGrowsItsBufferToImagesLargerThanTheFirstChunk() throws IOException {
+        // 301x257 = 77357 samples: more than the 65536 allocated before any data arrives.
+        float[] px = new float[257 * 301];
+        for (int i = 0; i < px.length; i++) {
+            px[i] = (i * 7919L) % 65536;
+        }
+        GrayImage image = GrayImage.of(257, 301, 65535f, px);
+        for (int maxval : new int[] {255, 65535}) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            Images.writePgm(image, maxval, out);
+            GrayImage raw = Images.readPgm(new ByteArrayInputStream(out.toByteArray()), "raw");
+            assertThat(raw.pixels()).isEqualTo(Images.read(out.toByteArray(), "bytes").pixels());
+        }
+        StringBuilder plain = new StringBuilder("P2 301 257 65535\n");
+        for (float v : px) {
+            plain.append((int) v).append(' ');
+        }
+        GrayImage fromPlain = Images.readPgm(new ByteArrayInputStream(ascii(plain.toString())), "plain");
+        assertThat(fromPlain.pixels()).isEqualTo(px);
+    }
+
+    @Test
     void truncatedHeaderAndRaster() {
         assertBad(ascii("P5\n3 "), "header truncated", "header field 'height'");
         assertBad(ascii("P5\n3 2\n255"), "raster truncated", "ends after the header");
@@ -301,6 +339,63 @@ class ImagesTest {
                 .isInstanceOf(ImageFormatException.class)
                 .hasMessageStartingWith("cut.jpg: ").hasMessageContaining("JPEG decoder warning")
                 .hasMessageContaining("at stream position");
+    }
+
+    @Test
+    void decoderReadingPastTheEndIsAFormatError() throws IOException {
+        // Found by LoaderFuzzTest: javax.imageio's BMP reader hits the end of a truncated file with the stream's
+        // bare EOFException (no message), not an IIOException.
+        byte[] bmp = encode(greyGradient(8, 8), "bmp");
+        byte[] cut = Arrays.copyOf(bmp, bmp.length - 10);
+        assertBad(cut, "bmp decoder failed: unexpected end of input", "at stream position")
+                .hasMessageNotContaining("null");
+        Path f = tmp.resolve("cut.bmp");
+        Files.write(f, cut);
+        assertThatThrownBy(() -> Images.read(f)).isInstanceOf(ImageFormatException.class)
+                .hasMessageContaining("bmp decoder failed: unexpected end of input");
+    }
+
+    @Test
+    void bytesInMemoryPickTheSameDecoderAsAFile() throws IOException {
+        // Found by LoaderFuzzTest: from a stream of unknown length, javax.imageio's WBMP reader (a format without
+        // magic) claimed any input starting with two zero bytes; an IDX labels file loaded as an 8x1 image.
+        byte[] idxLabels = {0, 0, 8, 1, 0, 0, 0, 1, 7};
+        assertBad(idxLabels, "not a PGM (P2/P5) and not a format javax.imageio can read", "00 00 08 01");
+        Path f = tmp.resolve("labels");
+        Files.write(f, idxLabels);
+        assertThatThrownBy(() -> Images.read(f)).isInstanceOf(ImageFormatException.class)
+                .hasMessageContaining("not a format javax.imageio can read");
+        // A WBMP whose length matches its header is still read, from memory as from a file.
+        byte[] wbmp = {0, 0, 8, 2, (byte) 0xF0, 0x0F};
+        Path w = tmp.resolve("two-rows.wbmp");
+        Files.write(w, wbmp);
+        assertThat(Images.read(wbmp, "mem.wbmp").pixels()).isEqualTo(Images.read(w).pixels())
+                .containsExactly(255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255);
+    }
+
+    @Test
+    void greySamplesAboveTheDeclaredBitDepthAreAFormatError() throws IOException {
+        // Found by LoaderFuzzTest: a grey TIFF whose BitsPerSample (tag 258) says 7 over 8-bit data decoded to
+        // samples above 127 in an image whose maxValue was 127.
+        BufferedImage src = greyGradient(3, 4);
+        src.getRaster().setSample(2, 1, 0, 200);
+        byte[] tiff = encode(src, "tiff");
+        ByteBuffer b = ByteBuffer.wrap(tiff);
+        b.order(tiff[0] == 'I' ? java.nio.ByteOrder.LITTLE_ENDIAN : java.nio.ByteOrder.BIG_ENDIAN);
+        int ifd = b.getInt(4);
+        int entries = b.getShort(ifd) & 0xFFFF;
+        boolean patched = false;
+        for (int e = 0; e < entries; e++) {
+            int at = ifd + 2 + 12 * e;
+            if (b.getShort(at) == 258) {
+                assertThat(b.getShort(at + 8)).as("BitsPerSample").isEqualTo((short) 8);
+                b.putShort(at + 8, (short) 7);
+                patched = true;
+            }
+        }
+        assertThat(patched).as("BitsPerSample entry found").isTrue();
+        // Which sample trips first depends on how the decoder unpacks the mislabelled bits.
+        assertBad(tiff, "tif sample value", "outside the 7-bit range 0..127", "at pixel row");
     }
 
     @Test
