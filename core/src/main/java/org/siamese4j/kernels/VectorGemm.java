@@ -37,7 +37,7 @@ final class VectorGemm {
     /** Columns of a packed B block: KC x NC floats = 2 MiB, shared in L3. */
     static final int NC = 4096;
     /** Below this many multiply-adds a product stays on one thread: forking costs more than it saves. */
-    static final long PARALLEL_THRESHOLD = 1L << 22;
+    static final long PARALLEL_THRESHOLD = 1L << 25;
 
     private static final ThreadLocal<float[]> PACKED_A = ThreadLocal.withInitial(() -> new float[MC * KC]);
     private static final ThreadLocal<float[]> PACKED_B = new ThreadLocal<>();
@@ -69,7 +69,17 @@ final class VectorGemm {
                 int kc = Math.min(KC, k - pc);
                 boolean add = accumulate || pc > 0;
                 float[] packedB = packedBBuffer(nPanels * NR * kc);
-                packB(transB, k, n, b, bOff, pc, kc, jc, nc, packedB);
+                if (parallel) {
+                    // Packing B is a tenth of a mid-sized product: split it too, or the other core waits.
+                    int chunks = Math.min(nPanels, Parallel.threads());
+                    final int fpc = pc;
+                    final int fjc = jc;
+                    final int fkc = kc;
+                    Parallel.forEach(chunks, part -> packB(transB, k, n, b, bOff, fpc, fkc, fjc, nc, packedB,
+                            nPanels * part / chunks, nPanels * (part + 1) / chunks));
+                } else {
+                    packB(transB, k, n, b, bOff, pc, kc, jc, nc, packedB, 0, nPanels);
+                }
                 int mBlocks = (m + MC - 1) / MC;
                 if (!parallel) {
                     for (int block = 0; block < mBlocks; block++) {
@@ -248,13 +258,12 @@ final class VectorGemm {
     }
 
     /**
-     * Packs op(B)[pc..pc+kc, jc..jc+nc] as NR-column panels: panel q holds, for each step p, the NR values
-     * op(B)[pc + p, jc + q*NR + j] for j = 0..NR-1 (zeros past the last column).
+     * Packs panels [q0, q1) of op(B)[pc..pc+kc, jc..jc+nc] as NR-column panels: panel q holds, for each step p,
+     * the NR values op(B)[pc + p, jc + q*NR + j] for j = 0..NR-1 (zeros past the last column).
      */
     private static void packB(boolean transB, int k, int n, float[] b, int bOff, int pc, int kc, int jc, int nc,
-                              float[] packed) {
-        int panels = (nc + NR - 1) / NR;
-        for (int q = 0; q < panels; q++) {
+                              float[] packed, int q0, int q1) {
+        for (int q = q0; q < q1; q++) {
             int base = q * NR * kc;
             int j0 = jc + q * NR;
             int cols = Math.min(NR, jc + nc - j0);
