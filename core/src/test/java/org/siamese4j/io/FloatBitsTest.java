@@ -38,9 +38,10 @@ class FloatBitsTest {
     }
 
     @Test
-    void float16NanKeepsSignAndPayload() {
+    void float16NanKeepsSignAndPayloadAndComesOutQuiet() {
         assertThat(Float.floatToRawIntBits(FloatBits.float16ToFloat(0x7E01))).isEqualTo(0x7FC0_2000);
-        assertThat(Float.floatToRawIntBits(FloatBits.float16ToFloat(0xFC01))).isEqualTo(0xFF80_2000);
+        // a signalling half NaN becomes a quiet float NaN with the same payload, as JDK 20+'s float16ToFloat
+        assertThat(Float.floatToRawIntBits(FloatBits.float16ToFloat(0xFC01))).isEqualTo(0xFFC0_2000);
         assertThat(Float.floatToRawIntBits(FloatBits.float16ToFloat(0x8000))).isEqualTo(0x8000_0000);
     }
 
@@ -51,6 +52,8 @@ class FloatBitsTest {
         try {
             platform = Float.class.getMethod("float16ToFloat", short.class);
         } catch (NoSuchMethodException e) {
+            org.junit.jupiter.api.Assumptions.abort("Float.float16ToFloat needs JDK 20+, this is "
+                    + Runtime.version());
             return;
         }
         for (int h = 0; h < 0x10000; h++) {
