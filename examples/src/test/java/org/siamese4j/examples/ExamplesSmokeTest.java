@@ -89,6 +89,43 @@ class ExamplesSmokeTest {
         assertThat(o.heldOut().auc()).isBetween(0.0, 1.0);
     }
 
+    @Test
+    void offlineMiningExampleTrainsInStages() {
+        ImageDataset train = SyntheticFaces.generateRange(0, 8, 4, 5, 56, 46);
+        ImageDataset test = SyntheticFaces.generateRange(1000, 4, 3, 5, 56, 46);
+        // min-non-easy 0: both stages run whatever the model learns
+        OfflineMiningExample.Outcome o = OfflineMiningExample.run(train, test,
+                new OfflineMiningExample.Settings(2, 80, 1, 16, 0.3f, 2e-3f, 0.0, 8, 4, 4, 5), out);
+        assertThat(o.stages()).hasSize(2);
+        assertThat(o.stageLoss()).hasSize(2);
+        for (int i = 0; i < 2; i++) {
+            assertThat(o.stages().get(i).stage()).isEqualTo(i + 1);
+            assertThat(o.stages().get(i).candidates()).isEqualTo(80);
+            assertThat(o.stages().get(i).kept()).isEqualTo(o.stages().get(i).stats().nonEasy());
+            assertThat(o.stageLoss()[i]).isFinite().isNotNegative();
+        }
+        assertThat(o.heldOut().auc()).isBetween(0.0, 1.0);
+        assertThat(printed()).contains("Xavier-initialised").contains("stage 1: ").contains("stage 2: ")
+                .contains("% non-easy, kept ").contains("stopped: stage limit reached").contains("held-out people: AUC");
+    }
+
+    @Test
+    void offlineMiningExampleXavierInitialisesConvAndDenseWeights() {
+        org.siamese4j.nn.Sequential tower = org.siamese4j.siamese.Towers.small(new org.siamese4j.tensor.Rng(1));
+        OfflineMiningExample.xavierInit(tower, new org.siamese4j.tensor.Rng(2));
+        // first conv: 1 -> 16 channels, 3x3: fanIn 9, fanOut 144, bound sqrt(6 / 153)
+        float[] w = tower.namedParameters().get("0.weight").data();
+        double bound = Math.sqrt(6.0 / (9 + 144));
+        double max = 0;
+        for (float v : w) {
+            max = Math.max(max, Math.abs(v));
+        }
+        assertThat(max).isLessThanOrEqualTo(bound).isGreaterThan(0.8 * bound);
+        for (float v : tower.namedParameters().get("0.bias").data()) {
+            assertThat(v).isZero();
+        }
+    }
+
     /** shared/data/att_faces next to the repository, found by walking up from the working directory. */
     private static Path attFaces() {
         for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {

@@ -6,14 +6,18 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.StringJoiner;
 import org.siamese4j.io.ModelFile;
 import org.siamese4j.kernels.Parallel;
 import org.siamese4j.nn.ArchSpec;
+import org.siamese4j.nn.Module;
 import org.siamese4j.nn.Sequential;
 import org.siamese4j.optim.Adam;
 import org.siamese4j.optim.Optimizer;
@@ -30,6 +34,7 @@ import org.siamese4j.siamese.data.Splits;
 import org.siamese4j.siamese.loss.CircleLoss;
 import org.siamese4j.siamese.loss.ContrastiveLoss;
 import org.siamese4j.siamese.loss.LabelConvention;
+import org.siamese4j.siamese.loss.LossResult;
 import org.siamese4j.siamese.loss.TripletLoss;
 import org.siamese4j.siamese.metrics.EmbeddingDistance;
 import org.siamese4j.siamese.metrics.ScoredPairs;
@@ -37,9 +42,14 @@ import org.siamese4j.siamese.metrics.Thresholds;
 import org.siamese4j.siamese.metrics.VerificationReport;
 import org.siamese4j.siamese.mining.BatchAllMiner;
 import org.siamese4j.siamese.mining.BatchHardMiner;
+import org.siamese4j.siamese.mining.DistanceFunction;
+import org.siamese4j.siamese.mining.OfflineTripletSelector;
 import org.siamese4j.siamese.mining.OnlineMiner;
 import org.siamese4j.siamese.mining.SemiHardMiner;
+import org.siamese4j.siamese.mining.TripletKind;
+import org.siamese4j.siamese.mining.Triplets;
 import org.siamese4j.tensor.Rng;
+import org.siamese4j.tensor.Tensor;
 
 /**
  * {@code siamese4j train}: trains an embedding tower with a metric-learning loss, checkpoints every epoch next to
@@ -52,10 +62,32 @@ final class TrainCommand implements Siamese4j.Command {
     static final String[] MINERS = {"none", "offline", "batch-all", "batch-hard", "semi-hard"};
     static final String[] OPTIMIZERS = {"adam", "sgd"};
 
-    /** Everything a training run depends on. */
+    /** Kinds of triplets kept by {@code --miner offline}. */
+    static final Set<TripletKind> OFFLINE_KEEP = EnumSet.of(TripletKind.SEMI_HARD, TripletKind.HARD);
+    /** Default of {@code --min-non-easy}: stop mining once fewer than 5% of the candidates are non-easy. */
+    static final float OFFLINE_MIN_NON_EASY = 0.05f;
+    /** Default of {@code --candidates}, per training image. */
+    static final int OFFLINE_CANDIDATES_PER_IMAGE = 4;
+
+    /**
+     * Everything a training run depends on. With {@code --miner offline}, {@code epochs} is the maximum number of
+     * mining stages; {@code candidates} (0: {@value #OFFLINE_CANDIDATES_PER_IMAGE} per training image) and
+     * {@code minNonEasy} are used only there.
+     */
     record Config(String data, String arch, int[] input, String loss, String miner, float margin, int epochs,
                   int p, int k, float lr, String optimizer, long seed, boolean augment, int testIdentities,
-                  Path out, Path resume) {
+                  Path out, Path resume, int candidates, float minNonEasy) {
+        /** A run with the default offline-mining settings (which only {@code --miner offline} uses). */
+        Config(String data, String arch, int[] input, String loss, String miner, float margin, int epochs,
+               int p, int k, float lr, String optimizer, long seed, boolean augment, int testIdentities,
+               Path out, Path resume) {
+            this(data, arch, input, loss, miner, margin, epochs, p, k, lr, optimizer, seed, augment, testIdentities,
+                    out, resume, 0, OFFLINE_MIN_NON_EASY);
+        }
+
+        boolean offline() {
+            return miner.equals("offline");
+        }
     }
 
     /** What a run produced. */
@@ -76,12 +108,20 @@ final class TrainCommand implements Siamese4j.Command {
                 .option("arch", "architecture spec (default: the small 3-block CNN for 1x56x46, see docs)")
                 .option("input", "input shape CxHxW; images are resized to it (default " + CliData.DEFAULT_INPUT + ")")
                 .option("loss", "contrastive, triplet or circle (default triplet)")
-                .option("miner", "triplet: batch-hard, batch-all, semi-hard; contrastive and circle: none "
-                        + "(default batch-hard for triplet, none otherwise)")
+                .option("miner", "triplet: batch-hard, batch-all, semi-hard (online, in each PxK batch) or offline "
+                        + "(stages of hard and semi-hard triplets chosen from the whole training set with the "
+                        + "current model); contrastive and circle: none (default batch-hard for triplet, none "
+                        + "otherwise)")
                 .option("margin", "loss margin (default: triplet 0.3, contrastive 1.0, circle 0.25)")
-                .option("epochs", "training epochs in total, counting resumed ones (default 10)")
+                .option("epochs", "training epochs in total, counting resumed ones (default 10); with --miner "
+                        + "offline the maximum number of mining stages, each followed by one pass over its kept "
+                        + "triplets")
                 .option("batch", "PxK: P people, K images each (default 12x4); contrastive: pairs per step, B or PxK"
-                        + " meaning P*K (default 24)")
+                        + " meaning P*K (default 24); --miner offline: P*K triplets per step")
+                .option("candidates", "--miner offline: random triplets measured per stage (default "
+                        + OFFLINE_CANDIDATES_PER_IMAGE + " per training image)")
+                .option("min-non-easy", "--miner offline: stop after a stage with fewer non-easy (hard or semi-hard)"
+                        + " candidates than this fraction, 0 to 1 (default " + OFFLINE_MIN_NON_EASY + ")")
                 .option("lr", "learning rate (default: adam 0.002, sgd 0.01)")
                 .option("optimizer", "adam or sgd (momentum 0.9) (default adam)")
                 .option("seed", "random seed of initialisation, sampling and augmentation (default 1)")
@@ -90,7 +130,8 @@ final class TrainCommand implements Siamese4j.Command {
                 .option("test-identities", "people held out for the final evaluation (default: synthetic 40, "
                         + "folder 20%)")
                 .option("out", "model file to write (default model.safetensors); the checkpoint is MODEL.ckpt")
-                .option("resume", "continue the run saved in this checkpoint (same options as the saved run)");
+                .option("resume", "continue the run saved in this checkpoint (same options as the saved run; not "
+                        + "with --miner offline)");
     }
 
     @Override
@@ -127,21 +168,22 @@ final class TrainCommand implements Siamese4j.Command {
         CliData.requireGrey(input);
         String augment = o.choice("augment", "yes", "yes", "no");
         String resume = o.string("resume", null);
+        if (resume != null && miner.equals("offline")) {
+            throw new Options.UsageException("--resume does not work with --miner offline: the mining stages are not "
+                    + "checkpointed (start the run again, or use an online miner: batch-hard, batch-all, semi-hard)");
+        }
         return new Config(o.string("data", "synthetic"), o.string("arch", CliData.DEFAULT_ARCH), input, loss, miner,
                 margin, o.integer("epochs", 10, 1, 100_000), pk[0], pk[1], lr, optimizer, o.longValue("seed", 1),
                 augment.equals("yes"), o.integer("test-identities", 0, 0, 1_000_000),
-                Path.of(o.string("out", "model.safetensors")), resume == null ? null : Path.of(resume));
+                Path.of(o.string("out", "model.safetensors")), resume == null ? null : Path.of(resume),
+                o.integer("candidates", 0, 1, 10_000_000), o.number("min-non-easy", OFFLINE_MIN_NON_EASY, 0f, 1f));
     }
 
     /** Rejects loss and miner pairs the trainers do not implement, listing what works. */
     static void checkCombination(String loss, String miner) {
-        String works = "valid combinations: --loss triplet --miner batch-hard|batch-all|semi-hard; "
+        String works = "valid combinations: --loss triplet --miner batch-hard|batch-all|semi-hard|offline; "
                 + "--loss contrastive --miner none (random balanced pairs); --loss circle --miner none (all pairs "
                 + "of each PxK batch)";
-        if (miner.equals("offline")) {
-            throw new Options.UsageException("--miner offline is not available from the command line yet (use "
-                    + "OfflineTripletSelector from Java, see docs/siamese.md); " + works);
-        }
         boolean ok = loss.equals("triplet") ? !miner.equals("none") : miner.equals("none");
         if (!ok) {
             throw new Options.UsageException("--loss " + loss + " does not work with --miner " + miner + "; " + works);
@@ -208,8 +250,8 @@ final class TrainCommand implements Siamese4j.Command {
         Augmenter augmenter = c.augment() ? new Augmenter(Augmenter.Config.faces(), rng.split()) : null;
         Path checkpoint = Path.of(c.out() + ".ckpt");
 
-        Loop loop = buildLoop(c, train, tower, optimizer, augmenter, rng);
-        if (c.resume() != null) {
+        Loop loop = c.offline() ? null : buildLoop(c, train, tower, optimizer, augmenter, rng);
+        if (c.resume() != null && loop != null) {
             loop.resume(c.resume());
             out.printf(Locale.ROOT, "resumed from %s after epoch %d%n", c.resume(), loop.epoch());
         }
@@ -218,30 +260,13 @@ final class TrainCommand implements Siamese4j.Command {
                 ArchSpec.formatInput(c.input()));
         out.printf(Locale.ROOT, "loss %s, miner %s, margin %s, batch %s, %s lr %s, seed %d, threads %d%n", c.loss(),
                 c.miner(), c.margin(), c.loss().equals("contrastive") ? (c.p() * c.k()) + " pairs"
-                        : c.p() + "x" + c.k(), c.optimizer(), c.lr(), c.seed(), Parallel.threads());
+                        : c.offline() ? (c.p() * c.k()) + " triplets" : c.p() + "x" + c.k(), c.optimizer(), c.lr(),
+                c.seed(), Parallel.threads());
 
-        int remaining = Math.max(0, c.epochs() - loop.epoch());
-        Progress progress = new Progress(out, terminal, "train", remaining * loop.stepsPerEpoch());
-        List<Double> losses = new ArrayList<>();
         long start = System.nanoTime();
-        int[] done = {0};
-        while (loop.epoch() < c.epochs()) {
-            double[] sum = {0, 0};
-            int[] steps = {0};
-            int epochNumber = loop.epoch() + 1;
-            loop.epoch(checkpoint, (loss, active, images) -> {
-                sum[0] += loss;
-                sum[1] += active;
-                steps[0]++;
-                done[0]++;
-                progress.update(done[0], String.format(Locale.ROOT, "epoch %d/%d loss %.4f", epochNumber,
-                        c.epochs(), sum[0] / steps[0]), images);
-            });
-            double mean = steps[0] == 0 ? Double.NaN : sum[0] / steps[0];
-            losses.add(mean);
-            out.printf(Locale.ROOT, "epoch %d/%d: mean loss %.4f, active terms %.0f%%, checkpoint %s%n", epochNumber,
-                    c.epochs(), mean, steps[0] == 0 ? 0 : 100 * sum[1] / steps[0], checkpoint);
-        }
+        List<Double> losses = loop == null ? trainOffline(c, train, tower, optimizer, augmenter, rng, out, terminal)
+                : trainEpochs(c, loop, checkpoint, out, terminal);
+        int remaining = losses.size();
         double seconds = (System.nanoTime() - start) / 1e9;
 
         float[][] embeddings = Embeddings.of(tower, heldOut, 64);
@@ -265,7 +290,7 @@ final class TrainCommand implements Siamese4j.Command {
         meta.put("loss", c.loss());
         meta.put("miner", c.miner());
         meta.put("margin", Float.toString(c.margin()));
-        meta.put("epochs", Integer.toString(c.epochs()));
+        meta.put(c.offline() ? "stages" : "epochs", Integer.toString(c.offline() ? losses.size() : c.epochs()));
         meta.put("seed", Long.toString(c.seed()));
         meta.put("held_out_auc", CliData.number(report.auc()));
         StringJoiner history = new StringJoiner(",");
@@ -275,9 +300,197 @@ final class TrainCommand implements Siamese4j.Command {
             Files.createDirectories(c.out().toAbsolutePath().getParent());
         }
         ModelFile.save(c.out(), tower, arch, c.input(), meta);
-        out.printf(Locale.ROOT, "trained %d epochs in %.1f s; saved %s (threshold %.4f, euclidean)%n", remaining,
-                seconds, c.out(), threshold);
+        out.printf(Locale.ROOT, "trained %d %s in %.1f s; saved %s (threshold %.4f, euclidean)%n", remaining,
+                c.offline() ? "stages (offline mining, no checkpoint)" : "epochs", seconds, c.out(), threshold);
         return new Result(tower, arch, c.input(), heldOut, embeddings, report, threshold, losses, seconds);
+    }
+
+    /** The epochs still to run of an online-mining, pair or circle run, with a checkpoint after each. */
+    private static List<Double> trainEpochs(Config c, Loop loop, Path checkpoint, PrintStream out, boolean terminal)
+            throws IOException {
+        int remaining = Math.max(0, c.epochs() - loop.epoch());
+        Progress progress = new Progress(out, terminal, "train", remaining * loop.stepsPerEpoch());
+        List<Double> losses = new ArrayList<>();
+        int[] done = {0};
+        while (loop.epoch() < c.epochs()) {
+            double[] sum = {0, 0};
+            int[] steps = {0};
+            int epochNumber = loop.epoch() + 1;
+            loop.epoch(checkpoint, (loss, active, images) -> {
+                sum[0] += loss;
+                sum[1] += active;
+                steps[0]++;
+                done[0]++;
+                progress.update(done[0], String.format(Locale.ROOT, "epoch %d/%d loss %.4f", epochNumber,
+                        c.epochs(), sum[0] / steps[0]), images);
+            });
+            double mean = steps[0] == 0 ? Double.NaN : sum[0] / steps[0];
+            losses.add(mean);
+            out.printf(Locale.ROOT, "epoch %d/%d: mean loss %.4f, active terms %.0f%%, checkpoint %s%n", epochNumber,
+                    c.epochs(), mean, steps[0] == 0 ? 0 : 100 * sum[1] / steps[0], checkpoint);
+        }
+        return losses;
+    }
+
+    /**
+     * {@code --miner offline}: up to {@code --epochs} stages of {@link OfflineTripletSelector}. Each stage measures
+     * {@code --candidates} random triplets of the training set with the current tower, keeps the hard and
+     * semi-hard ones, and trains one pass over them, {@code P*K} triplets per step; the selection stops early after
+     * a stage with fewer than {@code --min-non-easy} non-easy candidates. One loss per stage is returned. No
+     * checkpoint is written: {@code --resume} is refused for this miner.
+     */
+    static List<Double> trainOffline(Config c, ImageDataset train, Sequential tower, Optimizer optimizer,
+                                     Augmenter augmenter, Rng rng, PrintStream out, boolean terminal) {
+        TripletLoss loss = TripletLoss.hard(c.margin(), Distance.EUCLIDEAN);
+        int candidates = c.candidates() > 0 ? c.candidates()
+                : (int) Math.min(10_000_000L, (long) OFFLINE_CANDIDATES_PER_IMAGE * train.size());
+        OfflineTripletSelector.Config settings = new OfflineTripletSelector.Config(candidates, c.margin(),
+                OFFLINE_KEEP, c.minNonEasy(), c.epochs());
+        TowerDistances distances = new TowerDistances(tower, train, Distance.EUCLIDEAN, 64);
+        Rng orderRng = rng.split();
+        OfflineTripletSelector selector;
+        try {
+            selector = new OfflineTripletSelector(train, distances, settings, rng.split());
+        } catch (IllegalArgumentException e) {
+            throw new Options.UsageException("--miner offline does not fit the training data (" + train + "): "
+                    + e.getMessage());
+        }
+        out.printf(Locale.ROOT, "offline mining: up to %d stages of %d candidate triplets, keeping %s, stopping "
+                + "below %.0f%% non-easy%n", c.epochs(), candidates, OFFLINE_KEEP, 100 * c.minNonEasy());
+        int perStep = c.p() * c.k();
+        List<Double> losses = new ArrayList<>();
+        while (selector.hasNextStage()) {
+            distances.invalidate();
+            OfflineTripletSelector.Stage stage = selector.nextStage();
+            out.println(stage.report());
+            Triplets kept = stage.triplets();
+            int steps = (kept.size() + perStep - 1) / perStep;
+            Progress progress = new Progress(out, terminal, "stage " + stage.number(), steps);
+            int[] order = orderRng.permutation(kept.size());
+            double sum = 0;
+            double active = 0;
+            for (int step = 0; step < steps; step++) {
+                int from = step * perStep;
+                int[] chosen = Arrays.copyOfRange(order, from, Math.min(order.length, from + perStep));
+                StepResult r = trainStep(tower, loss, optimizer, augmenter, train, kept, chosen);
+                sum += r.loss();
+                active += r.activeFraction();
+                progress.update(step + 1, String.format(Locale.ROOT, "stage %d/%d loss %.4f", stage.number(),
+                        c.epochs(), sum / (step + 1)), r.images());
+            }
+            double mean = steps == 0 ? 0 : sum / steps;
+            losses.add(mean);
+            out.printf(Locale.ROOT, "stage %d/%d: mean loss %.4f, active terms %.0f%%, %d steps%n", stage.number(),
+                    c.epochs(), mean, steps == 0 ? 0 : 100 * active / steps, steps);
+        }
+        selector.stopReason().ifPresent(reason -> out.println("offline mining stopped: " + (reason
+                == OfflineTripletSelector.StopReason.BELOW_THRESHOLD ? "few non-easy triplets left" : "last stage")));
+        return losses;
+    }
+
+    private record StepResult(double loss, double activeFraction, int images) {
+    }
+
+    /**
+     * One optimiser step on the triplets {@code chosen} (positions in {@code kept}): every image the triplets use
+     * is embedded once, in one batch, and the loss picks the rows, so an image shared by several triplets gets all
+     * their gradients.
+     */
+    private static StepResult trainStep(Sequential tower, TripletLoss loss, Optimizer optimizer, Augmenter augmenter,
+                                        ImageDataset train, Triplets kept, int[] chosen) {
+        Map<Integer, Integer> rowOf = new LinkedHashMap<>();
+        int[] a = new int[chosen.length];
+        int[] p = new int[chosen.length];
+        int[] n = new int[chosen.length];
+        for (int i = 0; i < chosen.length; i++) {
+            a[i] = rowOf.computeIfAbsent(kept.anchor(chosen[i]), key -> rowOf.size());
+            p[i] = rowOf.computeIfAbsent(kept.positive(chosen[i]), key -> rowOf.size());
+            n[i] = rowOf.computeIfAbsent(kept.negative(chosen[i]), key -> rowOf.size());
+        }
+        int[] images = rowOf.keySet().stream().mapToInt(Integer::intValue).toArray();
+        Tensor batch = train.batch(images);
+        if (augmenter != null) {
+            batch = augmenter.apply(batch);
+        }
+        tower.train();
+        LossResult r = loss.compute(tower.forward(batch), a, p, n);
+        optimizer.zeroGrad();
+        r.loss().backward();
+        optimizer.step();
+        return new StepResult(r.value(), r.activeFraction(), images.length);
+    }
+
+    /**
+     * The offline selector's view of the model: distances between training images under the current tower, in
+     * eval mode and without a graph. Embeddings are cached until {@link #invalidate()} (call it after training),
+     * so the anchor-positive and anchor-negative passes of a stage embed each image once.
+     */
+    static final class TowerDistances implements DistanceFunction {
+        private final Module tower;
+        private final ImageDataset data;
+        private final Distance distance;
+        private final int batchSize;
+        private final float[][] cache;
+
+        TowerDistances(Module tower, ImageDataset data, Distance distance, int batchSize) {
+            this.tower = tower;
+            this.data = data;
+            this.distance = distance;
+            this.batchSize = batchSize;
+            this.cache = new float[data.size()][];
+        }
+
+        /** Forgets the cached embeddings: the tower has changed. */
+        void invalidate() {
+            Arrays.fill(cache, null);
+        }
+
+        @Override
+        public float[] distances(int[] anchors, int[] others) {
+            embedMissing(anchors, others);
+            float[] d = new float[anchors.length];
+            for (int i = 0; i < d.length; i++) {
+                d[i] = (float) distance.between(cache[anchors[i]], cache[others[i]]);
+            }
+            return d;
+        }
+
+        private void embedMissing(int[] first, int[] second) {
+            boolean[] wanted = new boolean[cache.length];
+            int count = 0;
+            for (int[] list : new int[][] {first, second}) {
+                for (int i : list) {
+                    if (cache[i] == null && !wanted[i]) {
+                        wanted[i] = true;
+                        count++;
+                    }
+                }
+            }
+            if (count == 0) {
+                return;
+            }
+            int[] missing = new int[count];
+            for (int i = 0, at = 0; i < wanted.length; i++) {
+                if (wanted[i]) {
+                    missing[at++] = i;
+                }
+            }
+            boolean wasTraining = tower.isTraining();
+            tower.eval();
+            try (var noGrad = Tensor.noGrad()) {
+                for (int start = 0; start < missing.length; start += batchSize) {
+                    int[] chunk = Arrays.copyOfRange(missing, start, Math.min(missing.length, start + batchSize));
+                    Tensor e = tower.forward(data.batch(chunk));
+                    int dim = e.dim(1);
+                    float[] values = e.data();
+                    for (int j = 0; j < chunk.length; j++) {
+                        cache[chunk[j]] = Arrays.copyOfRange(values, j * dim, (j + 1) * dim);
+                    }
+                }
+            } finally {
+                tower.train(wasTraining);
+            }
+        }
     }
 
     static void printReport(PrintStream out, VerificationReport r, int ways, ImageDataset data) {

@@ -160,8 +160,8 @@ class CliTrainEvalTest {
                 .contains("--loss triplet --miner batch-hard|batch-all|semi-hard");
         assertThat(run("train", "--loss", "triplet", "--miner", "none")).isEqualTo(2);
         assertThat(stderr()).contains("valid combinations");
-        assertThat(run("train", "--miner", "offline")).isEqualTo(2);
-        assertThat(stderr()).contains("--miner offline is not available");
+        assertThat(run("train", "--loss", "contrastive", "--miner", "offline")).isEqualTo(2);
+        assertThat(stderr()).contains("--loss contrastive does not work with --miner offline");
         assertThat(run("train", "--loss", "hinge")).isEqualTo(2);
         assertThat(stderr()).contains("choose one of: contrastive, triplet, circle");
         assertThat(run("train", "--optimizer", "rmsprop")).isEqualTo(2);

@@ -1,0 +1,95 @@
+package org.siamese4j.examples.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.siamese4j.io.ModelFile;
+
+/** {@code train --miner offline}: stages of offline triplet mining from the command line, on tiny synthetic data. */
+class OfflineMiningCliTest {
+    @TempDir
+    Path dir;
+
+    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    private int run(String... args) {
+        out.reset();
+        err.reset();
+        return Siamese4j.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    private String stdout() {
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    private String stderr() {
+        return err.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void trainsInStagesAndWritesAModelThatEvalReads() throws IOException {
+        Path model = dir.resolve("offline.safetensors");
+        // min-non-easy 0: never stop early, so exactly the 2 stages asked for run
+        assertThat(run("train", "--miner", "offline", "--data", "synthetic:8x4", "--batch", "4x4",
+                "--candidates", "60", "--min-non-easy", "0", "--test-identities", "5", "--epochs", "2",
+                "--threads", "1", "--seed", "3", "--out", model.toString())).as(stderr()).isZero();
+        String printed = stdout();
+        assertThat(printed).contains("miner offline").contains("offline mining: up to 2 stages of 60 candidate");
+        Matcher stage = Pattern.compile("stage (\\d): (\\d+)% non-easy, kept (\\d+)").matcher(printed);
+        int stages = 0;
+        while (stage.find()) {
+            stages++;
+            assertThat(Integer.parseInt(stage.group(1))).isEqualTo(stages);
+            assertThat(Integer.parseInt(stage.group(2))).isBetween(0, 100);
+            assertThat(Integer.parseInt(stage.group(3))).isBetween(0, 60);
+        }
+        assertThat(stages).isEqualTo(2);
+        assertThat(printed).contains("stage 2/2: mean loss").contains("held-out 5 people")
+                .contains("trained 2 stages").doesNotContain("checkpoint " + model);
+        assertThat(Path.of(model + ".ckpt")).doesNotExist();
+
+        ModelFile.LoadedModel loaded = ModelFile.load(model);
+        assertThat(loaded.metadata()).containsEntry("miner", "offline").containsEntry("stages", "2")
+                .containsKey("threshold");
+
+        assertThat(run("eval", "--model", model.toString(), "--data", "synthetic:5x3", "--json", "--trials", "20"))
+                .as(stderr()).isZero();
+        String json = stdout().trim();
+        assertThat(json).startsWith("{").endsWith("}").contains("\"auc\":").contains("\"rank1\":");
+        Matcher auc = Pattern.compile("\"auc\":(-?[0-9.Ee+-]+)").matcher(json);
+        assertThat(auc.find()).isTrue();
+        assertThat(Double.parseDouble(auc.group(1))).isBetween(0.0, 1.0);
+    }
+
+    @Test
+    void stopsEarlyWhenTooFewTripletsAreNonEasy() {
+        Path model = dir.resolve("early.safetensors");
+        // every candidate is below a 100% threshold unless all are non-easy, so one stage is enough to stop
+        assertThat(run("train", "--miner", "offline", "--data", "synthetic:6x3", "--batch", "2x2",
+                "--candidates", "20", "--min-non-easy", "1", "--margin", "0", "--test-identities", "3",
+                "--epochs", "5", "--threads", "1", "--out", model.toString())).as(stderr()).isZero();
+        assertThat(stdout()).contains("stage 1:").doesNotContain("stage 2:")
+                .contains("offline mining stopped: few non-easy triplets left");
+    }
+
+    @Test
+    void resumeAndOtherLossesAreRefusedWithTheReason() {
+        assertThat(run("train", "--miner", "offline", "--resume", dir.resolve("x.ckpt").toString())).isEqualTo(2);
+        assertThat(stderr()).contains("--resume does not work with --miner offline");
+        assertThat(run("train", "--loss", "contrastive", "--miner", "offline")).isEqualTo(2);
+        assertThat(stderr()).contains("--loss contrastive does not work with --miner offline")
+                .contains("--loss triplet --miner batch-hard|batch-all|semi-hard|offline");
+        assertThat(run("train", "--miner", "offline", "--min-non-easy", "1.5")).isEqualTo(2);
+        assertThat(stderr()).contains("--min-non-easy");
+    }
+}
