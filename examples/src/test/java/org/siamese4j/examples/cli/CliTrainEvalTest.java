@@ -3,10 +3,7 @@ package org.siamese4j.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,27 +21,9 @@ import org.siamese4j.siamese.data.Images;
 import org.siamese4j.siamese.data.SyntheticFaces;
 
 /** Drives train, eval and embed end to end on tiny synthetic data, and checks the error handling. */
-class CliTrainEvalTest {
+class CliTrainEvalTest extends CliRunner {
     @TempDir
     Path dir;
-
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-
-    private int run(String... args) {
-        out.reset();
-        err.reset();
-        return Siamese4j.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    private String stdout() {
-        return out.toString(StandardCharsets.UTF_8);
-    }
-
-    private String stderr() {
-        return err.toString(StandardCharsets.UTF_8);
-    }
 
     /** A one-epoch run on 10 synthetic people, 4 images each; held out: 6 other people. */
     private int trainTiny(Path model, String... extra) {

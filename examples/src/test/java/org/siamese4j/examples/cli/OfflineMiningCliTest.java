@@ -2,10 +2,7 @@ package org.siamese4j.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -14,27 +11,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.siamese4j.io.ModelFile;
 
 /** {@code train --miner offline}: stages of offline triplet mining from the command line, on tiny synthetic data. */
-class OfflineMiningCliTest {
+class OfflineMiningCliTest extends CliRunner {
     @TempDir
     Path dir;
-
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-
-    private int run(String... args) {
-        out.reset();
-        err.reset();
-        return Siamese4j.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    private String stdout() {
-        return out.toString(StandardCharsets.UTF_8);
-    }
-
-    private String stderr() {
-        return err.toString(StandardCharsets.UTF_8);
-    }
 
     @Test
     void trainsInStagesAndWritesAModelThatEvalReads() throws IOException {

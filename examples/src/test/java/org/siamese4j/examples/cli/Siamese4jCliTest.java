@@ -2,28 +2,9 @@ package org.siamese4j.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
-class Siamese4jCliTest {
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
-
-    private int run(String... args) {
-        return Siamese4j.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    private String stdout() {
-        return out.toString(StandardCharsets.UTF_8);
-    }
-
-    private String stderr() {
-        return err.toString(StandardCharsets.UTF_8);
-    }
-
+class Siamese4jCliTest extends CliRunner {
     @Test
     void helpListsTheCommands() {
         assertThat(run("help")).isZero();
@@ -53,10 +34,8 @@ class Siamese4jCliTest {
     void badValuesSayWhatIsValid() {
         assertThat(run("demo", "--epochs", "zero")).isEqualTo(2);
         assertThat(stderr()).contains("--epochs expects a whole number, got 'zero'");
-        err.reset();
         assertThat(run("demo", "--epochs", "0")).isEqualTo(2);
         assertThat(stderr()).contains("valid: 1 to 1000");
-        err.reset();
         assertThat(run("train", "--lr")).isEqualTo(2);
         assertThat(stderr()).contains("--lr needs a value");
     }

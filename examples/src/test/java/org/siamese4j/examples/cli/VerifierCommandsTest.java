@@ -2,10 +2,7 @@ package org.siamese4j.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -23,14 +20,12 @@ import org.siamese4j.tensor.Rng;
  * threshold of 1e-3: identical images are at distance 0 (same person), different images are far apart. So the
  * answers are known without training.
  */
-class VerifierCommandsTest {
+class VerifierCommandsTest extends CliRunner {
     private static final int[] INPUT = {1, 8, 8};
 
     @TempDir
     Path dir;
 
-    private final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
     private Path model;
     private Path alice;
     private Path bob;
@@ -60,21 +55,6 @@ class VerifierCommandsTest {
         Path file = dir.resolve(name);
         Images.writePgm(GrayImage.of(8, 8, 1f, px), file);
         return file;
-    }
-
-    private int run(String... args) {
-        out.reset();
-        err.reset();
-        return Siamese4j.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-    }
-
-    private String stdout() {
-        return out.toString(StandardCharsets.UTF_8);
-    }
-
-    private String stderr() {
-        return err.toString(StandardCharsets.UTF_8);
     }
 
     @Test
