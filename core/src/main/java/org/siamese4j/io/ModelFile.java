@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.siamese4j.nn.ArchSpec;
 import org.siamese4j.nn.Module;
@@ -29,8 +30,21 @@ import org.siamese4j.tensor.Tensor;
  *     {@code conv(32,3,pad=1) relu maxpool(2) ... dense(128) l2norm}</td></tr>
  * <tr><td>{@code input}</td><td>one input sample's shape, {@code CxHxW} ({@code 1x112x92}) or a feature
  *     count ({@code 16})</td></tr>
+ * <tr><td>{@code head}</td><td>optional: the {@link ArchSpec} of a second network, the head, e.g.
+ *     {@code dense(64) relu dense(1)}</td></tr>
+ * <tr><td>{@code head_input}</td><td>with {@code head}: the head's input feature count ({@code 128})</td></tr>
  * </table>
  * plus any extra string metadata the caller adds (a description, the training data, the threshold).
+ *
+ * <h2>An optional head</h2>
+ * Some models are two networks used together, such as a Siamese tower and the learned similarity head that
+ * scores pairs of its embeddings. Both go in one file, so they cannot be separated by accident: the tower's
+ * tensors under their usual names ({@code 0.weight}) and the head's under its state-dict names prefixed
+ * {@code head.} ({@code head.0.weight}), with the {@code head} and {@code head_input} keys describing it. The
+ * head is an ordinary {@link Sequential} built from its spec for a {@code [head_input]} input; what it means
+ * (here: the tower's output compared pairwise) is up to the code that uses it. The strict checks below cover
+ * the head's tensors exactly like the tower's; a file without {@code head} is a plain model file, loaded
+ * exactly as before, and a stray {@code head.} tensor in it is reported as unexpected.
  *
  * <p>{@link #load} rebuilds the network from {@code arch} and {@code input} and loads the weights strictly:
  * every tensor the network has must be in the file with its exact shape, and the file must hold nothing
@@ -59,13 +73,43 @@ public final class ModelFile {
     public static final String KEY_FORMAT_VERSION = "format_version";
     public static final String KEY_ARCH = "arch";
     public static final String KEY_INPUT = "input";
+    /** The optional head's architecture spec. */
+    public static final String KEY_HEAD = "head";
+    /** The optional head's input feature count. */
+    public static final String KEY_HEAD_INPUT = "head_input";
+    /** The prefix of the head's tensor names in the file: {@code head.0.weight}. */
+    public static final String HEAD_PREFIX = "head.";
 
-    private static final Set<String> RESERVED = Set.of(KEY_FORMAT, KEY_FORMAT_VERSION, KEY_ARCH, KEY_INPUT);
+    private static final Set<String> RESERVED = Set.of(KEY_FORMAT, KEY_FORMAT_VERSION, KEY_ARCH, KEY_INPUT, KEY_HEAD,
+            KEY_HEAD_INPUT);
     private static final String NUM_BATCHES_TRACKED = "num_batches_tracked";
     /** Problems listed in one message at most; a hostile file could have a million tensors. */
     private static final int MAX_LISTED = 20;
 
     private ModelFile() {
+    }
+
+    /**
+     * The optional second network of a model file (see the class comment).
+     *
+     * @param model         the head network; loaded ones are in evaluation mode
+     * @param arch          its architecture, stored under {@code head}
+     * @param inputFeatures the feature count it takes, stored under {@code head_input}
+     */
+    public record Head(Sequential model, ArchSpec arch, int inputFeatures) {
+        public Head {
+            if (model == null || arch == null) {
+                throw new IllegalArgumentException("ModelFile.Head: model and arch must not be null");
+            }
+            if (inputFeatures < 1) {
+                throw new IllegalArgumentException("ModelFile.Head: inputFeatures must be >= 1, got " + inputFeatures);
+            }
+        }
+
+        /** The head's input shape, {@code [inputFeatures]}. */
+        public int[] inputShape() {
+            return new int[] {inputFeatures};
+        }
     }
 
     /**
@@ -75,11 +119,19 @@ public final class ModelFile {
      * @param arch       its architecture
      * @param inputShape one input sample's shape ([C, H, W] or [features])
      * @param metadata   every metadata string of the file, reserved keys included
+     * @param head       the head network when the file has one ({@code head} metadata), in evaluation mode
      */
-    public record LoadedModel(Sequential model, ArchSpec arch, int[] inputShape, Map<String, String> metadata) {
+    public record LoadedModel(Sequential model, ArchSpec arch, int[] inputShape, Map<String, String> metadata,
+                              Optional<Head> head) {
         public LoadedModel {
             inputShape = inputShape.clone();
             metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+            head = head == null ? Optional.empty() : head;
+        }
+
+        /** A model without a head. */
+        public LoadedModel(Sequential model, ArchSpec arch, int[] inputShape, Map<String, String> metadata) {
+            this(model, arch, inputShape, metadata, Optional.empty());
         }
 
         @Override
@@ -110,6 +162,19 @@ public final class ModelFile {
      */
     public static void save(Path file, Module model, ArchSpec arch, int[] inputShape,
                             Map<String, String> extraMetadata) throws IOException {
+        save(file, model, arch, inputShape, null, extraMetadata);
+    }
+
+    /**
+     * As {@link #save(Path, Module, ArchSpec, int[], Map)}, with a head network (or null for none) stored in the
+     * same file: its tensors prefixed {@code head.}, its spec and input feature count under {@code head} and
+     * {@code head_input}.
+     *
+     * @throws IllegalArgumentException before writing anything, also when the head's spec does not describe
+     *                                  the head for its {@code inputFeatures} or a head weight is not finite
+     */
+    public static void save(Path file, Module model, ArchSpec arch, int[] inputShape, Head head,
+                            Map<String, String> extraMetadata) throws IOException {
         if (file == null || model == null || arch == null || inputShape == null) {
             throw new IllegalArgumentException("ModelFile.save: file, model, arch and inputShape must not be null");
         }
@@ -118,11 +183,23 @@ public final class ModelFile {
             throw new IllegalArgumentException("ModelFile.save: the spec '" + arch + "' for input "
                     + ArchSpec.formatInput(inputShape) + " does not describe the model: " + joinLimited(differences));
         }
+        if (head != null) {
+            List<String> headDifferences = head.arch().differences(head.model(), head.inputShape());
+            if (!headDifferences.isEmpty()) {
+                throw new IllegalArgumentException("ModelFile.save: the head spec '" + head.arch() + "' for "
+                        + head.inputFeatures() + " input features does not describe the head: "
+                        + joinLimited(headDifferences));
+            }
+        }
         LinkedHashMap<String, String> metadata = new LinkedHashMap<>();
         metadata.put(KEY_FORMAT, FORMAT);
         metadata.put(KEY_FORMAT_VERSION, Integer.toString(FORMAT_VERSION));
         metadata.put(KEY_ARCH, arch.toString());
         metadata.put(KEY_INPUT, ArchSpec.formatInput(inputShape));
+        if (head != null) {
+            metadata.put(KEY_HEAD, head.arch().toString());
+            metadata.put(KEY_HEAD_INPUT, Integer.toString(head.inputFeatures()));
+        }
         if (extraMetadata != null) {
             for (Map.Entry<String, String> e : extraMetadata.entrySet()) {
                 if (e.getKey() == null || e.getValue() == null) {
@@ -137,6 +214,9 @@ public final class ModelFile {
             }
         }
         LinkedHashMap<String, Tensor> state = model.stateDict();
+        if (head != null) {
+            head.model().stateDict().forEach((name, t) -> state.put(HEAD_PREFIX + name, t));
+        }
         requireFinite(state);
         SafeTensors.write(file, state, metadata);
     }
@@ -224,11 +304,88 @@ public final class ModelFile {
             throw new ModelFormatException(source, "the architecture does not fit the input shape "
                     + ArchSpec.formatInput(input) + ": " + e.getMessage(), metadataField(KEY_ARCH), e);
         }
-        checkTensors(source, expected, contents.tensors(), "the arch spec");
+        HeadSpec headSpec = headSpec(source, metadata);
+        if (headSpec != null) {
+            headSpec.shapes().forEach((name, shape) -> expected.put(HEAD_PREFIX + name, shape));
+        }
+        checkTensors(source, expected, contents.tensors(), headSpec == null ? "the arch spec"
+                : "the arch and head specs", null);
+        Map<String, Tensor> towerTensors = new LinkedHashMap<>();
+        Map<String, Tensor> headTensors = new LinkedHashMap<>();
+        split(contents.tensors(), towerTensors, headTensors, headSpec != null);
         Sequential model = arch.build(input, rng);
-        model.loadStateDict(contents.tensors(), false);
+        model.loadStateDict(towerTensors, false);
         model.eval();
-        return new LoadedModel(model, arch, input, metadata);
+        Optional<Head> head = Optional.empty();
+        if (headSpec != null) {
+            Sequential headModel = headSpec.arch().build(new int[] {headSpec.inputFeatures()}, rng);
+            headModel.loadStateDict(headTensors, false);
+            headModel.eval();
+            head = Optional.of(new Head(headModel, headSpec.arch(), headSpec.inputFeatures()));
+        }
+        return new LoadedModel(model, arch, input, metadata, head);
+    }
+
+    /** A head described by a file's metadata, before it is built. */
+    private record HeadSpec(ArchSpec arch, int inputFeatures, LinkedHashMap<String, int[]> shapes) {
+    }
+
+    /**
+     * The head the metadata describes, or null when it has neither {@code head} nor {@code head_input}; both or
+     * neither must be present, and the spec must fit the feature count (checked without building anything).
+     */
+    private static HeadSpec headSpec(String source, Map<String, String> metadata) throws ModelFormatException {
+        String spec = metadata.get(KEY_HEAD);
+        String features = metadata.get(KEY_HEAD_INPUT);
+        if (spec == null && features == null) {
+            return null;
+        }
+        if (spec == null) {
+            throw new ModelFormatException(source, "the metadata has \"" + KEY_HEAD_INPUT + "\" but no \"" + KEY_HEAD
+                    + "\" key; a head needs both: its architecture spec, e.g. \"dense(1)\", and its input feature "
+                    + "count", metadataField(KEY_HEAD));
+        }
+        if (features == null) {
+            throw new ModelFormatException(source, "the metadata has \"" + KEY_HEAD + "\" but no \"" + KEY_HEAD_INPUT
+                    + "\" key; it should hold the head's input feature count, such as \"128\"",
+                    metadataField(KEY_HEAD_INPUT));
+        }
+        ArchSpec arch;
+        try {
+            arch = ArchSpec.parse(spec);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(source, "bad head architecture: " + e.getMessage(), metadataField(KEY_HEAD),
+                    e);
+        }
+        int[] input;
+        try {
+            input = ArchSpec.parseInput(features);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(source, "bad head input: " + e.getMessage(), metadataField(KEY_HEAD_INPUT),
+                    e);
+        }
+        if (input.length != 1) {
+            throw new ModelFormatException(source, "head_input must be a feature count such as \"128\", got "
+                    + Json.quoteForMessage(features), metadataField(KEY_HEAD_INPUT));
+        }
+        try {
+            return new HeadSpec(arch, input[0], arch.stateShapes(input));
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(source, "the head architecture does not fit its input of " + input[0]
+                    + " features: " + e.getMessage(), metadataField(KEY_HEAD), e);
+        }
+    }
+
+    /** Sorts a file's tensors into the tower's and (names without the prefix) the head's. */
+    private static void split(Map<String, Tensor> all, Map<String, Tensor> tower, Map<String, Tensor> head,
+                              boolean hasHead) {
+        all.forEach((name, t) -> {
+            if (hasHead && name.startsWith(HEAD_PREFIX)) {
+                head.put(name.substring(HEAD_PREFIX.length()), t);
+            } else {
+                tower.put(name, t);
+            }
+        });
     }
 
     /**
@@ -261,13 +418,41 @@ public final class ModelFile {
         return loadInto(SafeTensors.read(bytes, sourceName), String.valueOf(sourceName), model);
     }
 
+    /**
+     * As {@link #loadInto(Path, Module)} for a file with a head: the tower's tensors go into {@code model} and
+     * the {@code head.}-prefixed ones into {@code head}, with the same strict check over both (every tensor of
+     * both modules present with its shape, nothing else in the file). Neither module changes on failure.
+     */
+    public static Map<String, String> loadInto(Path file, Module model, Module head) throws IOException {
+        requireArgs(file, model);
+        requireArgs(head, head);
+        return loadInto(SafeTensors.read(file), file.toString(), model, head);
+    }
+
     private static Map<String, String> loadInto(SafeTensors.Contents contents, String source, Module model)
             throws ModelFormatException {
+        return loadInto(contents, source, model, null);
+    }
+
+    private static Map<String, String> loadInto(SafeTensors.Contents contents, String source, Module model,
+                                                Module head) throws ModelFormatException {
         checkFormat(source, contents.metadata());
         LinkedHashMap<String, int[]> expected = new LinkedHashMap<>();
         model.stateDict().forEach((name, t) -> expected.put(name, t.shape()));
-        checkTensors(source, expected, contents.tensors(), "the model");
-        model.loadStateDict(contents.tensors(), false);
+        if (head != null) {
+            head.stateDict().forEach((name, t) -> expected.put(HEAD_PREFIX + name, t.shape()));
+        }
+        String hint = head == null && contents.metadata().containsKey(KEY_HEAD)
+                ? "the file also holds a head (metadata \"" + KEY_HEAD + "\"); load it with ModelFile.load or "
+                + "ModelFile.loadInto(file, model, head)" : null;
+        checkTensors(source, expected, contents.tensors(), head == null ? "the model" : "the model and head", hint);
+        Map<String, Tensor> towerTensors = new LinkedHashMap<>();
+        Map<String, Tensor> headTensors = new LinkedHashMap<>();
+        split(contents.tensors(), towerTensors, headTensors, head != null);
+        model.loadStateDict(towerTensors, false);
+        if (head != null) {
+            head.loadStateDict(headTensors, false);
+        }
         return contents.metadata();
     }
 
@@ -276,7 +461,7 @@ public final class ModelFile {
      * shape mismatch with both shapes.
      */
     private static void checkTensors(String source, Map<String, int[]> expected, Map<String, Tensor> actual,
-                                     String target) throws ModelFormatException {
+                                     String target, String hint) throws ModelFormatException {
         List<String> missing = new ArrayList<>();
         List<String> mismatched = new ArrayList<>();
         String firstField = null;
@@ -321,7 +506,7 @@ public final class ModelFile {
         // One problem has a precise place; several, or a missing tensor (no entry to point at), concern the header.
         String location = count == 1 && firstField != null ? firstField : "header";
         throw new ModelFormatException(source, "the tensors do not match " + target + ": "
-                + String.join("; ", problems), location);
+                + String.join("; ", problems) + (hint == null ? "" : "; " + hint), location);
     }
 
     /** Refuses a file of another kind or a newer version; both keys may be absent. */

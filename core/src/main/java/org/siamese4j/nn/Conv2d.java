@@ -56,12 +56,26 @@ public final class Conv2d extends Module {
 
     @Override
     public Tensor forward(Tensor input) {
+        checkInput(input);
+        return Functional.conv2d(input, weight, bias, stride, stride, padding, padding, dilation, dilation,
+                paddingMode);
+    }
+
+    /**
+     * This layer, then ReLU, then a 2x2 stride-2 max pool, as one op ({@link Functional#conv2dReluMaxPool2}):
+     * what {@link Sequential} runs for such a run of layers.
+     */
+    public Tensor forwardReluMaxPool2(Tensor input) {
+        checkInput(input);
+        return Functional.conv2dReluMaxPool2(input, weight, bias, stride, stride, padding, padding, dilation,
+                dilation, paddingMode);
+    }
+
+    private void checkInput(Tensor input) {
         if (input.rank() != 4 || input.dim(1) != inChannels) {
             throw new IllegalArgumentException(this + ": expected input [N, " + inChannels + ", H, W], got shape "
                     + Shapes.toString(input.shape()));
         }
-        return Functional.conv2d(input, weight, bias, stride, stride, padding, padding, dilation, dilation,
-                paddingMode);
     }
 
     /** [out, in, k, k]. */

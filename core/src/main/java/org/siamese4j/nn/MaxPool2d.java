@@ -34,6 +34,11 @@ public final class MaxPool2d extends Module {
         return Functional.maxPool2d(input, kernelSize, kernelSize, stride, stride, padding, padding);
     }
 
+    /** Whether this is the common 2x2 window, stride 2, no padding (which {@link Sequential} may fuse). */
+    boolean isTwoByTwo() {
+        return kernelSize == 2 && stride == 2 && padding == 0;
+    }
+
     @Override
     protected String extraRepr() {
         return "kernel_size=" + kernelSize + ", stride=" + stride + ", padding=" + padding;

@@ -61,34 +61,18 @@ final class ConvOps {
     /** As above, with the algorithm given (tests run every path through this). */
     static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW,
                          int dilationH, int dilationW, PaddingMode padding, ConvAlgorithm algorithm) {
-        Shapes.requireRank("conv2d", x, 4, "input [N, C, H, W]");
-        Shapes.requireRank("conv2d", weight, 4, "weight [O, C, kH, kW]");
-        if (padding == null) {
-            throw new IllegalArgumentException("conv2d: padding mode must not be null (use ZEROS or REFLECT)");
-        }
+        Layer layer = layer("conv2d", x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, padding,
+                algorithm);
+        ConvGeometry g = layer.g;
         int n = x.shape[0];
-        int channels = x.shape[1];
-        int outChannels = weight.shape[0];
-        if (weight.shape[1] != channels) {
-            throw new IllegalArgumentException("conv2d: input " + Shapes.toString(x.shape) + " has " + channels
-                    + " channels but weight " + Shapes.toString(weight.shape) + " expects " + weight.shape[1]);
-        }
-        if (bias != null && (bias.shape.length != 1 || bias.shape[0] != outChannels)) {
-            throw new IllegalArgumentException("conv2d: bias must have shape [" + outChannels + "] (one value per "
-                    + "output channel of weight " + Shapes.toString(weight.shape) + "), got "
-                    + Shapes.toString(bias.shape));
-        }
-        ConvGeometry g = new ConvGeometry(channels, x.shape[2], x.shape[3], weight.shape[2], weight.shape[3],
-                strideH, strideW, padH, padW, dilationH, dilationW, padding);
-        Layer layer = new Layer(g, outChannels, algorithm.resolve(g) == ConvAlgorithm.DIRECT);
-
+        int outChannels = layer.outChannels;
         Tensor out = Tensor.fresh(n, outChannels, g.outH(), g.outW());
         float[] biasData = bias == null ? null : bias.data;
         Workspace[] ws = Workspace.acquire(batchTasks(n));
         try {
             forEachRange(ws, n, (w, first, end) -> {
                 for (int i = first; i < end; i++) {
-                    layer.forward(w, x.data, i, weight.data, biasData, out.data);
+                    layer.forward(w, x.data, i, weight.data, biasData, out.data, i * layer.outImageSize);
                 }
             });
         } finally {
@@ -101,42 +85,205 @@ final class ConvOps {
         // Backward therefore reads x.data and weight.data as they are then: do not modify them in place between
         // forward and backward.
         Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
-        return out.recordOp("conv2d", () -> {
-            boolean needW = weight.requiresGrad;
-            boolean needB = bias != null && bias.requiresGrad;
-            // null for a network's first layer, whose input needs no gradient: that work is skipped.
-            // Allocated here, before the tasks add into disjoint images of it.
-            float[] xGrad = x.requiresGrad ? x.gradBuffer() : null;
-            Workspace[] bws = Workspace.acquire(batchTasks(n));
-            try {
-                forEachRange(bws, n, (w, first, end) -> {
-                    float[] dW = needW ? w.weightGrad(layer.weightSize) : null;
-                    double[] dB = needB ? w.biasGrad(outChannels) : null;
-                    for (int i = first; i < end; i++) {
-                        layer.backward(w, x.data, i, weight.data, out.grad, dW, dB, xGrad);
+        return out.recordOp("conv2d", () -> backward(layer, x, weight, bias,
+                (w, i) -> layer.backward(w, x.data, i, weight.data, out.grad, i * layer.outImageSize, w.dW, w.dB,
+                        w.dX)), inputs);
+    }
+
+    /**
+     * conv2d, then ReLU, then a 2x2 max pool with stride 2, as one op: {@code maxPool2d(relu(conv2d(x)), 2)}, the
+     * block every layer of a VGG-style tower repeats. Values and gradients are exactly those of the three ops in a
+     * row (ReLU and max are exact, and the convolution runs the same kernels image by image), but each image's
+     * convolution output lives only in a per-thread buffer while it is pooled, so the full-size [N, O, outH, outW]
+     * output and its ReLU, and their gradients, are never allocated: for the first layer of the reference tower
+     * that is 126 MB per tensor per training step, and four memory-bound passes over them.
+     *
+     * <p>Backward needs only where each pooled maximum came from: one byte per pooled value, the position in its
+     * window, or -1 when the maximum was not positive (ReLU passed no gradient there). The convolution's output
+     * gradient is rebuilt per image from it, and the convolution backward runs on that.
+     */
+    static Tensor conv2dReluMaxPool2(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH,
+                                     int padW, int dilationH, int dilationW, PaddingMode padding) {
+        Layer layer = layer("conv2dReluMaxPool2", x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW,
+                padding, ConvAlgorithm.current());
+        ConvGeometry g = layer.g;
+        if (g.outH() < 2 || g.outW() < 2) {
+            throw new IllegalArgumentException("conv2dReluMaxPool2: the convolution's output " + g.outH() + "x"
+                    + g.outW() + " (of input " + Shapes.toString(x.shape) + ") is smaller than the 2x2 pool window");
+        }
+        int n = x.shape[0];
+        int pooledH = g.outH() / 2;
+        int pooledW = g.outW() / 2;
+        int pooledImage = layer.outChannels * pooledH * pooledW;
+        Tensor out = Tensor.fresh(n, layer.outChannels, pooledH, pooledW);
+        float[] biasData = bias == null ? null : bias.data;
+        boolean recordsGrad = GradMode.isEnabled()
+                && (x.requiresGrad || weight.requiresGrad || (bias != null && bias.requiresGrad));
+        byte[] argmax = recordsGrad ? new byte[out.data.length] : null;
+        Workspace[] ws = Workspace.acquire(batchTasks(n));
+        try {
+            forEachRange(ws, n, (w, first, end) -> {
+                float[] convOut = w.imageOutput(layer.outImageSize);
+                for (int i = first; i < end; i++) {
+                    layer.forward(w, x.data, i, weight.data, biasData, convOut, 0);
+                    reluMaxPool2(convOut, layer.outChannels, g.outH(), g.outW(), out.data, i * pooledImage,
+                            argmax);
+                }
+            });
+        } finally {
+            Workspace.release(ws);
+        }
+        if (!recordsGrad) {
+            return out;
+        }
+        Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
+        return out.recordOp("conv2d_relu_max_pool2d", () -> backward(layer, x, weight, bias, (w, i) -> {
+            float[] convGrad = w.imageOutputGrad(layer.outImageSize);
+            unpool2(out.grad, argmax, i * pooledImage, layer.outChannels, g.outH(), g.outW(), convGrad);
+            layer.backward(w, x.data, i, weight.data, convGrad, 0, w.dW, w.dB, w.dX);
+        }), inputs);
+    }
+
+    /**
+     * out[outOff ..] = 2x2 stride-2 max pool of relu(y) for the O planes of one image y [O, H, W] (a last odd row
+     * or column is dropped, as in maxPool2d), with the comparisons of maxPool2d so ties and NaN go the same way.
+     * argmax (when not null) gets each maximum's window position 0..3 (row-major), or -1 when the maximum is not
+     * positive: ReLU's gradient is 0 there.
+     */
+    private static void reluMaxPool2(float[] y, int planes, int h, int w, float[] out, int outOff, byte[] argmax) {
+        int pooledH = h / 2;
+        int pooledW = w / 2;
+        int o = outOff;
+        for (int p = 0; p < planes; p++) {
+            for (int oy = 0; oy < pooledH; oy++) {
+                int r0 = p * h * w + 2 * oy * w;
+                int r1 = r0 + w;
+                for (int ox = 0; ox < pooledW; ox++, o++) {
+                    float best = Math.max(y[r0 + 2 * ox], 0f);     // NaN stays NaN, as in relu
+                    int where = 0;
+                    float v = Math.max(y[r0 + 2 * ox + 1], 0f);
+                    if (v > best || v != v) {
+                        best = v;
+                        where = 1;
                     }
-                });
-                // The per-range sums, added in range order.
-                if (needW) {
-                    float[] wGrad = weight.gradBuffer();
-                    for (Workspace w : bws) {
-                        layer.kernels.axpy(1f, w.weightGrad, wGrad, layer.weightSize);
+                    v = Math.max(y[r1 + 2 * ox], 0f);
+                    if (v > best || v != v) {
+                        best = v;
+                        where = 2;
+                    }
+                    v = Math.max(y[r1 + 2 * ox + 1], 0f);
+                    if (v > best || v != v) {
+                        best = v;
+                        where = 3;
+                    }
+                    out[o] = best;
+                    if (argmax != null) {
+                        argmax[o] = best > 0f ? (byte) where : -1;
                     }
                 }
-                if (needB) {
-                    float[] bGrad = bias.gradBuffer();
-                    for (int o = 0; o < outChannels; o++) {
-                        double s = 0;
-                        for (Workspace w : bws) {
-                            s += w.biasGrad[o];
-                        }
-                        bGrad[o] += (float) s;
-                    }
-                }
-            } finally {
-                Workspace.release(bws);
             }
-        }, inputs);
+        }
+    }
+
+    /**
+     * The adjoint of {@link #reluMaxPool2} for one image: g [O, H, W] = 0 except, for each pooled value whose
+     * maximum was positive, its gradient at the position the maximum came from.
+     */
+    private static void unpool2(float[] pooledGrad, byte[] argmax, int off, int planes, int h, int w, float[] g) {
+        Arrays.fill(g, 0, planes * h * w, 0f);
+        int pooledH = h / 2;
+        int pooledW = w / 2;
+        int o = off;
+        for (int p = 0; p < planes; p++) {
+            for (int oy = 0; oy < pooledH; oy++) {
+                int r0 = p * h * w + 2 * oy * w;
+                for (int ox = 0; ox < pooledW; ox++, o++) {
+                    int where = argmax[o];
+                    if (where >= 0) {
+                        g[r0 + 2 * ox + (where & 1) + (where >> 1) * w] = pooledGrad[o];
+                    }
+                }
+            }
+        }
+    }
+
+    /** The backward of one image: adds its contribution into the task's w.dW, w.dB and w.dX (each may be null). */
+    private interface ImageBackward {
+        void run(Workspace w, int image);
+    }
+
+    /**
+     * Runs {@code image} for every image of the batch, a range of images per task as in forward, and adds the
+     * per-range weight and bias gradients in range order, so results never depend on thread timing.
+     */
+    private static void backward(Layer layer, Tensor x, Tensor weight, Tensor bias, ImageBackward image) {
+        int n = x.shape[0];
+        int outChannels = layer.outChannels;
+        boolean needW = weight.requiresGrad;
+        boolean needB = bias != null && bias.requiresGrad;
+        // null for a network's first layer, whose input needs no gradient: that work is skipped.
+        // Allocated here, before the tasks add into disjoint images of it.
+        float[] xGrad = x.requiresGrad ? x.gradBuffer() : null;
+        Workspace[] bws = Workspace.acquire(batchTasks(n));
+        try {
+            forEachRange(bws, n, (w, first, end) -> {
+                w.dW = needW ? w.weightGrad(layer.weightSize) : null;
+                w.dB = needB ? w.biasGrad(outChannels) : null;
+                w.dX = xGrad;
+                for (int i = first; i < end; i++) {
+                    image.run(w, i);
+                }
+            });
+            // The per-range sums, added in range order.
+            if (needW) {
+                float[] wGrad = weight.gradBuffer();
+                for (Workspace w : bws) {
+                    layer.kernels.axpy(1f, w.weightGrad, wGrad, layer.weightSize);
+                }
+            }
+            if (needB) {
+                float[] bGrad = bias.gradBuffer();
+                for (int o = 0; o < outChannels; o++) {
+                    double s = 0;
+                    for (Workspace w : bws) {
+                        s += w.biasGrad[o];
+                    }
+                    bGrad[o] += (float) s;
+                }
+            }
+        } finally {
+            for (Workspace w : bws) {
+                w.dW = null;
+                w.dB = null;
+                w.dX = null;
+            }
+            Workspace.release(bws);
+        }
+    }
+
+    /** Checks the shapes and settles the geometry and path of one convolution; {@code op} names it in errors. */
+    private static Layer layer(String op, Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH,
+                               int padW, int dilationH, int dilationW, PaddingMode padding,
+                               ConvAlgorithm algorithm) {
+        Shapes.requireRank(op, x, 4, "input [N, C, H, W]");
+        Shapes.requireRank(op, weight, 4, "weight [O, C, kH, kW]");
+        if (padding == null) {
+            throw new IllegalArgumentException(op + ": padding mode must not be null (use ZEROS or REFLECT)");
+        }
+        int channels = x.shape[1];
+        int outChannels = weight.shape[0];
+        if (weight.shape[1] != channels) {
+            throw new IllegalArgumentException(op + ": input " + Shapes.toString(x.shape) + " has " + channels
+                    + " channels but weight " + Shapes.toString(weight.shape) + " expects " + weight.shape[1]);
+        }
+        if (bias != null && (bias.shape.length != 1 || bias.shape[0] != outChannels)) {
+            throw new IllegalArgumentException(op + ": bias must have shape [" + outChannels + "] (one value per "
+                    + "output channel of weight " + Shapes.toString(weight.shape) + "), got "
+                    + Shapes.toString(bias.shape));
+        }
+        ConvGeometry g = new ConvGeometry(channels, x.shape[2], x.shape[3], weight.shape[2], weight.shape[3],
+                strideH, strideW, padH, padW, dilationH, dilationW, padding);
+        return new Layer(g, outChannels, algorithm.resolve(g) == ConvAlgorithm.DIRECT);
     }
 
     /** One layer's forward and backward for one image, on the path chosen for it. */
@@ -177,9 +324,8 @@ final class ConvOps {
             bandOut = outChannels * bandRows * outW;
         }
 
-        /** out_n = conv(x_n) + b. */
-        void forward(Workspace ws, float[] x, int i, float[] w, float[] bias, float[] out) {
-            int outOff = i * outImageSize;
+        /** out[outOff ..] = conv(x_n) + b, for image n = i. */
+        void forward(Workspace ws, float[] x, int i, float[] w, float[] bias, float[] out, int outOff) {
             if (direct) {
                 kernels.convDirectForward(x, i * imageSize, g, w, bias, outChannels, out, outOff);
                 return;
@@ -209,10 +355,12 @@ final class ConvOps {
             }
         }
 
-        /** dW += dW_n, dB += db_n, and (when xGrad is not null) dx_n += ..., for output gradient gOut. */
-        void backward(Workspace ws, float[] x, int i, float[] w, float[] gOut, float[] dW, double[] dB,
+        /**
+         * dW += dW_n, dB += db_n, and (when xGrad is not null) dx_n += ..., for image n = i whose output gradient
+         * starts at gOut[gOff].
+         */
+        void backward(Workspace ws, float[] x, int i, float[] w, float[] gOut, int gOff, float[] dW, double[] dB,
                       float[] xGrad) {
-            int gOff = i * outImageSize;
             int xOff = i * imageSize;
             if (dB != null) {
                 // d/db[o] = sum over images and pixels of G[n, o, :, :]
@@ -305,6 +453,12 @@ final class ConvOps {
         private float[] band = NONE;
         private float[] weightGrad = NONE;
         private double[] biasGrad = new double[0];
+        private float[] imageOutput = NONE;
+        private float[] imageOutputGrad = NONE;
+        /** During a backward: where this task adds its gradients (null when not needed). */
+        private float[] dW;
+        private double[] dB;
+        private float[] dX;
 
         static Workspace[] acquire(int count) {
             Workspace[] ws = new Workspace[count];
@@ -351,6 +505,22 @@ final class ConvOps {
                 band = new float[size];
             }
             return band;
+        }
+
+        /** At least {@code size} floats; contents undefined: one image's convolution output. */
+        float[] imageOutput(int size) {
+            if (imageOutput.length < size) {
+                imageOutput = new float[size];
+            }
+            return imageOutput;
+        }
+
+        /** At least {@code size} floats; contents undefined: one image's convolution output gradient. */
+        float[] imageOutputGrad(int size) {
+            if (imageOutputGrad.length < size) {
+                imageOutputGrad = new float[size];
+            }
+            return imageOutputGrad;
         }
 
         /** At least {@code size} floats, the first {@code size} zeroed: this range's dW. */

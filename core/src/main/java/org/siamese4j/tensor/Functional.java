@@ -31,6 +31,17 @@ public final class Functional {
         return conv2d(x, weight, bias, stride, stride, pad, pad, 1, 1, PaddingMode.ZEROS);
     }
 
+    /**
+     * {@code maxPool2d(relu(conv2d(x, ...)), 2)} as one op, with exactly the same values and gradients but
+     * without the full-size convolution output, its ReLU and their gradients (see {@code Sequential}, which uses
+     * it for every conv, ReLU, 2x2 max pool run of layers).
+     */
+    public static Tensor conv2dReluMaxPool2(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH,
+                                            int padW, int dilationH, int dilationW, PaddingMode padding) {
+        return ConvOps.conv2dReluMaxPool2(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW,
+                padding);
+    }
+
     /** Max over kH x kW windows of x [N, C, H, W]; padding counts as -infinity. */
     public static Tensor maxPool2d(Tensor x, int kH, int kW, int strideH, int strideW, int padH, int padW) {
         return PoolOps.maxPool2d(x, kH, kW, strideH, strideW, padH, padW);
@@ -77,5 +88,15 @@ public final class Functional {
     /** Mean negative log-likelihood of the target classes under softmax(logits); logits [N, C], targets in [0, C). */
     public static Tensor crossEntropy(Tensor logits, int[] targets) {
         return SoftmaxOps.crossEntropy(logits, targets);
+    }
+
+    /**
+     * Mean binary cross-entropy of the targets under P = sigmoid(logits), computed from the logits without
+     * forming P (PyTorch's {@code F.binary_cross_entropy_with_logits}): stable for any finite logit. logits and
+     * targets have the same shape; targets are in [0, 1] (1 = yes). Apply {@code sigmoid} yourself only to
+     * report probabilities, never before this loss.
+     */
+    public static Tensor binaryCrossEntropyWithLogits(Tensor logits, Tensor targets) {
+        return BinaryCrossEntropyOps.binaryCrossEntropyWithLogits(logits, targets);
     }
 }

@@ -2,6 +2,10 @@ package org.siamese4j.siamese.verify;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -22,9 +26,11 @@ import org.siamese4j.nn.ArchSpec;
 import org.siamese4j.nn.Module;
 import org.siamese4j.nn.Sequential;
 import org.siamese4j.siamese.Distance;
+import org.siamese4j.siamese.data.FaceFolders;
 import org.siamese4j.siamese.data.GrayImage;
 import org.siamese4j.siamese.data.ImageDataset;
 import org.siamese4j.siamese.data.Images;
+import org.siamese4j.siamese.data.NaturalOrder;
 import org.siamese4j.siamese.data.Normalization;
 import org.siamese4j.siamese.metrics.OperatingPoint;
 import org.siamese4j.siamese.metrics.ScoreDirection;
@@ -42,6 +48,10 @@ import org.siamese4j.tensor.Tensor;
  * Verification r = v.verify(Path.of("alice-1.pgm"), Path.of("alice-2.pgm"));
  * if (r.same()) { ... }     // r.distance() <= r.threshold()
  * }</pre>
+ *
+ * <p>With several reference images of a person (a folder of photos), {@link #verifyAgainstFolder} and the
+ * {@code verifyAgainst} overloads score the probe against each and accept by the fraction of references that pass
+ * the threshold or by the mean distance ({@link MultiReferencePolicy}, {@link MultiReferenceVerification}).
  *
  * <h2>Images</h2>
  * The model file stores the input shape the tower was trained on ({@code input}, e.g. {@code 1x112x92}). Every
@@ -414,6 +424,164 @@ public final class Verifier {
                     + "one with withThreshold(...)");
         }
         return threshold;
+    }
+
+    // =====================================================================================================
+    // Verifying against several references
+    // =====================================================================================================
+
+    /**
+     * Whether {@code probe} shows the person of several reference images: the probe is scored (by this verifier's
+     * distance) against every reference, each score is compared with the threshold, and {@code policy} combines
+     * them ({@link MultiReferencePolicy}: by the fraction of references that pass, and by the mean distance; both
+     * are reported). The probe and the references are embedded together, in batches of up to {@value #BATCH}
+     * images per forward pass.
+     *
+     * <p>The threshold is the single-pair one ({@link #threshold()}): a reference passes exactly when
+     * {@link #verify} would call it and the probe the same person. Scores are distances, so the result's direction
+     * is {@link ScoreDirection#LOWER_IS_SAME}.
+     *
+     * @param references at least one image of the person
+     * @throws IllegalStateException    when the verifier has no threshold (calibrate or set one first)
+     * @throws IllegalArgumentException when {@code references} is empty or holds a null
+     */
+    public MultiReferenceVerification verifyAgainst(GrayImage probe, List<GrayImage> references,
+                                                    MultiReferencePolicy policy) {
+        Threshold t = requireThreshold();
+        Objects.requireNonNull(probe, "Verifier.verifyAgainst: probe is null");
+        checkReferences("Verifier.verifyAgainst", references);
+        Objects.requireNonNull(policy, "Verifier.verifyAgainst: policy is null");
+        List<GrayImage> all = new ArrayList<>(references.size() + 1);
+        all.add(probe);
+        all.addAll(references);
+        List<String> names = new ArrayList<>(references.size());
+        for (int i = 0; i < references.size(); i++) {
+            names.add("reference " + i);
+        }
+        return decideAgainst(embedAll(all), names, t, policy);
+    }
+
+    /**
+     * As {@link #verifyAgainst(GrayImage, List, MultiReferencePolicy)} for image files; every file is read before
+     * anything is embedded, and each reference is named by its path in the result.
+     *
+     * @throws IOException when a file cannot be read or decoded (naming it)
+     */
+    public MultiReferenceVerification verifyAgainst(Path probe, List<Path> references, MultiReferencePolicy policy)
+            throws IOException {
+        Threshold t = requireThreshold();
+        Objects.requireNonNull(probe, "Verifier.verifyAgainst: probe is null");
+        checkReferences("Verifier.verifyAgainst", references);
+        Objects.requireNonNull(policy, "Verifier.verifyAgainst: policy is null");
+        List<GrayImage> all = new ArrayList<>(references.size() + 1);
+        all.add(Images.read(probe));
+        List<String> names = new ArrayList<>(references.size());
+        for (Path ref : references) {
+            all.add(Images.read(ref));
+            names.add(ref.toString());
+        }
+        return decideAgainst(embedAll(all), names, t, policy);
+    }
+
+    /**
+     * As {@link #verifyAgainst(Path, List, MultiReferencePolicy)} with every image of a folder as a reference
+     * ({@link #referenceImages}: the webcam-verifier layout, one folder of photos of the person).
+     *
+     * @throws IOException when the folder is missing, not a folder, or holds no image file, or an image cannot be
+     *                     decoded (naming the folder or the file)
+     */
+    public MultiReferenceVerification verifyAgainstFolder(Path probe, Path referenceFolder,
+                                                          MultiReferencePolicy policy) throws IOException {
+        requireThreshold();
+        return verifyAgainst(probe, referenceImages(referenceFolder), policy);
+    }
+
+    /**
+     * As {@link #verifyAgainst(GrayImage, List, MultiReferencePolicy)} for embeddings already computed with
+     * {@link #embed} (store a person's reference embeddings once, score each new photo against them).
+     */
+    public MultiReferenceVerification verifyEmbeddingAgainst(float[] probe, List<float[]> references,
+                                                             MultiReferencePolicy policy) {
+        Threshold t = requireThreshold();
+        Objects.requireNonNull(probe, "Verifier.verifyEmbeddingAgainst: probe is null");
+        checkReferences("Verifier.verifyEmbeddingAgainst", references);
+        Objects.requireNonNull(policy, "Verifier.verifyEmbeddingAgainst: policy is null");
+        float[][] all = new float[references.size() + 1][];
+        all[0] = probe;
+        List<String> names = new ArrayList<>(references.size());
+        for (int i = 0; i < references.size(); i++) {
+            all[i + 1] = references.get(i);
+            names.add("reference " + i);
+        }
+        return decideAgainst(all, names, t, policy);
+    }
+
+    /**
+     * The reference images of a folder: its non-hidden regular files whose extension is one of
+     * {@link FaceFolders#IMAGE_EXTENSIONS} (case-insensitive), in {@link NaturalOrder} ({@code 2.png} before
+     * {@code 10.png}). Other files and subfolders are ignored, so a notes file or a thumbnail folder does no harm.
+     *
+     * @throws NoSuchFileException   when the folder does not exist
+     * @throws NotDirectoryException when it is a file
+     * @throws IOException           when it holds no image file (naming the folder, the extensions looked for and
+     *                               how many other entries were ignored)
+     */
+    public static List<Path> referenceImages(Path folder) throws IOException {
+        Objects.requireNonNull(folder, "Verifier.referenceImages: folder is null");
+        if (!Files.exists(folder)) {
+            throw new NoSuchFileException(folder.toString(), null, "the reference folder does not exist");
+        }
+        if (!Files.isDirectory(folder)) {
+            throw new NotDirectoryException(folder + " (references are given as a folder of images of one person)");
+        }
+        List<Path> images = new ArrayList<>();
+        int ignored = 0;
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(folder)) {
+            for (Path f : stream) {
+                String name = f.getFileName().toString();
+                int dot = name.lastIndexOf('.');
+                boolean image = dot > 0
+                        && FaceFolders.IMAGE_EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
+                if (image && !name.startsWith(".") && !Files.isHidden(f) && Files.isRegularFile(f)) {
+                    images.add(f);
+                } else {
+                    ignored++;
+                }
+            }
+        }
+        if (images.isEmpty()) {
+            throw new IOException(folder + ": no reference images in this folder (non-hidden files ending in ."
+                    + String.join(", .", FaceFolders.IMAGE_EXTENSIONS.stream().sorted().toList()) + "; "
+                    + ignored + " other entr" + (ignored == 1 ? "y" : "ies") + " ignored, subfolders are not "
+                    + "searched)");
+        }
+        images.sort((a, b) -> NaturalOrder.INSTANCE.compare(a.getFileName().toString(),
+                b.getFileName().toString()));
+        return images;
+    }
+
+    private static void checkReferences(String op, List<?> references) {
+        Objects.requireNonNull(references, op + ": references is null");
+        if (references.isEmpty()) {
+            throw new IllegalArgumentException(op + ": no reference images given; pass at least one image of the "
+                    + "person to verify against");
+        }
+        for (int i = 0; i < references.size(); i++) {
+            if (references.get(i) == null) {
+                throw new IllegalArgumentException(op + ": reference " + i + " of " + references.size()
+                        + " is null");
+            }
+        }
+    }
+
+    /** {@code embeddings[0]} is the probe, the rest the references in order. */
+    private MultiReferenceVerification decideAgainst(float[][] embeddings, List<String> names, Threshold t,
+                                                     MultiReferencePolicy policy) {
+        double[] scores = new double[embeddings.length - 1];
+        for (int i = 0; i < scores.length; i++) {
+            scores[i] = distance(embeddings[0], embeddings[i + 1]);
+        }
+        return policy.decide(names, scores, ScoreDirection.LOWER_IS_SAME, t.value());
     }
 
     // =====================================================================================================
