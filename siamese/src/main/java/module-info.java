@@ -12,6 +12,7 @@ module org.siamese4j.siamese {
     exports org.siamese4j.siamese.mining;
     exports org.siamese4j.siamese.data;
     exports org.siamese4j.siamese.metrics;
+    exports org.siamese4j.siamese.diagnostics;
     exports org.siamese4j.siamese.head;
     exports org.siamese4j.siamese.plot;
     exports org.siamese4j.siamese.verify;

@@ -14,6 +14,9 @@ import org.siamese4j.siamese.data.ImageDataset;
 import org.siamese4j.siamese.data.PKSampler;
 import org.siamese4j.siamese.data.PairSampler;
 import org.siamese4j.siamese.data.Pairs;
+import org.siamese4j.siamese.diagnostics.NonFiniteTrainingException;
+import org.siamese4j.siamese.diagnostics.StepGuard;
+import org.siamese4j.siamese.diagnostics.TrainingMonitor;
 import org.siamese4j.siamese.loss.ContrastiveLoss;
 import org.siamese4j.siamese.loss.LabelConvention;
 import org.siamese4j.siamese.loss.LossResult;
@@ -33,6 +36,10 @@ import org.siamese4j.tensor.Tensor;
  * PK sampler's exported state, or the pair sampler's Rng) and the augmenter's Rng, plus the kind of trainer, so
  * that a contrastive checkpoint is not silently resumed as a PK run. Resuming in a new process, on a trainer
  * and sampler built the same way, continues exactly as an uninterrupted run.
+ *
+ * <p>Every step is guarded as in {@link TripletTrainer}: a NaN or infinity in the embeddings, the loss or a
+ * gradient throws a {@link NonFiniteTrainingException} before the optimiser applies the step, and no checkpoint
+ * is written for the epoch in progress. {@link #withMonitor} adds a {@link TrainingMonitor}.
  */
 public final class MetricTrainer {
     /** A loss of a labelled batch of embeddings. */
@@ -57,6 +64,7 @@ public final class MetricTrainer {
     private final BatchLoss batchLoss;
     private final ContrastiveLoss contrastive;
     private final Distance distance;
+    private TrainingMonitor monitor;
     private int epoch;
     private long batches;
 
@@ -88,6 +96,16 @@ public final class MetricTrainer {
     public static MetricTrainer batches(Module tower, BatchLoss loss, Optimizer optimizer, Augmenter augmenter) {
         Objects.requireNonNull(loss, "MetricTrainer.batches: loss is null");
         return new MetricTrainer("pk", tower, optimizer, augmenter, loss, null, null);
+    }
+
+    /**
+     * Reports every step, skipped batch and epoch to {@code monitor} (null for none). The monitor sees the
+     * identity labels of the images, so its positive and negative pair figures cover every pair of images in a
+     * batch, not only the sampled pairs. It is not part of checkpoints.
+     */
+    public MetricTrainer withMonitor(TrainingMonitor monitor) {
+        this.monitor = monitor;
+        return this;
     }
 
     /** Epochs completed over all calls of {@code fit} (or restored by {@code resume}). */
@@ -127,6 +145,9 @@ public final class MetricTrainer {
                     onStep.accept(r);
                 }
             }
+            if (monitor != null) {
+                monitor.endEpoch();
+            }
             epoch++;
             if (checkpoint != null) {
                 pairCheckpoint(samplerRng).save(checkpoint);
@@ -143,7 +164,8 @@ public final class MetricTrainer {
         if (augmenter != null) {
             images = augmenter.apply(images);
         }
-        Tensor embeddings = tower.forward(images);
+        StepGuard guard = begin(epochNumber, step, steps);
+        Tensor embeddings = guard.forward(images);
         int[] labels = new int[n];
         for (int i = 0; i < n; i++) {
             labels[i] = contrastive.convention().labelFor(pairs.isSame(i));
@@ -151,6 +173,11 @@ public final class MetricTrainer {
         LossResult result = contrastive.compute(distance, embeddings.slice(0, n), embeddings.slice(n, 2 * n), labels);
         optimizer.zeroGrad();
         result.loss().backward();
+        guard.checkGradients(result.value());
+        if (monitor != null) {
+            monitor.step(guard, result.value(), result.activeFraction(), null, embeddings.detach(),
+                    data.labelsOf(both));
+        }
         optimizer.step();
         return new StepReport(epochNumber, step, steps, result.value(), result.activeFraction(), 2 * n);
     }
@@ -177,7 +204,11 @@ public final class MetricTrainer {
     // P x K batches
     // =====================================================================================================
 
-    /** Trains {@code epochs} passes of {@code sampler}, saving a checkpoint after every epoch when one is given. */
+    /**
+     * Trains {@code epochs} passes of {@code sampler}, saving a checkpoint after every epoch when one is given. A
+     * batch whose loss has no term at all (no anchor with both a positive and a negative) takes no step: it is
+     * reported to {@code onStep} with loss 0 and to the monitor as skipped.
+     */
     public void fitBatches(ImageDataset train, PKSampler sampler, int epochs, Consumer<StepReport> onStep,
                            Path checkpoint) throws IOException {
         requireBatches("fitBatches");
@@ -195,14 +226,30 @@ public final class MetricTrainer {
                 if (augmenter != null) {
                     images = augmenter.apply(images);
                 }
-                LossResult result = batchLoss.compute(tower.forward(images), batch.labels());
-                optimizer.zeroGrad();
-                result.loss().backward();
-                optimizer.step();
+                StepGuard guard = begin(epoch + 1, step, steps);
+                Tensor embeddings = guard.forward(images);
+                LossResult result = batchLoss.compute(embeddings, batch.labels());
+                if (result.termCount() == 0) {
+                    if (monitor != null) {
+                        monitor.skipped(guard, embeddings.detach(), batch.labels());
+                    }
+                } else {
+                    optimizer.zeroGrad();
+                    result.loss().backward();
+                    guard.checkGradients(result.value());
+                    if (monitor != null) {
+                        monitor.step(guard, result.value(), result.activeFraction(), null, embeddings.detach(),
+                                batch.labels());
+                    }
+                    optimizer.step();
+                }
                 if (onStep != null) {
                     onStep.accept(new StepReport(epoch + 1, step, steps, result.value(), result.activeFraction(),
                             batch.labels().length));
                 }
+            }
+            if (monitor != null) {
+                monitor.endEpoch();
             }
             epoch++;
             if (checkpoint != null) {
@@ -238,6 +285,11 @@ public final class MetricTrainer {
     // =====================================================================================================
     // Shared
     // =====================================================================================================
+
+    private StepGuard begin(int epochNumber, int step, int steps) {
+        return monitor != null ? monitor.begin(tower, epochNumber, step, steps)
+                : StepGuard.begin(tower, epochNumber, step, steps);
+    }
 
     private Checkpoint.Builder base() {
         Checkpoint.Builder b = Checkpoint.builder(tower).optimizer(optimizer).epoch(epoch).step(batches)

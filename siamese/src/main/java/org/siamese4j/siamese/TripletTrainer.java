@@ -17,6 +17,9 @@ import org.siamese4j.siamese.data.Augmenter;
 import org.siamese4j.siamese.data.IdentityBatch;
 import org.siamese4j.siamese.data.ImageDataset;
 import org.siamese4j.siamese.data.PKSampler;
+import org.siamese4j.siamese.diagnostics.NonFiniteTrainingException;
+import org.siamese4j.siamese.diagnostics.StepGuard;
+import org.siamese4j.siamese.diagnostics.TrainingMonitor;
 import org.siamese4j.siamese.loss.LossResult;
 import org.siamese4j.siamese.loss.TripletLoss;
 import org.siamese4j.siamese.mining.OnlineMiner;
@@ -40,6 +43,14 @@ import org.siamese4j.tensor.Tensor;
  * on a trainer built the same way, puts all of it back, and training then continues with exactly the weights an
  * uninterrupted run would have had, given the same JDK, kernels and thread count. {@link #fit(ImageDataset,
  * PKSampler, int, Consumer, CheckpointPolicy)} saves such checkpoints as it goes.
+ *
+ * <h2>Non-finite steps and diagnostics</h2>
+ * Every step is guarded by a {@link StepGuard}: a NaN or infinity in the embeddings, the loss or a gradient
+ * throws a {@link NonFiniteTrainingException} (naming the input rows, layer or parameter) before the optimiser
+ * applies the step. The weights stay those of the last good step and {@code fit} writes no checkpoint for the
+ * epoch in progress, so the last checkpoint file is the last good one. {@link #withMonitor} adds a
+ * {@link TrainingMonitor}, which records per-step and per-epoch figures and warns of collapse, a loss stuck at
+ * zero, exploding gradients and skipped batches; without one, only the guard runs.
  */
 public final class TripletTrainer {
     private final Module tower;
@@ -48,6 +59,7 @@ public final class TripletTrainer {
     private final Optimizer optimizer;
     private final Augmenter augmenter;
     private LRScheduler schedule;
+    private TrainingMonitor monitor;
     private final LinkedHashMap<String, Rng> extraRngs = new LinkedHashMap<>();
     private int epoch;
     private long batches;
@@ -101,6 +113,16 @@ public final class TripletTrainer {
     /** Steps {@code schedule} once at the end of every epoch (null for a constant learning rate). */
     public TripletTrainer withSchedule(LRScheduler schedule) {
         this.schedule = schedule;
+        return this;
+    }
+
+    /**
+     * Reports every step, skipped batch and epoch to {@code monitor} (null for none), whose pair distances
+     * default to Euclidean: give it {@code loss.distance()} with {@link TrainingMonitor#withDistance} to read the
+     * gap against the margin. The monitor is not part of checkpoints.
+     */
+    public TripletTrainer withMonitor(TrainingMonitor monitor) {
+        this.monitor = monitor;
         return this;
     }
 
@@ -171,6 +193,9 @@ public final class TripletTrainer {
                 if (onStep != null && report != null) {
                     onStep.accept(report);
                 }
+            }
+            if (monitor != null) {
+                monitor.endEpoch();
             }
             if (schedule != null) {
                 schedule.step();
@@ -250,26 +275,42 @@ public final class TripletTrainer {
         batches = checkpoint.step();
     }
 
-    /** One optimisation step on one batch, or null when the batch holds no valid triplet. */
+    /**
+     * One optimisation step on one batch, or null when the batch holds no valid triplet (then no step is taken).
+     * {@code epoch} and {@code step} count from 1 (they locate the step in diagnostics and error messages).
+     *
+     * @throws NonFiniteTrainingException if the embeddings, the loss or a gradient is not finite; the step is then
+     *                                    not applied
+     */
     public StepReport step(ImageDataset data, IdentityBatch batch, int epoch, int step, int stepsPerEpoch) {
         Tensor images = data.batch(batch.indices());
         if (augmenter != null) {
             images = augmenter.apply(images);
         }
         int[] labels = batch.labels();
-        Tensor embeddings = tower.forward(images);
+        StepGuard guard = monitor != null ? monitor.begin(tower, epoch, step, stepsPerEpoch)
+                : StepGuard.begin(tower, epoch, step, stepsPerEpoch);
+        Tensor embeddings = guard.forward(images);       // finite, or it threw: the miner needs NaN-free distances
         Tensor distances;
         try (var noGrad = Tensor.noGrad()) {
             distances = loss.distance().pairwise(embeddings.detach());
         }
+        guard.checkDerived("pairwise distance matrix", distances, embeddings);
         Triplets triplets = miner.mine(distances.data(), labels.length, labels, loss.margin());
         if (triplets.isEmpty()) {
+            if (monitor != null) {
+                monitor.skipped(guard, embeddings.detach(), labels);
+            }
             return null;
         }
         TripletStats stats = TripletStats.of(triplets, distances.data(), labels.length, loss.margin());
         LossResult result = loss.compute(embeddings, triplets.anchors(), triplets.positives(), triplets.negatives());
         optimizer.zeroGrad();
         result.loss().backward();
+        guard.checkGradients(result.value());             // before the update: a bad step is never applied
+        if (monitor != null) {
+            monitor.step(guard, result.value(), result.activeFraction(), stats, embeddings.detach(), labels);
+        }
         optimizer.step();
         return new StepReport(epoch, step, stepsPerEpoch, result.value(), result.activeFraction(), stats,
                 labels.length);
