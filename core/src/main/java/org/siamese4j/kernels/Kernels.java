@@ -98,6 +98,20 @@ public interface Kernels {
     /** Spreads each output gradient evenly over its window. */
     void avgPool2dBackwardAccumulate(float[] outGrad, PoolGeometry g, float[] inGrad);
 
+    /**
+     * out[outOff ..] = the 2x2 stride-2 max pool of relu(y) for the planes of one image y [planes, h, w] (a last
+     * odd row or column is dropped, as in maxPool2d), with maxPool2d's tie rule (the first maximum in row-major
+     * window order) and NaN kept. When {@code argmax} is not null, argmax[outOff + o] gets the window position
+     * 0..3 of each maximum, or -1 when the maximum is not positive (ReLU passes no gradient there).
+     */
+    void reluMaxPool2(float[] y, int planes, int h, int w, float[] out, int outOff, byte[] argmax);
+
+    /**
+     * The adjoint of {@link #reluMaxPool2} for one image: yGrad [planes, h, w] = 0 except, for each pooled value
+     * whose argmax is not -1, its gradient outGrad[outOff + o] at the position the maximum came from.
+     */
+    void reluMaxPool2Backward(float[] outGrad, byte[] argmax, int outOff, int planes, int h, int w, float[] yGrad);
+
     // ===================================================================================== elementwise
 
     /** out = a + b over the first n elements. */

@@ -253,6 +253,70 @@ public class ScalarKernels implements Kernels {
     // ===================================================================================== pooling
 
     @Override
+    public void reluMaxPool2(float[] y, int planes, int h, int w, float[] out, int outOff, byte[] argmax) {
+        int pooledH = h / 2;
+        int pooledW = w / 2;
+        for (int p = 0; p < planes; p++) {
+            for (int oy = 0; oy < pooledH; oy++) {
+                reluMaxPool2Row(y, p * h * w + 2 * oy * w, w, 0, pooledW, out,
+                        outOff + (p * pooledH + oy) * pooledW, argmax);
+            }
+        }
+    }
+
+    /**
+     * Pooled outputs ox0 .. ox1-1 of one output row, from the input row pair starting at y[row] (width w), to
+     * out[o] onwards: the reference loop, and the vector kernel's tail.
+     */
+    static void reluMaxPool2Row(float[] y, int row, int w, int ox0, int ox1, float[] out, int o, byte[] argmax) {
+        int r0 = row;
+        int r1 = row + w;
+        for (int ox = ox0; ox < ox1; ox++) {
+            float best = Math.max(y[r0 + 2 * ox], 0f);     // NaN stays NaN, as in relu
+            int where = 0;
+            float v = Math.max(y[r0 + 2 * ox + 1], 0f);
+            if (v > best || v != v) {
+                best = v;
+                where = 1;
+            }
+            v = Math.max(y[r1 + 2 * ox], 0f);
+            if (v > best || v != v) {
+                best = v;
+                where = 2;
+            }
+            v = Math.max(y[r1 + 2 * ox + 1], 0f);
+            if (v > best || v != v) {
+                best = v;
+                where = 3;
+            }
+            out[o + ox] = best;
+            if (argmax != null) {
+                argmax[o + ox] = best > 0f ? (byte) where : -1;
+            }
+        }
+    }
+
+    @Override
+    public void reluMaxPool2Backward(float[] outGrad, byte[] argmax, int outOff, int planes, int h, int w,
+                                     float[] yGrad) {
+        java.util.Arrays.fill(yGrad, 0, planes * h * w, 0f);
+        int pooledH = h / 2;
+        int pooledW = w / 2;
+        int o = outOff;
+        for (int p = 0; p < planes; p++) {
+            for (int oy = 0; oy < pooledH; oy++) {
+                int r0 = p * h * w + 2 * oy * w;
+                for (int ox = 0; ox < pooledW; ox++, o++) {
+                    int where = argmax[o];
+                    if (where >= 0) {
+                        yGrad[r0 + 2 * ox + (where & 1) + (where >> 1) * w] = outGrad[o];
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
     public void maxPool2d(float[] in, PoolGeometry g, float[] out, int[] argmax) {
         int outH = g.outH();
         int outW = g.outW();

@@ -154,6 +154,62 @@ final class VectorKernels extends ScalarKernels {
         });
     }
 
+    /**
+     * LANES pooled values per step, each of the window's four corners fetched by a gather: lane j reads
+     * y[base + corner + start[q + j]], where start[q] is the offset of pooled value q's window in its plane. The
+     * steps run over a whole plane as one flat sequence, so rows narrower than a vector (the reference tower's
+     * last block pools 23 columns to 11) need no scalar tail; a plane's last step is moved back to end at its
+     * end, recomputing a few values. (Splitting two vectors into even and odd lanes with a two-vector rearrange
+     * would avoid the gathers, but JDK 17 compiles that rearrange into something slower than the scalar loop.)
+     */
+    @Override
+    public void reluMaxPool2(float[] y, int planes, int h, int w, float[] out, int outOff, byte[] argmax) {
+        int pooledH = h / 2;
+        int pooledW = w / 2;
+        int perPlane = pooledH * pooledW;
+        if (perPlane < LANES) {
+            super.reluMaxPool2(y, planes, h, w, out, outOff, argmax);
+            return;
+        }
+        int[] start = new int[perPlane];
+        for (int q = 0; q < perPlane; q++) {
+            start[q] = 2 * (q / pooledW) * w + 2 * (q % pooledW);
+        }
+        float[] where = new float[LANES];
+        FloatVector zero = FloatVector.zero(SPECIES);
+        FloatVector noGradient = FloatVector.broadcast(SPECIES, -1f);
+        int last = perPlane - LANES;
+        for (int p = 0; p < planes; p++) {
+            int base = p * h * w;
+            int o = outOff + p * perPlane;
+            for (int q = 0; ; q = Math.min(q + LANES, last)) {
+                FloatVector topLeft = FloatVector.fromArray(SPECIES, y, base, start, q);
+                FloatVector topRight = FloatVector.fromArray(SPECIES, y, base + 1, start, q);
+                FloatVector bottomLeft = FloatVector.fromArray(SPECIES, y, base + w, start, q);
+                FloatVector bottomRight = FloatVector.fromArray(SPECIES, y, base + w + 1, start, q);
+                // lanewise MAX keeps NaN, as Math.max does
+                FloatVector best = topLeft.max(topRight).max(bottomLeft.max(bottomRight)).max(zero);
+                best.intoArray(out, o + q);
+                if (argmax != null) {
+                    // The first maximum in window order wins: later positions are blended in first and
+                    // overwritten by earlier ones.
+                    FloatVector position = FloatVector.broadcast(SPECIES, 3f)
+                            .blend(2f, bottomLeft.eq(best))
+                            .blend(1f, topRight.eq(best))
+                            .blend(0f, topLeft.eq(best))
+                            .blend(noGradient, best.compare(VectorOperators.GT, 0f).not());
+                    position.intoArray(where, 0);
+                    for (int j = 0; j < LANES; j++) {
+                        argmax[o + q + j] = (byte) where[j];
+                    }
+                }
+                if (q == last) {
+                    break;
+                }
+            }
+        }
+    }
+
     // ===================================================================================== elementwise
 
     @Override

@@ -126,8 +126,8 @@ final class ConvOps {
                 float[] convOut = w.imageOutput(layer.outImageSize);
                 for (int i = first; i < end; i++) {
                     layer.forward(w, x.data, i, weight.data, biasData, convOut, 0);
-                    reluMaxPool2(convOut, layer.outChannels, g.outH(), g.outW(), out.data, i * pooledImage,
-                            argmax);
+                    layer.kernels.reluMaxPool2(convOut, layer.outChannels, g.outH(), g.outW(), out.data,
+                            i * pooledImage, argmax);
                 }
             });
         } finally {
@@ -139,72 +139,10 @@ final class ConvOps {
         Tensor[] inputs = bias == null ? new Tensor[] {x, weight} : new Tensor[] {x, weight, bias};
         return out.recordOp("conv2d_relu_max_pool2d", () -> backward(layer, x, weight, bias, (w, i) -> {
             float[] convGrad = w.imageOutputGrad(layer.outImageSize);
-            unpool2(out.grad, argmax, i * pooledImage, layer.outChannels, g.outH(), g.outW(), convGrad);
+            layer.kernels.reluMaxPool2Backward(out.grad, argmax, i * pooledImage, layer.outChannels, g.outH(),
+                    g.outW(), convGrad);
             layer.backward(w, x.data, i, weight.data, convGrad, 0, w.dW, w.dB, w.dX);
         }), inputs);
-    }
-
-    /**
-     * out[outOff ..] = 2x2 stride-2 max pool of relu(y) for the O planes of one image y [O, H, W] (a last odd row
-     * or column is dropped, as in maxPool2d), with the comparisons of maxPool2d so ties and NaN go the same way.
-     * argmax (when not null) gets each maximum's window position 0..3 (row-major), or -1 when the maximum is not
-     * positive: ReLU's gradient is 0 there.
-     */
-    private static void reluMaxPool2(float[] y, int planes, int h, int w, float[] out, int outOff, byte[] argmax) {
-        int pooledH = h / 2;
-        int pooledW = w / 2;
-        int o = outOff;
-        for (int p = 0; p < planes; p++) {
-            for (int oy = 0; oy < pooledH; oy++) {
-                int r0 = p * h * w + 2 * oy * w;
-                int r1 = r0 + w;
-                for (int ox = 0; ox < pooledW; ox++, o++) {
-                    float best = Math.max(y[r0 + 2 * ox], 0f);     // NaN stays NaN, as in relu
-                    int where = 0;
-                    float v = Math.max(y[r0 + 2 * ox + 1], 0f);
-                    if (v > best || v != v) {
-                        best = v;
-                        where = 1;
-                    }
-                    v = Math.max(y[r1 + 2 * ox], 0f);
-                    if (v > best || v != v) {
-                        best = v;
-                        where = 2;
-                    }
-                    v = Math.max(y[r1 + 2 * ox + 1], 0f);
-                    if (v > best || v != v) {
-                        best = v;
-                        where = 3;
-                    }
-                    out[o] = best;
-                    if (argmax != null) {
-                        argmax[o] = best > 0f ? (byte) where : -1;
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * The adjoint of {@link #reluMaxPool2} for one image: g [O, H, W] = 0 except, for each pooled value whose
-     * maximum was positive, its gradient at the position the maximum came from.
-     */
-    private static void unpool2(float[] pooledGrad, byte[] argmax, int off, int planes, int h, int w, float[] g) {
-        Arrays.fill(g, 0, planes * h * w, 0f);
-        int pooledH = h / 2;
-        int pooledW = w / 2;
-        int o = off;
-        for (int p = 0; p < planes; p++) {
-            for (int oy = 0; oy < pooledH; oy++) {
-                int r0 = p * h * w + 2 * oy * w;
-                for (int ox = 0; ox < pooledW; ox++, o++) {
-                    int where = argmax[o];
-                    if (where >= 0) {
-                        g[r0 + 2 * ox + (where & 1) + (where >> 1) * w] = pooledGrad[o];
-                    }
-                }
-            }
-        }
     }
 
     /** The backward of one image: adds its contribution into the task's w.dW, w.dB and w.dX (each may be null). */

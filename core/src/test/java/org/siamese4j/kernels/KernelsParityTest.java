@@ -430,6 +430,51 @@ class KernelsParityTest {
         assertThat(argV).containsExactly(argS);
     }
 
+    @Test
+    void reluMaxPoolTwoByTwoIsExactIncludingTheWindowPositions() {
+        // Planes of fewer pooled values than lanes (the scalar loop) and more (gathers, the moved-back last step), odd
+        // heights and widths (a dropped row or column), an output offset, and values with ties, zeros, negatives,
+        // NaN and infinities.
+        Kernels v = vector();
+        int[][] shapes = {{2, 5, 7}, {3, 6, 31}, {2, 4, 32}, {2, 7, 33}, {3, 4, 46}, {2, 6, 92}, {1, 3, 129}};
+        long seed = 5;
+        for (int[] shape : shapes) {
+            int planes = shape[0];
+            int h = shape[1];
+            int w = shape[2];
+            Random rnd = new Random(seed++);
+            float[] y = new float[planes * h * w];
+            for (int i = 0; i < y.length; i++) {
+                int kind = rnd.nextInt(10);
+                y[i] = kind < 4 ? rnd.nextInt(3) - 1 : kind == 4 ? Float.NaN : kind == 5
+                        ? (rnd.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY)
+                        : (float) rnd.nextGaussian();
+            }
+            int pooled = planes * (h / 2) * (w / 2);
+            int off = 3;
+            float[] outS = filled(pooled + off + 2);
+            float[] outV = filled(pooled + off + 2);
+            byte[] argS = new byte[pooled + off + 2];
+            byte[] argV = new byte[pooled + off + 2];
+            scalar.reluMaxPool2(y, planes, h, w, outS, off, argS);
+            v.reluMaxPool2(y, planes, h, w, outV, off, argV);
+            String what = "reluMaxPool2 " + Arrays.toString(shape);
+            assertExact(what, outS, outV);
+            assertThat(argV).as(what + " window positions").containsExactly(argS);
+
+            float[] withoutPositions = filled(pooled + off + 2);
+            v.reluMaxPool2(y, planes, h, w, withoutPositions, off, null);
+            assertExact(what + " without positions", outS, withoutPositions);
+
+            float[] outGrad = random(rnd, pooled + off + 2);
+            float[] gS = random(rnd, y.length);
+            float[] gV = random(rnd, y.length);
+            scalar.reluMaxPool2Backward(outGrad, argS, off, planes, h, w, gS);
+            v.reluMaxPool2Backward(outGrad, argS, off, planes, h, w, gV);
+            assertExact(what + " backward", gS, gV);
+        }
+    }
+
     private static int outSize(PoolGeometry g) {
         return g.planes() * g.outH() * g.outW();
     }

@@ -69,7 +69,10 @@ public final class NonFiniteTrainingException extends RuntimeException {
     /**
      * The module path of the layer concerned: the owner of {@link #parameter()} for {@link Source#GRADIENT}; for
      * {@link Source#FORWARD}, the first layer of a {@code Sequential} model whose output is non-finite (null when
-     * the model is not a {@code Sequential}). Null for the other sources.
+     * the model is not a {@code Sequential}); when a part of the model was checked
+     * ({@link StepGuard#checkOutput(String, org.siamese4j.tensor.Tensor, org.siamese4j.tensor.Tensor)}), the full
+     * path of that layer in a {@code Sequential} part ({@code "tower.3"}), or the part itself if it is not a
+     * {@code Sequential} ({@code "head"}). Null for the other sources.
      */
     public String layer() {
         return layer;

@@ -126,15 +126,42 @@ public final class StepGuard {
      * @throws NonFiniteTrainingException if {@code output} holds NaN or an infinity
      */
     public void checkOutput(Tensor input, Tensor output) {
+        checkOutput("", input, output);
+    }
+
+    /**
+     * Checks the output of one part of the guarded model, for a model made of parts run one after the other by
+     * the trainer (a pair model's tower, then its similarity head): {@code output} was computed from
+     * {@code input} by the module at {@code part}. The guard as a whole still covers every parameter and buffer
+     * of the model; only the search for the culprit is confined to the part: a {@link Sequential} part is re-run
+     * layer by layer and its layer named by its full path ({@code "tower.3"}), another part is named itself, and
+     * the weights reported are the part's.
+     *
+     * @param part the module's path as in {@link Module#namedModules()} ({@code "tower"}); {@code ""} for the
+     *             whole model, which is {@link #checkOutput(Tensor, Tensor)}
+     * @throws IllegalArgumentException   if the model has no module at {@code part}
+     * @throws NonFiniteTrainingException if {@code output} holds NaN or an infinity
+     */
+    public void checkOutput(String part, Tensor input, Tensor output) {
+        Objects.requireNonNull(part, "StepGuard.checkOutput: part is null");
         Objects.requireNonNull(input, "StepGuard.checkOutput: input is null");
         Objects.requireNonNull(output, "StepGuard.checkOutput: output is null");
+        Map<String, Module> modules = model.namedModules();
+        Module module = modules.get(part);
+        if (module == null) {
+            throw new IllegalArgumentException("StepGuard.checkOutput: the model has no module '" + part
+                    + "'; its modules are " + listed(new ArrayList<>(modules.keySet())));
+        }
         if (allFinite(output.data())) {
             return;
         }
         restoreBuffers();
         int[] badOutputRows = nonFiniteRows(output);
         int rows = output.rank() == 0 ? 1 : output.dim(0);
-        String outputs = "the embeddings of " + badOutputRows.length + " of " + rows + " images are non-finite";
+        String outputs = part.isEmpty()
+                ? "the embeddings of " + badOutputRows.length + " of " + rows + " images are non-finite"
+                : "the output of " + describeLayer(part) + " is non-finite in " + badOutputRows.length + " of "
+                + rows + " rows";
         int[] badInputRows = nonFiniteRows(input);
         if (badInputRows.length > 0) {
             int inputRows = input.rank() == 0 ? 1 : input.dim(0);
@@ -147,34 +174,39 @@ public final class StepGuard {
                     input.data()[first], badInputRows.length, inputRows, listed(badInputRows), first % width,
                     first / width, Shapes.toString(input.shape()), outputs, stopped()));
         }
+        String prefix = part.isEmpty() ? "" : part + ".";
         String layer = null;
         String where;
-        if (model instanceof Sequential seq) {
-            layer = firstNonFiniteLayer(seq, input);
+        if (module instanceof Sequential seq) {
+            String index = firstNonFiniteLayer(seq, input);
             restoreBuffers();
+            layer = index == null ? null : prefix + index;
             where = layer == null ? "re-running the layers one by one gave finite outputs (the overflow depends on "
                     + "randomness such as dropout)" : describeLayer(layer)
                     + " is the first whose output is non-finite, from a finite input";
+        } else if (!part.isEmpty()) {
+            layer = part;                   // a part that is not a Sequential cannot be re-run layer by layer
+            where = "its input was finite";
         } else {
             where = "the input was finite";
         }
         String badParameter = null;
         String largest = "";
         double largestAbs = -1;
-        for (Map.Entry<String, Tensor> e : model.namedParameters().entrySet()) {
+        for (Map.Entry<String, Tensor> e : module.namedParameters().entrySet()) {
             float[] w = e.getValue().data();
             if (badParameter == null && !allFinite(w)) {
-                badParameter = e.getKey();
+                badParameter = prefix + e.getKey();
             }
             for (float v : w) {
                 if (Math.abs(v) > largestAbs) {
                     largestAbs = Math.abs(v);
-                    largest = e.getKey();
+                    largest = prefix + e.getKey();
                 }
             }
         }
         String weights = badParameter != null ? "parameter " + badParameter + " already holds non-finite values"
-                : largestAbs < 0 ? "the model has no weights"
+                : largestAbs < 0 ? (part.isEmpty() ? "the model" : describeLayer(part)) + " has no weights"
                 : String.format(Locale.ROOT, "the weights are finite, the largest |w| is %.3g in %s", largestAbs,
                         largest);
         fail(NonFiniteTrainingException.Source.FORWARD, badParameter, layer, String.format(Locale.ROOT,

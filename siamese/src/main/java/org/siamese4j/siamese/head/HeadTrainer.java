@@ -7,6 +7,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -19,6 +20,9 @@ import org.siamese4j.siamese.data.Augmenter;
 import org.siamese4j.siamese.data.ImageDataset;
 import org.siamese4j.siamese.data.PairSampler;
 import org.siamese4j.siamese.data.Pairs;
+import org.siamese4j.siamese.diagnostics.NonFiniteTrainingException;
+import org.siamese4j.siamese.diagnostics.StepGuard;
+import org.siamese4j.siamese.diagnostics.TrainingMonitor;
 import org.siamese4j.tensor.Functional;
 import org.siamese4j.tensor.Rng;
 import org.siamese4j.tensor.Tensor;
@@ -39,33 +43,64 @@ import org.siamese4j.tensor.Tensor;
  *
  * <p>No batch produces NaN by construction: the loss is finite for every finite logit, and a batch of pairs all
  * of one class (all same, or all different) is an ordinary batch for BCE (unlike, say, a batch-hard triplet
- * loss, which needs both). If the loss is nevertheless not finite (the weights themselves have diverged), the step
- * fails before updating anything, so the last checkpoint and the current weights stay usable.
+ * loss, which needs both), so no batch is ever skipped.
+ *
+ * <h2>Non-finite steps and diagnostics</h2>
+ * As in {@code TripletTrainer}, every step is guarded by a {@link StepGuard} over the whole pair model: a NaN or
+ * infinity in the input batch, the tower's embeddings, the head's logits, the loss or a gradient throws a
+ * {@link NonFiniteTrainingException} before the optimiser applies the step. It names the input rows, the tower
+ * layer whose output overflowed ({@code tower.3}), the head ({@code head}) with its first non-finite parameter
+ * ({@code head.0.bias}), or the parameter whose gradient went non-finite first in backward order (the head's
+ * before the tower's). The weights, the optimiser's state and batch-norm statistics stay those of the last good
+ * step, and {@code fit} writes no checkpoint for the epoch in progress, so the last checkpoint file is the last
+ * good one. {@link #withMonitor} adds a {@link TrainingMonitor}; without one, only the guard runs.
  */
 public final class HeadTrainer {
     /**
      * What one step did.
      *
-     * @param loss      the batch's mean binary cross-entropy
-     * @param accuracy  the fraction of pairs decided correctly at P(same) = 0.5 (logit &gt;= 0 means "same")
-     * @param positives the number of same-identity pairs in the batch
-     * @param pairs     the number of pairs
-     * @param images    the number of images that went through the tower (2 per pair)
+     * @param loss           the batch's mean binary cross-entropy
+     * @param accuracy       the fraction of pairs decided correctly at P(same) = 0.5 (logit &gt;= 0 means "same")
+     * @param activeFraction the fraction of pairs whose cross-entropy exceeds {@link #ACTIVE_LOSS}, i.e. that
+     *                       still give a gradient worth the name (see {@link #activeFraction})
+     * @param positives      the number of same-identity pairs in the batch
+     * @param pairs          the number of pairs
+     * @param images         the number of images that went through the tower (2 per pair)
      */
-    public record StepReport(int epoch, int step, int stepsPerEpoch, float loss, double accuracy, int positives,
-                             int pairs, int images) {
+    public record StepReport(int epoch, int step, int stepsPerEpoch, float loss, double accuracy,
+                             double activeFraction, int positives, int pairs, int images) {
+        @Override
+        public String toString() {
+            return String.format(Locale.ROOT, "epoch %d step %d/%d: loss %.4f, accuracy %.0f%%, active %.0f%%, "
+                            + "%d pairs (%d same)", epoch, step, stepsPerEpoch, loss, 100 * accuracy,
+                    100 * activeFraction, pairs, positives);
+        }
     }
+
+    /**
+     * The cross-entropy above which a pair counts as an active loss term: 0.001. BCE is never exactly 0, so
+     * "non-zero", the active fraction of the margin losses, would always be 1. A pair's term
+     * {@code softplus(-m)}, with {@code m} the logit signed towards the right answer, is below 0.001 exactly when
+     * P(right answer) is above e^-0.001 (about 0.999, a signed logit above about 6.9), and then the gradient
+     * on its logit, {@code |P(same) - target|} (about the term itself), is below 0.001 too: the pair is decided
+     * with confidence and teaches almost nothing. Misclassified pairs always count as active.
+     */
+    public static final double ACTIVE_LOSS = 1e-3;
 
     static final String KIND = "bce-head";
     static final String KIND_STATE = "trainer";
     static final String PAIR_RNG = "pairs";
     static final String AUGMENTER_RNG = "augmenter";
     static final String EXTRA_RNG_PREFIX = "extra.";
+    /** The parts of {@link HeadSiameseNetwork}, as the guard names them. */
+    private static final String TOWER = "tower";
+    private static final String HEAD = "head";
 
     private final HeadSiameseNetwork network;
     private final Optimizer optimizer;
     private final Augmenter augmenter;
     private LRScheduler schedule;
+    private TrainingMonitor monitor;
     private final LinkedHashMap<String, Rng> extraRngs = new LinkedHashMap<>();
     private int epoch;
     private long batches;
@@ -100,6 +135,27 @@ public final class HeadTrainer {
             throw new IllegalArgumentException("HeadTrainer.withSchedule: the schedule drives another optimizer");
         }
         this.schedule = schedule;
+        return this;
+    }
+
+    /**
+     * Reports every step and epoch to {@code monitor} (null for none); it is not part of checkpoints.
+     * <ul>
+     *   <li>Per step: the BCE, the active fraction (pairs whose cross-entropy exceeds {@link #ACTIVE_LOSS}) and
+     *       the gradient norm of tower and head together; no triplet counts.</li>
+     *   <li>Per epoch: figures of the tower's embeddings, as the step computed them. The monitor gets the
+     *       identity labels of the 2N images, so its positive and negative figures cover every pair of images in
+     *       the batch (as for {@code MetricTrainer}'s pairs), not only the N sampled pairs. The head has no fixed
+     *       distance: the figures use the monitor's distance, Euclidean by default, and say whether the tower
+     *       separates identities at all. Collapse is measured on these embeddings: a collapsed tower gives
+     *       {@code |e1 - e2| = 0} for every pair and leaves the head nothing to decide on.</li>
+     *   <li>The loss-stuck-at-zero warning needs a loss of exactly 0, which BCE practically never reaches (every
+     *       logit would have to be beyond about 100 on the right side); for the head, the same news is an active
+     *       fraction falling towards 0. Batches are never skipped (see the class comment).</li>
+     * </ul>
+     */
+    public HeadTrainer withMonitor(TrainingMonitor monitor) {
+        this.monitor = monitor;
         return this;
     }
 
@@ -161,6 +217,9 @@ public final class HeadTrainer {
                     onStep.accept(r);
                 }
             }
+            if (monitor != null) {
+                monitor.endEpoch();
+            }
             if (schedule != null) {
                 schedule.step();
             }
@@ -172,10 +231,12 @@ public final class HeadTrainer {
     }
 
     /**
-     * One optimisation step on one batch of pairs (counted in {@link #batches()}): embed the 2N images in one
-     * pass, BCE of the head's logits against {@code pairs.same()}, backward, optimiser step.
+     * One optimisation step on one batch of pairs (counted in {@link #batches()} once applied): embed the 2N
+     * images in one pass, BCE of the head's logits against {@code pairs.same()}, backward, optimiser step.
+     * {@code epochNumber} and {@code step} count from 1 (they locate the step in diagnostics and errors).
      *
-     * @throws IllegalStateException when the loss is not finite (diverged weights); nothing is updated then
+     * @throws NonFiniteTrainingException if the input, the embeddings, the logits, the loss or a gradient is not
+     *                                    finite (see the class comment); the step is then not applied
      */
     public StepReport step(ImageDataset data, Pairs pairs, int epochNumber, int step, int stepsPerEpoch) {
         int n = pairs.size();
@@ -186,27 +247,53 @@ public final class HeadTrainer {
         if (augmenter != null) {
             images = augmenter.apply(images);
         }
-        Tensor logits = network.forward(images);
+        StepGuard guard = monitor != null ? monitor.begin(network, epochNumber, step, stepsPerEpoch)
+                : StepGuard.begin(network, epochNumber, step, stepsPerEpoch);
+        // network.forward(images) in its two parts, so that the guard checks each and can name the culprit
+        Tensor embeddings = network.embed(images);
+        guard.checkOutput(TOWER, images, embeddings);
+        Tensor logits = network.head().logits(embeddings.slice(0, n), embeddings.slice(n, 2 * n));
+        guard.checkOutput(HEAD, embeddings, logits);
         Tensor loss = Functional.binaryCrossEntropyWithLogits(logits, pairs.sameTensor());
         float value = loss.item();
-        if (!Float.isFinite(value)) {
-            throw new IllegalStateException("HeadTrainer: the loss is " + value + " at epoch " + epochNumber
-                    + " step " + step + " (batch " + (batches + 1) + "): the network has diverged; the weights were not "
-                    + "updated, and the last checkpoint is kept. Lower the learning rate.");
-        }
         optimizer.zeroGrad();
         loss.backward();
+        guard.checkGradients(value);                     // before the update: a bad step is never applied
+        float[] z = logits.data();
+        double active = activeFraction(z, pairs);
+        if (monitor != null) {
+            monitor.step(guard, value, active, null, embeddings.detach(), data.labelsOf(both));
+        }
         optimizer.step();
         batches++;
-        float[] z = logits.data();
         int correct = 0;
         for (int i = 0; i < n; i++) {
             if ((z[i] >= 0f) == pairs.isSame(i)) {
                 correct++;
             }
         }
-        return new StepReport(epochNumber, step, stepsPerEpoch, value, (double) correct / n, pairs.positives(), n,
-                2 * n);
+        return new StepReport(epochNumber, step, stepsPerEpoch, value, (double) correct / n, active,
+                pairs.positives(), n, 2 * n);
+    }
+
+    /**
+     * The fraction of pairs whose binary cross-entropy exceeds {@link #ACTIVE_LOSS}. With {@code m} the logit
+     * signed towards the right answer ({@code z} for a same pair, {@code -z} for a different one) the term is
+     * {@code softplus(-m) = max(-m, 0) + log1p(exp(-|m|))}, computed in double as the loss computes it.
+     *
+     * @param logits N logits, pair i's at index i
+     */
+    static double activeFraction(float[] logits, Pairs pairs) {
+        int n = pairs.size();
+        int active = 0;
+        for (int i = 0; i < n; i++) {
+            double m = pairs.isSame(i) ? logits[i] : -(double) logits[i];
+            double term = Math.max(-m, 0) + Math.log1p(Math.exp(-Math.abs(m)));
+            if (term > ACTIVE_LOSS) {
+                active++;
+            }
+        }
+        return n == 0 ? 0 : (double) active / n;
     }
 
     // =====================================================================================================
