@@ -48,6 +48,13 @@ public class TowerBench {
     @Param({"1", "2"})
     public int threads;
 
+    /**
+     * Whether Sequential runs each conv, ReLU, 2x2 max pool block as one fused op (the default) or layer by layer:
+     * {@code -p fuse=true,false} measures both in one run.
+     */
+    @Param({"true"})
+    public boolean fuse;
+
     private Sequential tower;
     private Sequential evalTower;
     private Adam optimizer;
@@ -65,6 +72,7 @@ public class TowerBench {
     @Setup(Level.Trial)
     public void setUp() {
         Parallel.setThreads(threads);
+        Sequential.fuseConvBlocks(fuse);
         Rng rng = new Rng(7);
         tower = Towers.reference(rng);
         evalTower = Towers.reference(new Rng(8));

@@ -91,6 +91,27 @@ class KernelsParityTest {
         }
     }
 
+    @Test
+    void matrixVectorProductsBigEnoughToSplitAcrossThreads() {
+        // m < 4 takes the dot-product path, which splits B's rows across threads from 2^18 floats of B on.
+        Kernels v = vector();
+        int before = Parallel.threads();
+        try {
+            long seed = 300;
+            for (int threads = 1; threads <= 3; threads++) {
+                Parallel.setThreads(threads);
+                for (int m = 1; m <= 3; m++) {
+                    for (boolean acc : new boolean[] {false, true}) {
+                        checkGemm(v, false, true, m, 301, 1000, acc, seed++);
+                        checkGemm(v, true, true, m, 263, 1024, acc, seed++);
+                    }
+                }
+            }
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
+
     private void checkGemm(Kernels v, boolean transA, boolean transB, int m, int n, int k, boolean accumulate,
                            long seed) {
         Random rnd = new Random(seed);
