@@ -7,19 +7,25 @@ import java.util.Locale;
  * force one path for every layer, for benchmarks and experiments. All paths give the same results up to float32
  * rounding.
  *
- * <p>Set once with {@code -Dsiamese4j.conv=auto|im2col|direct} (read when this class loads), or from code with
+ * <p>Set once with {@code -Dsiamese4j.conv=auto|im2col|direct|winograd} (read when this class loads), or from code with
  * {@link #use} (a JMH benchmark compares paths this way inside one JVM).
  */
 public enum ConvAlgorithm {
     /**
      * Direct convolution for layers with at most {@link #DIRECT_MAX_CHANNELS} input channels and stride 1 along
-     * the width, im2col + GEMM for every other layer.
+     * the width; Winograd for the other 3x3, stride-1, zero-padding-1 layers; im2col + GEMM for the rest. Direct
+     * and Winograd only with the SIMD kernels.
      */
     AUTO,
     /** Lower each image to a column matrix and multiply it by the weights (GEMM). */
     IM2COL,
     /** Slide the filter over the image directly (vectorised along the output width where the stride is 1). */
-    DIRECT;
+    DIRECT,
+    /**
+     * Winograd F(2x2, 3x3) ({@link WinogradConv}) for 3x3, stride-1, zero-padding-1 layers (forward and input
+     * gradient; the weight gradient on im2col); im2col for every other layer.
+     */
+    WINOGRAD;
 
     public static final String PROPERTY = "siamese4j.conv";
     /**
@@ -45,15 +51,23 @@ public enum ConvAlgorithm {
     }
 
     /**
-     * The path {@code conv2d} takes for geometry {@code g} under this setting: IM2COL or DIRECT. AUTO goes
-     * direct only with the SIMD kernels: the scalar direct loops are slower than im2col plus the scalar GEMM.
+     * The path {@code conv2d} takes for geometry {@code g} under this setting: IM2COL, DIRECT or WINOGRAD
+     * (WINOGRAD falls back to IM2COL on a layer it does not fit). AUTO goes direct or Winograd only with the SIMD
+     * kernels: the scalar direct loops are slower than im2col plus the scalar GEMM, and Winograd's gain rests on
+     * a fast GEMM.
      */
     public ConvAlgorithm resolve(ConvGeometry g) {
+        if (this == WINOGRAD) {
+            return WinogradConv.fits(g) ? WINOGRAD : IM2COL;
+        }
         if (this != AUTO) {
             return this;
         }
         boolean simd = KernelProvider.kernels() != KernelProvider.scalar();
-        return simd && g.channels() <= DIRECT_MAX_CHANNELS && g.strideW() == 1 ? DIRECT : IM2COL;
+        if (simd && g.channels() <= DIRECT_MAX_CHANNELS && g.strideW() == 1) {
+            return DIRECT;
+        }
+        return simd && WinogradConv.fits(g) ? WINOGRAD : IM2COL;
     }
 
     private static ConvAlgorithm fromProperty() {
@@ -65,9 +79,11 @@ public enum ConvAlgorithm {
                 return IM2COL;
             case "direct":
                 return DIRECT;
+            case "winograd":
+                return WINOGRAD;
             default:
                 throw new IllegalArgumentException("-D" + PROPERTY + "=" + v
-                        + " is not a convolution algorithm; valid: auto, im2col, direct");
+                        + " is not a convolution algorithm; valid: auto, im2col, direct, winograd");
         }
     }
 }

@@ -8,6 +8,7 @@ import org.siamese4j.kernels.ConvGeometry.PaddingMode;
 import org.siamese4j.kernels.KernelProvider;
 import org.siamese4j.kernels.Kernels;
 import org.siamese4j.kernels.Parallel;
+import org.siamese4j.kernels.WinogradConv;
 
 /**
  * 2-D convolution, by im2col + GEMM or directly.
@@ -162,6 +163,9 @@ final class ConvOps {
         // null for a network's first layer, whose input needs no gradient: that work is skipped.
         // Allocated here, before the tasks add into disjoint images of it.
         float[] xGrad = x.requiresGrad ? x.gradBuffer() : null;
+        if (xGrad != null) {
+            layer.prepare(weight.data, false);
+        }
         Workspace[] bws = Workspace.acquire(batchTasks(n));
         try {
             forEachRange(bws, n, (w, first, end) -> {
@@ -221,7 +225,9 @@ final class ConvOps {
         }
         ConvGeometry g = new ConvGeometry(channels, x.shape[2], x.shape[3], weight.shape[2], weight.shape[3],
                 strideH, strideW, padH, padW, dilationH, dilationW, padding);
-        return new Layer(g, outChannels, algorithm.resolve(g) == ConvAlgorithm.DIRECT);
+        Layer layer = new Layer(g, outChannels, algorithm.resolve(g));
+        layer.prepare(weight.data, true);
+        return layer;
     }
 
     /** One layer's forward and backward for one image, on the path chosen for it. */
@@ -229,6 +235,8 @@ final class ConvOps {
         final ConvGeometry g;
         final Kernels kernels = KernelProvider.kernels();
         final boolean direct;
+        /** Forward and input gradient by Winograd F(2x2, 3x3); the weight gradient stays on im2col. */
+        final boolean winograd;
         final int outChannels;
         final int taps;          // K
         final int pixels;        // P
@@ -240,10 +248,14 @@ final class ConvOps {
         final boolean banded;
         final int bandColumns;   // floats of one band's column matrix [K, bandRows*outW]
         final int bandOut;       // floats of one band's output (or output gradient) [O, bandRows*outW]
+        /** Winograd only: the transformed filters of forward and of the input gradient, made when first needed. */
+        private float[] winogradFilters;
+        private float[] winogradFlippedFilters;
 
-        Layer(ConvGeometry g, int outChannels, boolean direct) {
+        Layer(ConvGeometry g, int outChannels, ConvAlgorithm path) {
             this.g = g;
-            this.direct = direct;
+            this.direct = path == ConvAlgorithm.DIRECT;
+            this.winograd = path == ConvAlgorithm.WINOGRAD;
             this.outChannels = outChannels;
             taps = g.patchSize();
             pixels = g.outPixels();
@@ -262,10 +274,34 @@ final class ConvOps {
             bandOut = outChannels * bandRows * outW;
         }
 
+        /**
+         * Transforms the filters for the Winograd path once per forward (or backward), before the tasks start, so
+         * that they only read them. Does nothing on the other paths.
+         */
+        void prepare(float[] w, boolean forward) {
+            if (!winograd) {
+                return;
+            }
+            float[] u = new float[WinogradConv.filterSize(outChannels, g.channels())];
+            if (forward) {
+                WinogradConv.transformFilters(w, outChannels, g.channels(), u);
+                winogradFilters = u;
+            } else {
+                WinogradConv.transformFlippedFilters(w, outChannels, g.channels(), u);
+                winogradFlippedFilters = u;
+            }
+        }
+
         /** out[outOff ..] = conv(x_n) + b, for image n = i. */
         void forward(Workspace ws, float[] x, int i, float[] w, float[] bias, float[] out, int outOff) {
             if (direct) {
                 kernels.convDirectForward(x, i * imageSize, g, w, bias, outChannels, out, outOff);
+                return;
+            }
+            if (winograd) {
+                WinogradConv.convolve(kernels, x, i * imageSize, g.channels(), g.inH(), g.inW(), winogradFilters,
+                        outChannels, bias, out, outOff, false, ws.winogradTiles(winogradScratch()),
+                        ws.winogradProducts(winogradScratch()));
                 return;
             }
             for (int oy0 = 0; oy0 < g.outH(); oy0 += bandRows) {
@@ -332,7 +368,7 @@ final class ConvOps {
                     kernels.im2colRows(x, xOff, g, oy0, oy1, columns);
                     kernels.gemm(false, true, outChannels, taps, bp, gb, gbOff, columns, 0, dW, 0, true);
                 }
-                if (xGrad != null) {
+                if (xGrad != null && !winograd) {
                     // dcols [K, bp] = W^T [K, O] * G [O, bp]; W stored [O, K] is read transposed in place.
                     float[] dColumns = ws.columnGrads(bandColumns);
                     kernels.gemm(true, false, taps, bp, outChannels, w, 0, gb, gbOff, dColumns, 0, false);
@@ -340,6 +376,17 @@ final class ConvOps {
                     kernels.col2imRowsAccumulate(dColumns, g, oy0, oy1, xGrad, xOff);
                 }
             }
+            if (xGrad != null && winograd) {
+                // dx_n += the same 3x3 convolution of G_n with the filters turned by 180 degrees, O -> C channels
+                WinogradConv.convolve(kernels, gOut, gOff, outChannels, g.outH(), g.outW(), winogradFlippedFilters,
+                        g.channels(), null, xGrad, xOff, true, ws.winogradTiles(winogradScratch()),
+                        ws.winogradProducts(winogradScratch()));
+            }
+        }
+
+        /** Floats of each Winograd scratch buffer: enough for forward (C in, O out) and backward (O in, C out). */
+        private int winogradScratch() {
+            return WinogradConv.scratchSize(Math.max(g.channels(), outChannels), g.inH(), g.inW());
         }
     }
 
@@ -391,6 +438,8 @@ final class ConvOps {
         private float[] band = NONE;
         private float[] weightGrad = NONE;
         private double[] biasGrad = new double[0];
+        private float[] winogradTiles = NONE;
+        private float[] winogradProducts = NONE;
         private float[] imageOutput = NONE;
         private float[] imageOutputGrad = NONE;
         /** During a backward: where this task adds its gradients (null when not needed). */
@@ -443,6 +492,22 @@ final class ConvOps {
                 band = new float[size];
             }
             return band;
+        }
+
+        /** At least {@code size} floats; contents undefined: the Winograd path's transformed input tiles. */
+        float[] winogradTiles(int size) {
+            if (winogradTiles.length < size) {
+                winogradTiles = new float[size];
+            }
+            return winogradTiles;
+        }
+
+        /** At least {@code size} floats; contents undefined: the Winograd path's tile products. */
+        float[] winogradProducts(int size) {
+            if (winogradProducts.length < size) {
+                winogradProducts = new float[size];
+            }
+            return winogradProducts;
         }
 
         /** At least {@code size} floats; contents undefined: one image's convolution output. */

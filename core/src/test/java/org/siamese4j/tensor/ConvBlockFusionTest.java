@@ -45,7 +45,8 @@ class ConvBlockFusionTest {
             long seed = 1;
             for (int threads = 1; threads <= 3; threads++) {
                 Parallel.setThreads(threads);
-                for (ConvAlgorithm path : new ConvAlgorithm[] {ConvAlgorithm.IM2COL, ConvAlgorithm.DIRECT}) {
+                for (ConvAlgorithm path : new ConvAlgorithm[] {ConvAlgorithm.IM2COL, ConvAlgorithm.DIRECT,
+                    ConvAlgorithm.WINOGRAD}) {
                     ConvAlgorithm.use(path);
                     for (Config k : CONFIGS) {
                         assertSameAsUnfused(k, seed++, path + ", " + threads + " threads, " + k);

@@ -14,14 +14,16 @@ import org.siamese4j.kernels.ConvGeometry.PaddingMode;
 import org.siamese4j.kernels.Parallel;
 
 /**
- * conv2d through each path (im2col + GEMM, direct, and whatever AUTO picks) against the definition computed in
- * double: the output and all three gradients, on 1 to 3 input channels, stride 1 and 2, zero and reflection
- * padding, widths 7 (narrower than a vector), 17 (one plus a tail), 33 and 92 (the reference tower's width),
+ * conv2d through each path (im2col + GEMM, direct, Winograd, and whatever AUTO picks) against the definition
+ * computed in double: the output and all three gradients, on 1 to 3 input channels and on 8 to 16 (as Winograd is
+ * used), stride 1 and 2, zero and reflection padding (Winograd falls back to im2col where it does not fit), widths
+ * 7 (narrower than a vector), 17 (one plus a tail), 33 and 92 (the reference tower's width), odd and even heights,
  * batches larger than the thread count, and 1 to 3 threads (uneven image ranges). Also: finite-difference
- * gradient checks on the direct path, and bit-identical results when the same step is run twice.
+ * gradient checks on the direct and Winograd paths, and bit-identical results when the same step is run twice.
  */
 class ConvPathsTest {
-    private static final ConvAlgorithm[] PATHS = {ConvAlgorithm.IM2COL, ConvAlgorithm.DIRECT, ConvAlgorithm.AUTO};
+    private static final ConvAlgorithm[] PATHS = {ConvAlgorithm.IM2COL, ConvAlgorithm.DIRECT, ConvAlgorithm.WINOGRAD,
+        ConvAlgorithm.AUTO};
 
     /** One convolution: input [n, c, h, w], o output channels, square k x k filter, stride (sH, sW), padding p. */
     private record Config(int n, int c, int h, int w, int o, int k, int strideH, int strideW, int pad,
@@ -46,6 +48,10 @@ class ConvPathsTest {
                 list.add(new Config(3, c, 6, w, 5, 5, 1, 1, 2, PaddingMode.REFLECT));
             }
         }
+        // Many channels on both sides, as Winograd is used in a tower: even and odd sizes, one image.
+        list.add(new Config(3, 8, 6, 9, 5, 3, 1, 1, 1, PaddingMode.ZEROS));
+        list.add(new Config(2, 16, 7, 12, 16, 3, 1, 1, 1, PaddingMode.ZEROS));
+        list.add(new Config(1, 12, 11, 23, 7, 3, 1, 1, 1, PaddingMode.ZEROS));
         return list;
     }
 
@@ -92,17 +98,28 @@ class ConvPathsTest {
     }
 
     @Test
-    void autoPicksDirectForFewChannelsAndUnitWidthStrideWithSimd() {
+    void autoPicksDirectForFewChannelsWinogradForSame3x3AndIm2colForTheRest() {
         boolean simd = org.siamese4j.kernels.KernelProvider.kernels() != org.siamese4j.kernels.KernelProvider.scalar();
         ConvAlgorithm fewChannels = simd ? ConvAlgorithm.DIRECT : ConvAlgorithm.IM2COL;
+        ConvAlgorithm same3x3 = simd ? ConvAlgorithm.WINOGRAD : ConvAlgorithm.IM2COL;
         assertThat(ConvAlgorithm.AUTO.resolve(ConvGeometry.square(1, 112, 92, 3, 1, 1))).isEqualTo(fewChannels);
         assertThat(ConvAlgorithm.AUTO.resolve(ConvGeometry.square(3, 32, 32, 3, 1, 1))).isEqualTo(fewChannels);
-        assertThat(ConvAlgorithm.AUTO.resolve(ConvGeometry.square(4, 32, 32, 3, 1, 1)))
+        assertThat(ConvAlgorithm.AUTO.resolve(ConvGeometry.square(4, 32, 32, 3, 1, 1))).isEqualTo(same3x3);
+        assertThat(ConvAlgorithm.AUTO.resolve(ConvGeometry.square(64, 28, 23, 3, 1, 1))).isEqualTo(same3x3);
+        assertThat(ConvAlgorithm.AUTO.resolve(ConvGeometry.square(4, 32, 32, 3, 2, 1)))
+                .isEqualTo(ConvAlgorithm.IM2COL);
+        assertThat(ConvAlgorithm.AUTO.resolve(ConvGeometry.square(4, 32, 32, 3, 1, 0)))
+                .isEqualTo(ConvAlgorithm.IM2COL);
+        assertThat(ConvAlgorithm.AUTO.resolve(ConvGeometry.square(4, 32, 32, 5, 1, 2)))
                 .isEqualTo(ConvAlgorithm.IM2COL);
         assertThat(ConvAlgorithm.AUTO.resolve(ConvGeometry.square(1, 32, 32, 3, 2, 1)))
                 .isEqualTo(ConvAlgorithm.IM2COL);
         assertThat(ConvAlgorithm.DIRECT.resolve(ConvGeometry.square(64, 32, 32, 3, 2, 1)))
                 .isEqualTo(ConvAlgorithm.DIRECT);
+        assertThat(ConvAlgorithm.WINOGRAD.resolve(ConvGeometry.square(64, 32, 32, 3, 2, 1)))
+                .as("Winograd falls back where it does not fit").isEqualTo(ConvAlgorithm.IM2COL);
+        assertThat(ConvAlgorithm.WINOGRAD.resolve(ConvGeometry.square(1, 32, 32, 3, 1, 1)))
+                .isEqualTo(ConvAlgorithm.WINOGRAD);
     }
 
     /**
@@ -230,6 +247,17 @@ class ConvPathsTest {
         Config narrow = new Config(2, 1, 5, 7, 2, 3, 1, 1, 1, PaddingMode.ZEROS);
         assertGradientsMatch(in -> conv(in[0], in[1], in[2], narrow, ConvAlgorithm.DIRECT), input(43, 2, 1, 5, 7),
                 input(44, 2, 1, 3, 3), input(45, 2));
+    }
+
+    @Test
+    void winogradPathGradientsOddAndEvenSizes() {
+        // odd height and width: the last tile row and column are cut at the edge
+        Config odd = new Config(2, 4, 5, 7, 3, 3, 1, 1, 1, PaddingMode.ZEROS);
+        assertGradientsMatch(in -> conv(in[0], in[1], in[2], odd, ConvAlgorithm.WINOGRAD), input(50, 2, 4, 5, 7),
+                input(51, 3, 4, 3, 3), input(52, 3));
+        Config even = new Config(1, 5, 6, 4, 6, 3, 1, 1, 1, PaddingMode.ZEROS);
+        assertGradientsMatch(in -> conv(in[0], in[1], in[2], even, ConvAlgorithm.WINOGRAD), input(53, 1, 5, 6, 4),
+                input(54, 6, 5, 3, 3), input(55, 6));
     }
 
     @Test

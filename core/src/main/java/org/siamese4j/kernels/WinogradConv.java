@@ -1,0 +1,285 @@
+package org.siamese4j.kernels;
+
+import org.siamese4j.kernels.ConvGeometry.PaddingMode;
+
+/**
+ * 3x3 convolution, stride 1, zero padding 1 (a "same" convolution: output H x W), by Winograd's minimal filtering
+ * algorithm F(2x2, 3x3) (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016).
+ *
+ * <p>A 2x2 block of outputs of one channel pair needs 36 multiplies done directly (4 outputs x 9 taps). Winograd
+ * gets it from the 4x4 input tile d that covers it with 16: transform the tile and the filter g,
+ * <pre>
+ *   V = B^T d B,   U = G g G^T           (both 4x4)
+ *   Y = A^T (U .* V) A                    (.* elementwise; Y is the 2x2 output block)
+ * </pre>
+ * with
+ * <pre>
+ *   B^T = | 1  0 -1  0 |     G = | 1    0    0   |     A^T = | 1  1  1  0 |
+ *         | 0  1  1  0 |         | 1/2  1/2  1/2 |           | 0  1 -1 -1 |
+ *         | 0 -1  1  0 |         | 1/2 -1/2  1/2 |
+ *         | 0  1  0 -1 |         | 0    0    1   |
+ * </pre>
+ * Summed over input channels, the elementwise products become 16 independent matrix products, one per position
+ * xi of the 4x4 transformed tile:
+ * <pre>
+ *   M[xi] [O, T] = U[xi] [O, C] * V[xi] [C, T]      (T = number of 2x2 output tiles)
+ * </pre>
+ * which run on the ordinary GEMM. That is 16 * O * C * T = 4 * O * C * H * W multiply-adds against im2col's
+ * 9 * O * C * H * W: 2.25 times fewer. The transforms are additions only (and halves, exact in binary), cheap
+ * next to the products once C and O are a few dozen.
+ *
+ * <p>Rounding differs from im2col's (the transforms add and subtract before multiplying), by a few float32 ulps
+ * of the sums' magnitudes for these small transforms; the convolution tests bound it like any other path.
+ *
+ * <p>The input gradient of a same 3x3 convolution is itself a same 3x3 convolution, of the output gradient with
+ * the filters turned by 180 degrees and their channel axes swapped, so backward reuses {@link #convolve} with
+ * {@link #transformFlippedFilters}. The weight gradient stays on im2col + GEMM.
+ */
+public final class WinogradConv {
+    /** Positions in a transformed 4x4 tile: one GEMM each. */
+    static final int XI = 16;
+    /** Floats of one band's transformed tiles and products together. */
+    static final int BAND_FLOATS = 1 << 20;
+
+    private WinogradConv() {
+    }
+
+    /** Whether {@code g} is a convolution this class computes: 3x3, stride 1, no dilation, zero padding 1. */
+    public static boolean fits(ConvGeometry g) {
+        return g.kH() == 3 && g.kW() == 3 && g.strideH() == 1 && g.strideW() == 1 && g.dilationH() == 1
+                && g.dilationW() == 1 && g.padH() == 1 && g.padW() == 1 && g.padding() == PaddingMode.ZEROS;
+    }
+
+    /** Floats of {@link #transformFilters}' output for o x c filters. */
+    public static int filterSize(int outChannels, int channels) {
+        return XI * outChannels * channels;
+    }
+
+    /** Floats of {@link #convolve}'s scratch for transformed input tiles, or for tile products, of c channels. */
+    public static int scratchSize(int c, int h, int w) {
+        return XI * c * tiles(h, w);
+    }
+
+    private static int tiles(int h, int w) {
+        return ((h + 1) / 2) * ((w + 1) / 2);
+    }
+
+    /**
+     * u[xi][o][c] = (G g G^T)[xi] for each filter g = weight[o][c] (3x3, row-major at weight[(o*C + c)*9]).
+     */
+    public static void transformFilters(float[] weight, int outChannels, int channels, float[] u) {
+        float[] g = new float[9];
+        for (int o = 0; o < outChannels; o++) {
+            for (int c = 0; c < channels; c++) {
+                System.arraycopy(weight, (o * channels + c) * 9, g, 0, 9);
+                transformFilter(g, u, o * channels + c, outChannels * channels);
+            }
+        }
+    }
+
+    /**
+     * The filters of the input gradient: u[xi][c][o] = (G g' G^T)[xi] with g' = weight[o][c] turned by 180
+     * degrees, i.e. the transformed filters of a convolution from O channels to C.
+     */
+    public static void transformFlippedFilters(float[] weight, int outChannels, int channels, float[] u) {
+        float[] g = new float[9];
+        for (int c = 0; c < channels; c++) {
+            for (int o = 0; o < outChannels; o++) {
+                int src = (o * channels + c) * 9;
+                for (int i = 0; i < 9; i++) {
+                    g[i] = weight[src + 8 - i];
+                }
+                transformFilter(g, u, c * outChannels + o, outChannels * channels);
+            }
+        }
+    }
+
+    /** U = G g G^T for one 3x3 filter g, written to u[xi * stride + index] for xi = 0..15. */
+    private static void transformFilter(float[] g, float[] u, int index, int stride) {
+        // t = G g (4x3): rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2 of the filter's columns
+        float[] t = new float[12];
+        for (int j = 0; j < 3; j++) {
+            float g0 = g[j];
+            float g1 = g[3 + j];
+            float g2 = g[6 + j];
+            t[j] = g0;
+            t[3 + j] = 0.5f * (g0 + g1 + g2);
+            t[6 + j] = 0.5f * (g0 - g1 + g2);
+            t[9 + j] = g2;
+        }
+        // U = t G^T (4x4): the same combination along each row of t
+        for (int i = 0; i < 4; i++) {
+            float t0 = t[3 * i];
+            float t1 = t[3 * i + 1];
+            float t2 = t[3 * i + 2];
+            u[(4 * i) * stride + index] = t0;
+            u[(4 * i + 1) * stride + index] = 0.5f * (t0 + t1 + t2);
+            u[(4 * i + 2) * stride + index] = 0.5f * (t0 - t1 + t2);
+            u[(4 * i + 3) * stride + index] = t2;
+        }
+    }
+
+    /**
+     * out[outOff ..] [O, H, W] (+)= the same 3x3 convolution of x[xOff ..] [C, H, W] with the filters whose
+     * transform is u ({@link #transformFilters}), plus bias[o] when bias is not null (only without accumulate).
+     *
+     * @param inputTiles at least {@code scratchSize(channels, h, w)} floats, contents undefined
+     * @param products   at least {@code scratchSize(outChannels, h, w)} floats, contents undefined
+     */
+    public static void convolve(Kernels kernels, float[] x, int xOff, int channels, int h, int w, float[] u,
+                                int outChannels, float[] bias, float[] out, int outOff, boolean accumulate,
+                                float[] inputTiles, float[] products) {
+        int tilesW = (w + 1) / 2;
+        int tilesH = (h + 1) / 2;
+        // Bands of tile rows whose transformed tiles and products stay in L2 between the transforms and the GEMMs.
+        int bandRows = Math.max(1, Math.min(tilesH, BAND_FLOATS / (XI * (channels + outChannels) * tilesW)));
+        for (int ty0 = 0; ty0 < tilesH; ty0 += bandRows) {
+            int ty1 = Math.min(tilesH, ty0 + bandRows);
+            int bandTiles = (ty1 - ty0) * tilesW;
+            transformInput(x, xOff, channels, h, w, tilesW, ty0, ty1, inputTiles);
+            for (int xi = 0; xi < XI; xi++) {
+                // M[xi] [O, T] = U[xi] [O, C] * V[xi] [C, T]
+                kernels.gemm(false, false, outChannels, bandTiles, channels, u, xi * outChannels * channels,
+                        inputTiles, xi * channels * bandTiles, products, xi * outChannels * bandTiles, false);
+            }
+            transformOutput(products, outChannels, h, w, tilesW, ty0, ty1, bias, out, outOff, accumulate);
+        }
+    }
+
+    /**
+     * V[xi][c][t] = (B^T d B)[xi] for the 4x4 tile d of channel c around output tile t (zeros outside). Organised
+     * by rows of tiles so that every inner loop runs along contiguous memory (which the JIT vectorises): the four
+     * input rows of a tile row are combined by B^T first, over the whole padded width; each combined row is then
+     * split into its even and odd columns, and B along the width is two adjacent elements of those.
+     */
+    private static void transformInput(float[] x, int xOff, int channels, int h, int w, int tilesW, int ty0,
+                                       int ty1, float[] v) {
+        int bandTiles = (ty1 - ty0) * tilesW;
+        int vSize = channels * bandTiles;
+        int padW = 2 * tilesW + 2;             // padded column m holds input column m - 1
+        float[][] rows = new float[4][padW];
+        float[][] combined = new float[4][padW];
+        float[] even = new float[tilesW + 1];
+        float[] odd = new float[tilesW + 1];
+        for (int c = 0; c < channels; c++) {
+            int plane = xOff + c * h * w;
+            for (int ty = ty0; ty < ty1; ty++) {
+                for (int i = 0; i < 4; i++) {
+                    int y = 2 * ty - 1 + i;
+                    java.util.Arrays.fill(rows[i], 0f);
+                    if (y >= 0 && y < h) {
+                        System.arraycopy(x, plane + y * w, rows[i], 1, w);
+                    }
+                }
+                // B^T d along the height: d0 - d2, d1 + d2, d2 - d1, d1 - d3
+                float[] r0 = rows[0];
+                float[] r1 = rows[1];
+                float[] r2 = rows[2];
+                float[] r3 = rows[3];
+                float[] s0 = combined[0];
+                float[] s1 = combined[1];
+                float[] s2 = combined[2];
+                float[] s3 = combined[3];
+                for (int m = 0; m < padW; m++) {
+                    s0[m] = r0[m] - r2[m];
+                    s1[m] = r1[m] + r2[m];
+                    s2[m] = r2[m] - r1[m];
+                    s3[m] = r1[m] - r3[m];
+                }
+                int dst = c * bandTiles + (ty - ty0) * tilesW;
+                for (int i = 0; i < 4; i++) {
+                    float[] si = combined[i];
+                    for (int k = 0; k <= tilesW; k++) {
+                        even[k] = si[2 * k];
+                        odd[k] = si[2 * k + 1];
+                    }
+                    // ... B along the width: tile tx sees columns e[tx], o[tx], e[tx+1], o[tx+1]
+                    int v0 = (4 * i) * vSize + dst;
+                    int v1 = v0 + vSize;
+                    int v2 = v1 + vSize;
+                    int v3 = v2 + vSize;
+                    for (int tx = 0; tx < tilesW; tx++) {
+                        v[v0 + tx] = even[tx] - even[tx + 1];
+                        v[v1 + tx] = odd[tx] + even[tx + 1];
+                        v[v2 + tx] = even[tx + 1] - odd[tx];
+                        v[v3 + tx] = odd[tx] - odd[tx + 1];
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * out[o] 2x2 block of tile t (+)= A^T M[.][o][t] A (+ bias), cut at the image's edge; a row of tiles at a
+     * time, contiguous along the row, then interleaved into the two output rows.
+     */
+    private static void transformOutput(float[] m, int outChannels, int h, int w, int tilesW, int ty0, int ty1,
+                                        float[] bias, float[] out, int outOff, boolean accumulate) {
+        int bandTiles = (ty1 - ty0) * tilesW;
+        int mSize = outChannels * bandTiles;
+        float[][] r = new float[8][tilesW];    // r = A^T q, a 2x4 matrix per tile: r0j, r1j
+        float[][] y = new float[4][tilesW];    // y00, y01, y10, y11 of each tile of the row
+        for (int o = 0; o < outChannels; o++) {
+            float b = bias == null || accumulate ? 0f : bias[o];
+            int plane = outOff + o * h * w;
+            for (int ty = ty0; ty < ty1; ty++) {
+                int src = o * bandTiles + (ty - ty0) * tilesW;
+                // r = A^T q: r0j = q0j + q1j + q2j, r1j = q1j - q2j - q3j (q as a 4x4 matrix, qij = M[4i + j])
+                for (int j = 0; j < 4; j++) {
+                    float[] top = r[j];
+                    float[] bottom = r[4 + j];
+                    int q0 = src + j * mSize;
+                    int q1 = q0 + 4 * mSize;
+                    int q2 = q1 + 4 * mSize;
+                    int q3 = q2 + 4 * mSize;
+                    for (int tx = 0; tx < tilesW; tx++) {
+                        float middle = m[q1 + tx];
+                        float third = m[q2 + tx];
+                        top[tx] = m[q0 + tx] + middle + third;
+                        bottom[tx] = middle - third - m[q3 + tx];
+                    }
+                }
+                // Y = r A: yi0 = ri0 + ri1 + ri2, yi1 = ri1 - ri2 - ri3
+                for (int i = 0; i < 2; i++) {
+                    float[] ri0 = r[4 * i];
+                    float[] ri1 = r[4 * i + 1];
+                    float[] ri2 = r[4 * i + 2];
+                    float[] ri3 = r[4 * i + 3];
+                    float[] left = y[2 * i];
+                    float[] right = y[2 * i + 1];
+                    for (int tx = 0; tx < tilesW; tx++) {
+                        left[tx] = ri0[tx] + ri1[tx] + ri2[tx] + b;
+                        right[tx] = ri1[tx] - ri2[tx] - ri3[tx] + b;
+                    }
+                }
+                int oy = 2 * ty;
+                writeRow(y[0], y[1], w, out, plane + oy * w, accumulate);
+                if (oy + 1 < h) {
+                    writeRow(y[2], y[3], w, out, plane + (oy + 1) * w, accumulate);
+                }
+            }
+        }
+    }
+
+    /** out[at + 2k] (+)= left[k], out[at + 2k + 1] (+)= right[k], for the w columns of one output row. */
+    private static void writeRow(float[] left, float[] right, int w, float[] out, int at, boolean accumulate) {
+        int pairs = w / 2;
+        if (accumulate) {
+            for (int k = 0; k < pairs; k++) {
+                out[at + 2 * k] += left[k];
+                out[at + 2 * k + 1] += right[k];
+            }
+            if ((w & 1) != 0) {
+                out[at + w - 1] += left[pairs];
+            }
+        } else {
+            for (int k = 0; k < pairs; k++) {
+                out[at + 2 * k] = left[k];
+                out[at + 2 * k + 1] = right[k];
+            }
+            if ((w & 1) != 0) {
+                out[at + w - 1] = left[pairs];
+            }
+        }
+    }
+}
