@@ -80,17 +80,18 @@ final class VectorGemm {
                 } else {
                     packB(transB, k, n, b, bOff, pc, kc, jc, nc, packedB, 0, nPanels);
                 }
-                int mBlocks = (m + MC - 1) / MC;
                 if (!parallel) {
-                    for (int block = 0; block < mBlocks; block++) {
-                        blockProduct(transA, m, k, a, aOff, block * MC, pc, kc, packedB, 0, nPanels, jc, nc, c, cOff,
-                                n, add);
+                    for (int ic = 0; ic < m; ic += MC) {
+                        blockProduct(transA, m, k, a, aOff, ic, MC, pc, kc, packedB, 0, nPanels, jc, nc, c, cOff, n,
+                                add);
                     }
                     continue;
                 }
-                // Split the rows into MC blocks and, when there are fewer blocks than threads, also split the
-                // B panels, so even a short wide product (a dense layer on a small batch) keeps every core busy.
                 int threads = Parallel.threads();
+                int blockRows = balancedBlockRows(m, threads);
+                int mBlocks = (m + blockRows - 1) / blockRows;
+                // Split the rows into blocks and, when there are fewer blocks than threads, also split the B
+                // panels, so even a short wide product (a dense layer on a small batch) keeps every core busy.
                 int panelGroups = Math.max(1, Math.min(nPanels, (2 * threads + mBlocks - 1) / mBlocks));
                 int groupSize = (nPanels + panelGroups - 1) / panelGroups;
                 int tasks = mBlocks * panelGroups;
@@ -103,19 +104,34 @@ final class VectorGemm {
                     int p0 = group * groupSize;
                     int p1 = Math.min(nPanels, p0 + groupSize);
                     if (p0 < p1) {
-                        blockProduct(transA, m, k, a, aOff, block * MC, fpc, fkc, packedB, p0, p1, fjc, nc, c, cOff,
-                                n, add);
+                        blockProduct(transA, m, k, a, aOff, block * blockRows, blockRows, fpc, fkc, packedB, p0, p1,
+                                fjc, nc, c, cOff, n, add);
                     }
                 });
             }
         }
     }
 
-    /** Packs rows [ic, ic+MC) of op(A) for depth [pc, pc+kc) and multiplies them by B panels [p0, p1). */
-    private static void blockProduct(boolean transA, int m, int k, float[] a, int aOff, int ic, int pc, int kc,
-                                     float[] packedB, int p0, int p1, int jc, int nc, float[] c, int cOff, int n,
-                                     boolean add) {
-        int mc = Math.min(MC, m - ic);
+    /**
+     * Rows per block when the blocks are shared out among {@code threads}: as many blocks per thread as rows
+     * of MC need, all of (nearly) the same height, a multiple of MR. With plain MC-row blocks the last block is
+     * short and the blocks do not divide evenly: 1024 rows on two threads would be 384 + 384 rows on one core
+     * against 256 on the other.
+     */
+    static int balancedBlockRows(int m, int threads) {
+        int blocks = threads * (int) ((m + (long) threads * MC - 1) / ((long) threads * MC));
+        int rows = (m + blocks - 1) / blocks;
+        return Math.min(MC, (rows + MR - 1) / MR * MR);
+    }
+
+    /**
+     * Packs rows [ic, ic+blockRows) of op(A) (at most MC) for depth [pc, pc+kc) and multiplies them by B panels
+     * [p0, p1).
+     */
+    private static void blockProduct(boolean transA, int m, int k, float[] a, int aOff, int ic, int blockRows,
+                                     int pc, int kc, float[] packedB, int p0, int p1, int jc, int nc, float[] c,
+                                     int cOff, int n, boolean add) {
+        int mc = Math.min(blockRows, m - ic);
         float[] packedA = PACKED_A.get();
         packA(transA, m, k, a, aOff, ic, mc, pc, kc, packedA);
         int mPanels = (mc + MR - 1) / MR;

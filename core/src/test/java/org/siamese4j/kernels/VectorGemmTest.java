@@ -68,4 +68,57 @@ class VectorGemmTest {
             }
         }
     }
+
+    @org.junit.jupiter.api.Test
+    void parallelRowBlocksAreBalancedMultiplesOfTheMicroTile() {
+        assumeTrue(KernelProvider.vectorOrNull() != null, "Vector API module not present in this run");
+        for (int threads = 2; threads <= 4; threads++) {
+            for (int m : new int[] {8, 100, 384, 385, 1000, 1024, 2048, 4099}) {
+                int rows = VectorGemm.balancedBlockRows(m, threads);
+                int blocks = (m + rows - 1) / rows;
+                assertThat(rows).as("m=%d threads=%d", m, threads).isLessThanOrEqualTo(VectorGemm.MC);
+                assertThat(rows % VectorGemm.MR).as("m=%d threads=%d", m, threads).isZero();
+                // The blocks share out as evenly as whole blocks can: no thread gets two blocks more than another.
+                int perThreadMax = (blocks + threads - 1) / threads;
+                int perThreadMin = blocks / threads;
+                assertThat(perThreadMax - perThreadMin).as("m=%d threads=%d", m, threads).isLessThanOrEqualTo(1);
+                if (m >= threads * VectorGemm.MR * 8) {
+                    // Big enough: every thread gets the same number of blocks, the last at most MR rows short...
+                    assertThat(blocks % threads).as("m=%d threads=%d", m, threads).isZero();
+                    assertThat(m - (blocks - 1) * rows).as("m=%d threads=%d", m, threads)
+                            .isGreaterThan(rows - blocks * VectorGemm.MR);
+                }
+            }
+        }
+        assertThat(VectorGemm.balancedBlockRows(1024, 2)).isEqualTo(256);
+        assertThat(VectorGemm.balancedBlockRows(2048, 2)).isEqualTo(344);
+    }
+
+    @ParameterizedTest(name = "{0} threads")
+    @CsvSource({"2", "3"})
+    void parallelPathEqualsTheScalarReferenceOnBalancedBlocks(int threads) {
+        Kernels vector = KernelProvider.vectorOrNull();
+        assumeTrue(vector != null, "Vector API module not present in this run");
+        int before = Parallel.threads();
+        try {
+            Parallel.setThreads(threads);
+            int m = 1000;
+            int n = 97;
+            int k = 400;      // 38.8 M multiply-adds: above the parallel threshold
+            Rng rng = new Rng(77);
+            float[] a = Tensor.uniform(rng, -1, 1, m * k).data();
+            float[] b = Tensor.uniform(rng, -1, 1, k * n).data();
+            float[] expected = new float[m * n];
+            float[] actual = new float[m * n];
+            KernelProvider.scalar().gemm(false, true, m, n, k, a, 0, b, 0, expected, 0, false);
+            vector.gemm(false, true, m, n, k, a, 0, b, 0, actual, 0, false);
+            float tol = 1e-6f * k + 1e-6f;
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(actual[i]).as("index %d", i)
+                        .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(tol));
+            }
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
 }
