@@ -26,7 +26,8 @@ import org.siamese4j.tensor.Rng;
  * {@code siamese4j demo}: the README's main command. Trains a small Siamese embedding network with online semi-hard
  * triplet mining on generated faces (nothing to download), then measures how well it tells apart
  * people it never saw in training, before and after training, and saves the model and the plots (loss,
- * ROC with the EER point, distance histograms with the threshold, image pairs with their distances, PCA view).
+ * ROC with the EER point, distance histograms with the threshold, image pairs with their distances, PCA view),
+ * with the training diagnostics of {@code train --diagnostics} (per-step and per-epoch CSV and their chart).
  */
 final class DemoCommand implements Siamese4j.Command {
     @Override
@@ -48,6 +49,11 @@ final class DemoCommand implements Siamese4j.Command {
 
     @Override
     public int run(Options o, PrintStream out) throws IOException {
+        return run(o, out, System.err);
+    }
+
+    @Override
+    public int run(Options o, PrintStream out, PrintStream err) throws IOException {
         int epochs = o.integer("epochs", 20, 1, 1000);
         int people = o.integer("people", 160, 4, 100_000);
         int images = o.integer("images", 8, 2, 1000);
@@ -68,7 +74,7 @@ final class DemoCommand implements Siamese4j.Command {
         int p = Math.min(12, people);
         TrainCommand.Config config = new TrainCommand.Config("synthetic:" + people + "x" + images,
                 CliData.DEFAULT_ARCH, ArchSpec.parseInput(CliData.DEFAULT_INPUT), "triplet", "semi-hard", 0.3f,
-                epochs, p, 4, 2e-3f, "adam", seed, true, testPeople, model, null);
+                epochs, p, 4, 2e-3f, "adam", seed, true, testPeople, model, null).withDiagnostics(dir);
 
         // The untrained baseline: the network train starts from (its Rng draws the split first, then the weights),
         // on the same held-out people.
@@ -82,7 +88,7 @@ final class DemoCommand implements Siamese4j.Command {
         out.printf(Locale.ROOT, "untrained network on the held-out people: AUC %.3f, 5-way one-shot %.1f%%%n",
                 before.auc(), 100 * before.oneShotAccuracy());
 
-        TrainCommand.Result result = TrainCommand.train(config, out, terminal);
+        TrainCommand.Result result = TrainCommand.train(config, out, err, terminal);
         VerificationReport after = result.report();
 
         out.println();

@@ -2,11 +2,15 @@ package org.siamese4j.examples.cli;
 
 import java.io.PrintStream;
 import java.util.Locale;
+import java.util.function.ToDoubleBiFunction;
 import org.siamese4j.io.ModelFile;
 import org.siamese4j.kernels.Parallel;
 import org.siamese4j.siamese.Embeddings;
 import org.siamese4j.siamese.data.ImageDataset;
+import org.siamese4j.siamese.head.HeadSiameseNetwork;
 import org.siamese4j.siamese.metrics.EmbeddingDistance;
+import org.siamese4j.siamese.metrics.Identification;
+import org.siamese4j.siamese.metrics.ScoreDirection;
 import org.siamese4j.siamese.metrics.ScoredPairs;
 import org.siamese4j.siamese.metrics.Thresholds;
 import org.siamese4j.siamese.metrics.VerificationReport;
@@ -17,6 +21,10 @@ import org.siamese4j.tensor.Rng;
  * (AUC, EER, 10-fold accuracy and threshold, TAR at FAR) over all pairs, N-way one-shot accuracy and rank-1
  * identification, plus the accuracy of the threshold stored in the model. With {@code --json} stdout holds one
  * JSON object and nothing else.
+ *
+ * <p>A model file with a learned similarity head ({@code train --loss bce-head}) is scored by the head: every pair's
+ * score is P(same), higher meaning more alike, so the ROC, AUC, EER, the 10-fold threshold (in P(same)) and the
+ * stored threshold work on it, and one-shot and rank-1 take the candidate with the highest P(same).
  */
 final class EvalCommand implements Siamese4j.Command {
     @Override
@@ -54,19 +62,38 @@ final class EvalCommand implements Siamese4j.Command {
         boolean json = o.flag("json");
 
         ModelFile.LoadedModel model = CliData.loadModel(modelPath);
-        EmbeddingDistance distance = CliData.distanceOf(model);
+        // a head model is scored by its head's P(same); a plain model by its distance
+        boolean head = model.head().isPresent();
+        ToDoubleBiFunction<float[], float[]> score;
+        ScoreDirection direction;
+        String scoreName;
+        if (head) {
+            HeadSiameseNetwork network = HeadSiameseNetwork.of(model, modelPath);
+            score = network::score;
+            direction = ScoreDirection.HIGHER_IS_SAME;
+            scoreName = "head";
+        } else {
+            EmbeddingDistance distance = CliData.distanceOf(model);
+            score = distance::between;
+            direction = ScoreDirection.LOWER_IS_SAME;
+            scoreName = model.metadata().getOrDefault(CliData.KEY_DISTANCE, "euclidean");
+        }
         ImageDataset data = CliData.load(spec, CliData.HELD_OUT_FIRST, model.inputShape());
         if (data.identityCount() < ways) {
             throw new Options.UsageException("--ways " + ways + " needs at least " + ways + " people, the data has "
                     + data.identityCount());
         }
         float[][] embeddings = Embeddings.of(model.model(), data, 64);
-        VerificationReport report = VerificationReport.evaluate(embeddings, data.labels(), distance, ways, trials,
-                new Rng(seed));
+        // every pair scored once, for the report and for the stored threshold (the same numbers as
+        // VerificationReport.evaluate, which would score them again)
+        ScoredPairs pairs = ScoredPairs.all(embeddings, data.labels(), score, direction);
+        double oneShot = Identification.nWayOneShot(embeddings, data.labels(), ways, trials, new Rng(seed), score,
+                direction);
+        double rank1 = Identification.rank1LeaveOneOut(embeddings, data.labels(), score, direction);
+        VerificationReport report = VerificationReport.ofPairs(pairs, oneShot, rank1);
         double modelThreshold = parseThreshold(model);
         double modelAccuracy = Double.NaN;
         if (Double.isFinite(modelThreshold)) {
-            ScoredPairs pairs = ScoredPairs.all(embeddings, data.labels(), distance);
             modelAccuracy = balancedAccuracy(pairs, modelThreshold);
         }
         if (json) {
@@ -75,13 +102,16 @@ final class EvalCommand implements Siamese4j.Command {
                     + ",\"ways\":" + ways
                     + ",\"identities\":" + data.identityCount()
                     + ",\"images\":" + data.size()
+                    + ",\"score\":" + CliData.quote(scoreName)
+                    + ",\"direction\":" + CliData.quote(direction.name().toLowerCase(Locale.ROOT))
                     + ",\"model_threshold\":" + CliData.number(modelThreshold)
                     + ",\"model_threshold_accuracy\":" + CliData.number(modelAccuracy)
                     + ",\"data\":" + CliData.quote(spec.toString())
                     + ",\"model\":" + CliData.quote(modelPath) + "}");
         } else {
-            out.printf(Locale.ROOT, "model %s on %s (%s)%n", modelPath, spec, data);
-            TrainCommand.printReport(out, report, ways, data);
+            out.printf(Locale.ROOT, "model %s on %s (%s), scored by %s%n", modelPath, spec, data,
+                    head ? "its similarity head, P(same) (higher is more alike)" : "the " + scoreName + " distance");
+            TrainCommand.printReport(out, report, ways, data, head ? "P(same)" : "distance");
             if (Double.isFinite(modelThreshold)) {
                 out.printf(Locale.ROOT, "  the model's stored threshold %.4f: balanced accuracy %.2f%%%n",
                         modelThreshold, 100 * modelAccuracy);

@@ -11,7 +11,8 @@ import org.siamese4j.siamese.verify.Verifier;
  * {@code siamese4j identify --model MODEL --gallery G IMG}: the enrolled person nearest to the image, or
  * {@code unknown} when even the nearest is farther than the model's threshold. Prints {@code key: value} lines:
  * {@code identity} (a name or {@code unknown}), {@code nearest}, {@code distance}, {@code threshold}. Exit code 0
- * either way.
+ * either way. With a model that has a learned similarity head, "nearest" is the highest P(same), printed as
+ * {@code score} instead of {@code distance}, and the probe is known when it is at least the threshold.
  */
 final class IdentifyCommand implements Siamese4j.Command {
     static final String USAGE = "identify --model MODEL --gallery G IMG";
@@ -42,8 +43,8 @@ final class IdentifyCommand implements Siamese4j.Command {
         Match m = g.identify(Path.of(images.get(0)));
         out.println("identity: " + m.label());
         out.println("nearest: " + (m.nearest() == null ? "(the gallery is empty)" : m.nearest()));
-        out.println("distance: " + VerifierCli.number(m.distance()));
-        out.println("threshold: " + VerifierCli.number(m.threshold()) + " (" + verifier.distanceKind().name().toLowerCase(java.util.Locale.ROOT) + ")");
+        out.println(VerifierCli.scoreKey(verifier) + ": " + VerifierCli.number(m.score()));
+        out.println("threshold: " + VerifierCli.number(m.threshold()) + " (" + VerifierCli.scoreKind(verifier) + ")");
         return 0;
     }
 }

@@ -20,6 +20,11 @@ public final class Siamese4j {
         Options options();
 
         int run(Options options, PrintStream out) throws Exception;
+
+        /** As {@link #run(Options, PrintStream)}, for a command that also writes warnings to {@code err}. */
+        default int run(Options options, PrintStream out, PrintStream err) throws Exception {
+            return run(options, out);
+        }
     }
 
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
@@ -72,7 +77,7 @@ public final class Siamese4j {
                 }
             }
             Options options = command.options().flag("verbose", "print stack traces on errors").parse(args, 1);
-            return command.run(options, out);
+            return command.run(options, out, err);
         } catch (Options.UsageException e) {
             err.println("siamese4j " + args[0] + ": " + e.getMessage());
             return 2;

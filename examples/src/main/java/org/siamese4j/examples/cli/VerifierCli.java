@@ -34,6 +34,20 @@ final class VerifierCli {
         return v;
     }
 
+    /** The name of the printed score: {@code distance} for a distance model, {@code score} (P(same)) for a head. */
+    static String scoreKey(Verifier v) {
+        return v.hasHead() ? "score" : "distance";
+    }
+
+    /**
+     * What the threshold is on, for the {@code threshold:} line: the distance's name ({@code euclidean}), or for a
+     * head model {@code P(same) of the similarity head; same when score >= threshold}.
+     */
+    static String scoreKind(Verifier v) {
+        return v.hasHead() ? "P(same) of the similarity head; same when score >= threshold"
+                : v.distanceKind().name().toLowerCase(Locale.ROOT);
+    }
+
     static List<Path> paths(List<String> names) {
         List<Path> paths = new ArrayList<>(names.size());
         for (String n : names) {

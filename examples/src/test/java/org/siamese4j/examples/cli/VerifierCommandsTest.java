@@ -67,6 +67,57 @@ class VerifierCommandsTest extends CliRunner {
     }
 
     @Test
+    void verifyAgainstAFolderOfReferencesByFractionAndByMean() throws IOException {
+        // two copies of alice (distance 0, pass) and bob (far, fails): 2 of 3 pass, the mean is a third of bob's
+        Path refs = Files.createDirectory(dir.resolve("alice-refs"));
+        Files.copy(alice, refs.resolve("1.pgm"));
+        Files.copy(alice, refs.resolve("2.pgm"));
+        Files.copy(bob, refs.resolve("10.pgm"));
+        assertThat(run("verify", "--model", model.toString(), alice.toString(), bob.toString())).isZero();
+        double bobDistance = Double.parseDouble(stdout().lines().filter(l -> l.startsWith("distance: "))
+                .findFirst().orElseThrow().substring("distance: ".length()));
+
+        assertThat(run("verify", "--model", model.toString(), "--refs", refs.toString(), alice.toString()))
+                .as(stderr()).isZero();
+        assertThat(stdout().lines().toList()).containsExactly(
+                "reference 1: " + refs.resolve("1.pgm") + " distance 0.000000 passes",
+                "reference 2: " + refs.resolve("2.pgm") + " distance 0.000000 passes",
+                "reference 3: " + refs.resolve("10.pgm") + " distance "
+                        + String.format(java.util.Locale.ROOT, "%.6f", bobDistance) + " fails",
+                "threshold: 0.001000 (euclidean)",
+                "fraction: 2 of 3 references pass = 0.666667 (>= 0.5: same)",
+                "mean: " + String.format(java.util.Locale.ROOT, "%.6f", bobDistance / 3) + " (> 0.001000: different)",
+                "rule: fraction (at least 0.5 of the references must pass)",
+                "decision: same");
+
+        // the same scores decided by the mean distance: different
+        assertThat(run("verify", "--model", model.toString(), "--refs", refs.toString(), "--rule", "mean",
+                alice.toString())).isZero();
+        assertThat(stdout()).contains("rule: mean (the mean distance must pass the threshold)")
+                .contains("decision: different");
+        // every reference must pass: different; two thirds must: same (2 of 3 meets 2 / 3.0 exactly)
+        assertThat(run("verify", "--model", model.toString(), "--refs", refs.toString(), "--min-fraction", "1",
+                alice.toString())).isZero();
+        assertThat(stdout()).contains("(< 1.0: different)").contains("decision: different");
+        assertThat(run("verify", "--model", model.toString(), "--refs", refs.toString(), "--min-fraction",
+                Double.toString(2 / 3.0), alice.toString())).isZero();
+        assertThat(stdout()).contains("decision: same");
+        // bob against alice's references: 1 of 3 passes
+        assertThat(run("verify", "--model", model.toString(), "--refs", refs.toString(), bob.toString())).isZero();
+        assertThat(stdout()).contains("fraction: 1 of 3 references pass").contains("decision: different");
+
+        // a folder without images, and a missing folder: one line naming it, exit 1
+        Path empty = Files.createDirectory(dir.resolve("nobody"));
+        assertThat(run("verify", "--model", model.toString(), "--refs", empty.toString(), alice.toString()))
+                .isEqualTo(1);
+        assertThat(stderr()).contains(empty.toString()).contains("no reference images");
+        assertThat(stderr().strip().lines()).hasSize(1);
+        assertThat(run("verify", "--model", model.toString(), "--refs", dir.resolve("ghost").toString(),
+                alice.toString())).isEqualTo(1);
+        assertThat(stderr()).contains("ghost");
+    }
+
+    @Test
     void enrollTwoPeopleThenIdentify() {
         Path gallery = dir.resolve("staff.gallery");
         assertThat(run("enroll", "--model", model.toString(), "--gallery", gallery.toString(), "--name", "alice",

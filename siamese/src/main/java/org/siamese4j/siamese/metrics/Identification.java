@@ -3,6 +3,7 @@ package org.siamese4j.siamese.metrics;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.function.ToDoubleBiFunction;
 import org.siamese4j.tensor.Rng;
 
 /**
@@ -10,9 +11,16 @@ import org.siamese4j.tensor.Rng;
  * nearest-neighbour accuracy.
  *
  * <p>Embeddings are rows of {@code float[][]} with an identity label each (any int values). "Nearest" is by an
- * {@link EmbeddingDistance}, Euclidean by default. When several candidates tie at the smallest distance the trial
- * gets fractional credit (number of tied candidates with the right identity) / (number tied), the expected score of
- * breaking the tie at random, so identical embeddings score chance level instead of depending on input order.
+ * {@link EmbeddingDistance}, Euclidean by default, or by any pair score with a {@link ScoreDirection} (e.g. a
+ * learned head's P(same), {@link ScoreDirection#HIGHER_IS_SAME}: "nearest" is then the candidate with the highest
+ * score). When several candidates tie at the best score the trial gets fractional credit (number of tied
+ * candidates with the right identity) / (number tied), the expected score of breaking the tie at random, so
+ * identical embeddings score chance level instead of depending on input order.
+ *
+ * <p>A distance is the special case {@code score = distance}, {@code LOWER_IS_SAME}: each method with an
+ * {@link EmbeddingDistance} gives exactly what its score form gives with {@code distance::between} and
+ * {@link ScoreDirection#LOWER_IS_SAME}, and for any score, a strictly increasing function of it (with the same
+ * direction) gives the same results, since only the order of the scores matters.
  */
 public final class Identification {
     private Identification() {
@@ -36,10 +44,26 @@ public final class Identification {
      */
     public static double nWayOneShot(float[][] embeddings, int[] labels, int ways, int trials, Rng rng,
                                      EmbeddingDistance distance) {
+        Objects.requireNonNull(distance, "Identification.nWayOneShot: distance is null");
+        return nWayOneShot(embeddings, labels, ways, trials, rng, distance::between, ScoreDirection.LOWER_IS_SAME);
+    }
+
+    /**
+     * {@link #nWayOneShot(float[][], int[], int, int, Rng, EmbeddingDistance)} with any pair score: a trial is
+     * right when the support whose score against the query is the most alike ({@code direction}) is the query's
+     * identity. The draws are the same as with a distance, so two scores compared with the same {@code rng} seed
+     * face the same trials.
+     *
+     * @param score     a pair score of two embeddings (e.g. a learned head's P(same)); NaN is refused
+     * @param direction which end of the score means "same"
+     */
+    public static double nWayOneShot(float[][] embeddings, int[] labels, int ways, int trials, Rng rng,
+                                     ToDoubleBiFunction<float[], float[]> score, ScoreDirection direction) {
         String op = "Identification.nWayOneShot";
         Checks.embeddings(op, embeddings, labels);
         Objects.requireNonNull(rng, op + ": rng is null");
-        Objects.requireNonNull(distance, op + ": distance is null");
+        Objects.requireNonNull(score, op + ": score is null");
+        Objects.requireNonNull(direction, op + ": direction is null");
         if (ways < 2) {
             throw new IllegalArgumentException(op + ": ways must be at least 2, got " + ways);
         }
@@ -81,7 +105,7 @@ public final class Identification {
                 candidates[t + 1] = other[rng.nextInt(other.length)];
                 right[t + 1] = false;
             }
-            credit += nearestCredit(op, embeddings, query, candidates, right, distance);
+            credit += nearestCredit(op, embeddings, query, candidates, right, score, direction);
         }
         return credit / trials;
     }
@@ -99,9 +123,20 @@ public final class Identification {
      * @throws IllegalArgumentException on bad embeddings or when no identity has two images
      */
     public static double rank1LeaveOneOut(float[][] embeddings, int[] labels, EmbeddingDistance distance) {
+        Objects.requireNonNull(distance, "Identification.rank1LeaveOneOut: distance is null");
+        return rank1LeaveOneOut(embeddings, labels, distance::between, ScoreDirection.LOWER_IS_SAME);
+    }
+
+    /**
+     * {@link #rank1LeaveOneOut(float[][], int[], EmbeddingDistance)} with any pair score: a probe is right when
+     * the other image whose score against it is the most alike ({@code direction}) shares its identity.
+     */
+    public static double rank1LeaveOneOut(float[][] embeddings, int[] labels,
+                                          ToDoubleBiFunction<float[], float[]> score, ScoreDirection direction) {
         String op = "Identification.rank1LeaveOneOut";
         Checks.embeddings(op, embeddings, labels);
-        Objects.requireNonNull(distance, op + ": distance is null");
+        Objects.requireNonNull(score, op + ": score is null");
+        Objects.requireNonNull(direction, op + ": direction is null");
         int[][] members = membersByIdentity(labels);
         int[] identityOf = identityIndex(labels, members);
         int n = embeddings.length;
@@ -121,7 +156,7 @@ public final class Identification {
                     t++;
                 }
             }
-            credit += nearestCredit(op, embeddings, i, candidates, right, distance);
+            credit += nearestCredit(op, embeddings, i, candidates, right, score, direction);
             probes++;
         }
         if (probes == 0) {
@@ -143,10 +178,18 @@ public final class Identification {
      */
     public static double rank1OneGalleryImage(float[][] embeddings, int[] labels, Rng rng,
                                               EmbeddingDistance distance) {
+        Objects.requireNonNull(distance, "Identification.rank1OneGalleryImage: distance is null");
+        return rank1OneGalleryImage(embeddings, labels, rng, distance::between, ScoreDirection.LOWER_IS_SAME);
+    }
+
+    /** {@link #rank1OneGalleryImage(float[][], int[], Rng, EmbeddingDistance)} with any pair score. */
+    public static double rank1OneGalleryImage(float[][] embeddings, int[] labels, Rng rng,
+                                              ToDoubleBiFunction<float[], float[]> score, ScoreDirection direction) {
         String op = "Identification.rank1OneGalleryImage";
         Checks.embeddings(op, embeddings, labels);
         Objects.requireNonNull(rng, op + ": rng is null");
-        Objects.requireNonNull(distance, op + ": distance is null");
+        Objects.requireNonNull(score, op + ": score is null");
+        Objects.requireNonNull(direction, op + ": direction is null");
         int[][] members = membersByIdentity(labels);
         int[] identityOf = identityIndex(labels, members);
         int identities = members.length;
@@ -164,7 +207,7 @@ public final class Identification {
             for (int id = 0; id < identities; id++) {
                 right[id] = id == identityOf[i];
             }
-            credit += nearestCredit(op, embeddings, i, gallery, right, distance);
+            credit += nearestCredit(op, embeddings, i, gallery, right, score, direction);
             probes++;
         }
         if (probes == 0) {
@@ -181,21 +224,30 @@ public final class Identification {
      */
     public static double rank1(float[][] gallery, int[] galleryLabels, float[][] probes, int[] probeLabels,
                                EmbeddingDistance distance) {
+        Objects.requireNonNull(distance, "Identification.rank1: distance is null");
+        return rank1(gallery, galleryLabels, probes, probeLabels, distance::between, ScoreDirection.LOWER_IS_SAME);
+    }
+
+    /** {@link #rank1(float[][], int[], float[][], int[], EmbeddingDistance)} with any pair score. */
+    public static double rank1(float[][] gallery, int[] galleryLabels, float[][] probes, int[] probeLabels,
+                               ToDoubleBiFunction<float[], float[]> score, ScoreDirection direction) {
         String op = "Identification.rank1";
         int dg = Checks.embeddings(op + " (gallery)", gallery, galleryLabels);
         int dp = Checks.embeddings(op + " (probes)", probes, probeLabels);
-        Objects.requireNonNull(distance, op + ": distance is null");
+        Objects.requireNonNull(score, op + ": score is null");
+        Objects.requireNonNull(direction, op + ": direction is null");
         if (dg != dp) {
             throw new IllegalArgumentException(op + ": gallery embeddings have length " + dg + " but probes " + dp);
         }
         double credit = 0;
         for (int p = 0; p < probes.length; p++) {
-            double best = Double.POSITIVE_INFINITY;
+            double best = Double.NEGATIVE_INFINITY;
             int tied = 0;
             int tiedRight = 0;
             for (int g = 0; g < gallery.length; g++) {
-                double d = Checks.distance(op, distance.between(probes[p], gallery[g]), p, g);
-                if (d < best) {
+                // one "higher is more alike" axis: the negated distance, or the similarity itself
+                double d = direction.similarity(Checks.distance(op, score.applyAsDouble(probes[p], gallery[g]), p, g));
+                if (d > best) {
                     best = d;
                     tied = 0;
                     tiedRight = 0;
@@ -212,16 +264,21 @@ public final class Identification {
         return credit / probes.length;
     }
 
-    /** Credit of one trial: the share of right candidates among those tied nearest to {@code query}. */
+    /**
+     * Credit of one trial: the share of right candidates among those tied most alike to {@code query}. Scores are
+     * compared on one "higher is more alike" axis ({@link ScoreDirection#similarity}: a distance negated), so a
+     * distance's smallest value and a similarity's largest are found by the same comparison, with the same ties.
+     */
     private static double nearestCredit(String op, float[][] embeddings, int query, int[] candidates,
-                                        boolean[] right, EmbeddingDistance distance) {
-        double best = Double.POSITIVE_INFINITY;
+                                        boolean[] right, ToDoubleBiFunction<float[], float[]> score,
+                                        ScoreDirection direction) {
+        double best = Double.NEGATIVE_INFINITY;
         int tied = 0;
         int tiedRight = 0;
         for (int c = 0; c < candidates.length; c++) {
-            double d = Checks.distance(op, distance.between(embeddings[query], embeddings[candidates[c]]), query,
-                    candidates[c]);
-            if (d < best) {
+            double d = direction.similarity(Checks.distance(op,
+                    score.applyAsDouble(embeddings[query], embeddings[candidates[c]]), query, candidates[c]));
+            if (d > best) {
                 best = d;
                 tied = 0;
                 tiedRight = 0;

@@ -1,6 +1,7 @@
 package org.siamese4j.siamese.metrics;
 
 import java.util.Objects;
+import java.util.function.ToDoubleBiFunction;
 import org.siamese4j.tensor.Rng;
 
 /**
@@ -112,6 +113,22 @@ public record VerificationReport(double auc, double eer, double accuracy, double
         ScoredPairs pairs = ScoredPairs.all(embeddings, labels, distance);
         double oneShot = Identification.nWayOneShot(embeddings, labels, ways, trials, rng, distance);
         double rank1 = Identification.rank1LeaveOneOut(embeddings, labels, distance);
+        return ofPairs(pairs, oneShot, rank1);
+    }
+
+    /**
+     * {@link #evaluate(float[][], int[], EmbeddingDistance, int, int, Rng)} with any pair score, such as a learned
+     * similarity head's P(same) ({@link ScoreDirection#HIGHER_IS_SAME}): every pair scored by {@code score} for the
+     * ROC, AUC, EER, TAR and the 10-fold accuracy (whose {@link #threshold()} is then in the score's units), and
+     * one-shot and rank-1 taking the most alike candidate by that score. With {@code distance::between} and
+     * {@link ScoreDirection#LOWER_IS_SAME} it is exactly the distance form.
+     */
+    public static VerificationReport evaluate(float[][] embeddings, int[] labels,
+                                              ToDoubleBiFunction<float[], float[]> score, ScoreDirection direction,
+                                              int ways, int trials, Rng rng) {
+        ScoredPairs pairs = ScoredPairs.all(embeddings, labels, score, direction);
+        double oneShot = Identification.nWayOneShot(embeddings, labels, ways, trials, rng, score, direction);
+        double rank1 = Identification.rank1LeaveOneOut(embeddings, labels, score, direction);
         return ofPairs(pairs, oneShot, rank1);
     }
 

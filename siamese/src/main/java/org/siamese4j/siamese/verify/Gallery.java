@@ -15,6 +15,7 @@ import org.siamese4j.io.ModelFormatException;
 import org.siamese4j.io.SafeTensors;
 import org.siamese4j.nn.ArchSpec;
 import org.siamese4j.siamese.data.GrayImage;
+import org.siamese4j.siamese.metrics.ScoreDirection;
 import org.siamese4j.tensor.Tensor;
 
 /**
@@ -32,6 +33,11 @@ import org.siamese4j.tensor.Tensor;
  * <p>{@link #identify} answers the nearest person (ties broken by name, so the answer does not depend on
  * enrolment order) with their distance, and {@link Match#known()} when that distance is within the verifier's
  * threshold; above it, the probe is {@link Match#UNKNOWN unknown}.
+ *
+ * <p>With a verifier whose model has a learned similarity head ({@link Verifier#hasHead()}), "nearest" means the
+ * highest P(same): the head scores the probe against every stored embedding (in one forward pass over all of
+ * them), a person's score is their best one, and the probe is known when it is at least the threshold. The
+ * embeddings stored are the tower's, and the file records the fingerprint of tower and head together.
  *
  * <h2>Threads</h2>
  * Any number of threads may identify, enrol and remove at once. The people are held in an immutable snapshot
@@ -218,19 +224,32 @@ public final class Gallery {
 
     private Match nearest(float[] probe, Threshold t) {
         Map<String, float[][]> snapshot = people;
-        String best = null;
-        double bestDistance = Double.POSITIVE_INFINITY;
+        // every stored embedding in one list, so a head scores them all in one pass
+        List<String> owners = new ArrayList<>();
+        List<float[]> stored = new ArrayList<>();
         for (Map.Entry<String, float[][]> e : snapshot.entrySet()) {
-            for (float[] stored : e.getValue()) {
-                double d = verifier.distance(probe, stored);
-                // ties go to the smaller name, so the answer does not depend on enrolment order
-                if (best == null || d < bestDistance || (d == bestDistance && e.getKey().compareTo(best) < 0)) {
-                    best = e.getKey();
-                    bestDistance = d;
-                }
+            for (float[] s : e.getValue()) {
+                owners.add(e.getKey());
+                stored.add(s);
             }
         }
-        return new Match(best, bestDistance, t.value(), best != null && t.accepts(bestDistance));
+        double[] scores = verifier.scoreAgainst(probe, stored.toArray(float[][]::new));
+        ScoreDirection direction = verifier.scoreDirection();
+        boolean lowerIsSame = direction == ScoreDirection.LOWER_IS_SAME;
+        String best = null;
+        double bestScore = lowerIsSame ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < scores.length; i++) {
+            double s = scores[i];
+            String name = owners.get(i);
+            boolean better = lowerIsSame ? s < bestScore : s > bestScore;
+            // ties go to the smaller name, so the answer does not depend on enrolment order
+            if (best == null || better || (s == bestScore && name.compareTo(best) < 0)) {
+                best = name;
+                bestScore = s;
+            }
+        }
+        return new Match(best, bestScore, t.value(), best != null && direction.accepts(bestScore, t.value()),
+                direction);
     }
 
     // =====================================================================================================

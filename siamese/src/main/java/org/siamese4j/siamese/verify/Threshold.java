@@ -1,14 +1,17 @@
 package org.siamese4j.siamese.verify;
 
 import java.util.Locale;
+import org.siamese4j.siamese.metrics.ScoreDirection;
 
 /**
- * A verifier's decision threshold on its distance (a pair is the same person when {@code distance <= value}),
- * with how it was chosen and what it did on the pairs it was chosen on. Stored in the model file's metadata
- * (see {@link Verifier}).
+ * A verifier's decision threshold on its pair score, with how it was chosen and what it did on the pairs it was
+ * chosen on. For a distance model a pair is the same person when {@code distance <= value}; for a model with a
+ * learned similarity head, when {@code P(same) >= value} ({@link #accepts(double, ScoreDirection)}). Stored in the
+ * model file's metadata (see {@link Verifier}).
  *
- * @param value     the threshold, in the units of the verifier's distance; may be {@code -Infinity} (a target FAR
- *                  so low that nothing can be accepted), never NaN
+ * @param value     the threshold, in the units of the verifier's score; may be infinite (a target FAR so low that
+ *                  nothing can be accepted: {@code -Infinity} for a distance, {@code Infinity} for P(same)), never
+ *                  NaN
  * @param kind      how it was chosen
  * @param targetFar the requested false-accept rate for {@link Kind#TARGET_FAR}, NaN otherwise
  * @param tar       true-accept rate on the calibration pairs (NaN when unknown or there were no same pairs)
@@ -50,8 +53,8 @@ public record Threshold(double value, Kind kind, double targetFar, double tar, d
     }
 
     public Threshold {
-        if (Double.isNaN(value) || value == Double.POSITIVE_INFINITY) {
-            throw new IllegalArgumentException("Threshold: value must be a number or -Infinity, got " + value);
+        if (Double.isNaN(value)) {
+            throw new IllegalArgumentException("Threshold: value must be a number or an infinity, got NaN");
         }
         if (kind == null) {
             throw new IllegalArgumentException("Threshold: kind is null");
@@ -66,9 +69,17 @@ public record Threshold(double value, Kind kind, double targetFar, double tar, d
         return new Threshold(value, Kind.MANUAL, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0);
     }
 
-    /** Whether a pair at this distance is declared the same person (ties are accepted). */
+    /** Whether a pair at this distance is declared the same person (ties are accepted): {@code distance <= value}. */
     public boolean accepts(double distance) {
         return distance <= value;
+    }
+
+    /**
+     * Whether a pair with this score is declared the same person, for scores with {@code direction} (ties are
+     * accepted): {@code score <= value} for distances, {@code score >= value} for a head's P(same).
+     */
+    public boolean accepts(double score, ScoreDirection direction) {
+        return direction.accepts(score, value);
     }
 
     @Override

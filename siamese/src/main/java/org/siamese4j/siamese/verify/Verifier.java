@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.ToDoubleBiFunction;
 import org.siamese4j.io.ModelFile;
 import org.siamese4j.io.ModelFormatException;
 import org.siamese4j.nn.ArchSpec;
@@ -32,6 +33,8 @@ import org.siamese4j.siamese.data.ImageDataset;
 import org.siamese4j.siamese.data.Images;
 import org.siamese4j.siamese.data.NaturalOrder;
 import org.siamese4j.siamese.data.Normalization;
+import org.siamese4j.siamese.head.HeadSiameseNetwork;
+import org.siamese4j.siamese.head.SimilarityHead;
 import org.siamese4j.siamese.metrics.OperatingPoint;
 import org.siamese4j.siamese.metrics.ScoreDirection;
 import org.siamese4j.siamese.metrics.ScoredPairs;
@@ -51,7 +54,24 @@ import org.siamese4j.tensor.Tensor;
  *
  * <p>With several reference images of a person (a folder of photos), {@link #verifyAgainstFolder} and the
  * {@code verifyAgainst} overloads score the probe against each and accept by the fraction of references that pass
- * the threshold or by the mean distance ({@link MultiReferencePolicy}, {@link MultiReferenceVerification}).
+ * the threshold or by the mean score ({@link MultiReferencePolicy}, {@link MultiReferenceVerification}).
+ *
+ * <h2>Two kinds of model: a distance, or a learned similarity head</h2>
+ * A pair of images is scored from the two embeddings, in one of two ways, and {@link #scoreDirection()} says which:
+ * <ul>
+ *   <li>a <b>distance model</b> (a plain model file): the score is a {@link Distance} between the embeddings
+ *       ({@value #KEY_DISTANCE} metadata), smaller means more alike ({@link ScoreDirection#LOWER_IS_SAME}), and a
+ *       pair is the same person when {@code distance <= threshold};</li>
+ *   <li>a <b>head model</b> (a model file with a {@link SimilarityHead}, as {@link HeadSiameseNetwork#save} writes
+ *       it): the score is the head's P(same) for the pair, in [0, 1], larger means more alike
+ *       ({@link ScoreDirection#HIGHER_IS_SAME}), and a pair is the same person when {@code P(same) >= threshold}.
+ *       The head is learnt, so there is no distance: {@link #distance} and {@link #withDistance} refuse, and
+ *       {@link #distanceKind()} is null.</li>
+ * </ul>
+ * Everything that decides ({@link #verify}, {@link #calibrate}, {@link #verifyAgainst}, {@link Gallery#identify})
+ * works on {@link #score} and its direction, so it works alike for both; the threshold is in the score's units.
+ * A head model's P(same) is computed in double from the head's float logit, exactly as
+ * {@link HeadSiameseNetwork#score} computes it.
  *
  * <h2>Images</h2>
  * The model file stores the input shape the tower was trained on ({@code input}, e.g. {@code 1x112x92}). Every
@@ -60,7 +80,8 @@ import org.siamese4j.tensor.Tensor;
  * {@value #KEY_INPUT_MEAN} and {@value #KEY_INPUT_STD}, standardised as {@code (x - mean) / std} (a
  * {@link Normalization} fitted on the training set). Images are single-channel, so the model's input must have one
  * channel to take {@link GrayImage}s or paths; {@link #embed(float[])} takes any input already in [0, 1] with the
- * model's exact shape (and still applies the standardisation).
+ * model's exact shape (and still applies the standardisation). For a head model, {@code embed} gives the tower's
+ * embedding, which the head then scores in pairs.
  *
  * <h2>Metadata keys</h2>
  * Besides {@link ModelFile}'s reserved keys, a verifier reads and writes these metadata strings (all optional;
@@ -69,9 +90,12 @@ import org.siamese4j.tensor.Tensor;
  * <caption>Verifier metadata</caption>
  * <tr><th>key</th><th>value</th></tr>
  * <tr><td>{@value #KEY_DISTANCE}</td><td>{@code euclidean} (default when absent), {@code squared_euclidean} or
- *     {@code cosine}: the distance between embeddings</td></tr>
- * <tr><td>{@value #KEY_THRESHOLD}</td><td>the decision threshold on that distance, a decimal number
- *     ({@code -Infinity} accepts nothing); absent: the model is not calibrated and {@link #verify} refuses</td></tr>
+ *     {@code cosine}: the distance between embeddings; a head model has none, and a head model file that has
+ *     this key is refused</td></tr>
+ * <tr><td>{@value #KEY_THRESHOLD}</td><td>the decision threshold on the score (the distance, or a head's P(same)),
+ *     a decimal number; the infinity on the accept-nothing side is allowed ({@code -Infinity} for a distance,
+ *     {@code Infinity} for P(same)), the other one is refused; absent: the model is not calibrated and
+ *     {@link #verify} refuses</td></tr>
  * <tr><td>{@value #KEY_THRESHOLD_KIND}</td><td>{@code manual}, {@code target_far} or {@code best_accuracy}
  *     (default {@code manual})</td></tr>
  * <tr><td>{@value #KEY_THRESHOLD_TARGET_FAR}</td><td>the target false-accept rate, with {@code target_far}</td></tr>
@@ -83,11 +107,11 @@ import org.siamese4j.tensor.Tensor;
  *
  * <h2>Threads</h2>
  * A verifier is immutable (calibrating or setting a threshold returns a new one sharing the network) and may be
- * used from any number of threads at once. Its network is a private copy, put in evaluation mode once and never
- * switched back, and every forward pass runs under {@link Tensor#noGrad()}: in that state a forward pass only
- * reads the weights (batch norm reads its running statistics without updating them, dropout is the identity),
- * records no graph, and allocates its own output tensors; the kernels' scratch buffers are per thread. That is the
- * sharing {@link Tensor}'s contract allows, so forward passes are not serialised.
+ * used from any number of threads at once. Its network (and head) is a private copy, put in evaluation mode once
+ * and never switched back, and every forward pass runs under {@link Tensor#noGrad()}: in that state a forward pass
+ * only reads the weights (batch norm reads its running statistics without updating them, dropout is the
+ * identity), records no graph, and allocates its own output tensors; the kernels' scratch buffers are per thread.
+ * That is the sharing {@link Tensor}'s contract allows, so forward passes are not serialised.
  */
 public final class Verifier {
     public static final String KEY_DISTANCE = "distance";
@@ -105,10 +129,12 @@ public final class Verifier {
             KEY_THRESHOLD_TARGET_FAR, KEY_THRESHOLD_TAR, KEY_THRESHOLD_FAR, KEY_THRESHOLD_ACCURACY,
             KEY_THRESHOLD_PAIRS, KEY_INPUT_MEAN, KEY_INPUT_STD);
     private static final Set<String> MODEL_FILE_KEYS = Set.of(ModelFile.KEY_FORMAT, ModelFile.KEY_FORMAT_VERSION,
-            ModelFile.KEY_ARCH, ModelFile.KEY_INPUT);
+            ModelFile.KEY_ARCH, ModelFile.KEY_INPUT, ModelFile.KEY_HEAD, ModelFile.KEY_HEAD_INPUT);
 
     /** Images per forward pass when embedding many. */
     private static final int BATCH = 32;
+    /** Pairs per forward pass of a similarity head (a few dense layers on [N, D]: cheap, so large batches). */
+    private static final int HEAD_BATCH = 1024;
     /** Up to this many images, calibration scores every pair; beyond, a seeded sample. */
     private static final int ALL_PAIRS_UP_TO = 1000;
     private static final int SAMPLED_PAIRS = 100_000;
@@ -118,20 +144,24 @@ public final class Verifier {
     private final ArchSpec arch;
     private final int[] inputShape;
     private final int embeddingSize;
+    /** The distance of a distance model; null for a head model. */
     private final Distance distance;
+    /** The similarity head of a head model, in evaluation mode; null for a distance model. */
+    private final SimilarityHead head;
     private final Threshold threshold;
     private final Normalization normalization;
     private final Map<String, String> extraMetadata;
     private final String fingerprint;
 
     private Verifier(Sequential model, ArchSpec arch, int[] inputShape, int embeddingSize, Distance distance,
-                     Threshold threshold, Normalization normalization, Map<String, String> extraMetadata,
-                     String fingerprint) {
+                     SimilarityHead head, Threshold threshold, Normalization normalization,
+                     Map<String, String> extraMetadata, String fingerprint) {
         this.model = model;
         this.arch = arch;
         this.inputShape = inputShape;
         this.embeddingSize = embeddingSize;
         this.distance = distance;
+        this.head = head;
         this.threshold = threshold;
         this.normalization = normalization;
         this.extraMetadata = extraMetadata;
@@ -143,10 +173,13 @@ public final class Verifier {
     // =====================================================================================================
 
     /**
-     * Loads a model file ({@link ModelFile#load}) and its verifier metadata (see the class comment).
+     * Loads a model file ({@link ModelFile#load}) and its verifier metadata (see the class comment). A file with a
+     * similarity head ({@code head} metadata, as {@link HeadSiameseNetwork#save} writes) gives a head model, whose
+     * score is the head's P(same); a plain file gives a distance model.
      *
-     * @throws ModelFormatException for a damaged file, a model that does not output [N, D] embeddings, or bad
-     *                              verifier metadata (naming the key and value)
+     * @throws ModelFormatException for a damaged file, a model that does not output [N, D] embeddings, a head that
+     *                              does not fit the tower or is not a similarity head (one logit), or bad verifier
+     *                              metadata (naming the key and value)
      * @throws IOException          when the file cannot be read
      */
     public static Verifier load(Path modelFile) throws IOException {
@@ -155,9 +188,10 @@ public final class Verifier {
     }
 
     /**
-     * A verifier for a model already loaded by {@link ModelFile#load}; {@code source} names it in errors. The
-     * network is taken over, not copied: do not train or switch its mode afterwards (use
-     * {@link #of(Module, ArchSpec, int[], Distance, Normalization)}, which copies, to keep training a network).
+     * A verifier for a model already loaded by {@link ModelFile#load}, with or without a head; {@code source} names
+     * it in errors. The network is taken over, not copied: do not train or switch its mode afterwards (use
+     * {@link #of(Module, ArchSpec, int[], Distance, Normalization)} or
+     * {@link #of(HeadSiameseNetwork, ArchSpec, int[], Normalization)}, which copy, to keep training a network).
      */
     public static Verifier of(ModelFile.LoadedModel loaded, String source) throws ModelFormatException {
         Objects.requireNonNull(loaded, "Verifier.of: loaded is null");
@@ -165,8 +199,22 @@ public final class Verifier {
         Map<String, String> meta = loaded.metadata();
         int[] input = loaded.inputShape();
         int width = embeddingWidth(loaded.arch(), input, src);
-        Distance distance = parseDistance(src, meta.get(KEY_DISTANCE));
-        Threshold threshold = parseThreshold(src, meta);
+        SimilarityHead head = null;
+        Distance distance = null;
+        if (loaded.head().isPresent()) {
+            // checks that the head takes the tower's width and ends in one logit, naming the field otherwise
+            head = HeadSiameseNetwork.of(loaded, src).head();
+            head.eval();
+            if (meta.containsKey(KEY_DISTANCE)) {
+                throw new ModelFormatException(src, "the model has a similarity head, which scores pairs itself "
+                        + "(P(same)), but the metadata also sets a distance '" + shorten(meta.get(KEY_DISTANCE))
+                        + "'; remove the key", metadataField(KEY_DISTANCE));
+            }
+        } else {
+            distance = parseDistance(src, meta.get(KEY_DISTANCE));
+        }
+        ScoreDirection direction = head == null ? ScoreDirection.LOWER_IS_SAME : ScoreDirection.HIGHER_IS_SAME;
+        Threshold threshold = parseThreshold(src, meta, direction);
         Normalization normalization = parseNormalization(src, meta);
         Map<String, String> extra = new LinkedHashMap<>();
         meta.forEach((k, v) -> {
@@ -176,8 +224,8 @@ public final class Verifier {
         });
         Sequential model = loaded.model();
         model.eval();
-        return new Verifier(model, loaded.arch(), input, width, distance, threshold, normalization,
-                Collections.unmodifiableMap(extra), fingerprint(loaded.arch(), input, model));
+        return new Verifier(model, loaded.arch(), input, width, distance, head, threshold, normalization,
+                Collections.unmodifiableMap(extra), fingerprint(loaded.arch(), input, model, head));
     }
 
     /**
@@ -192,53 +240,109 @@ public final class Verifier {
     public static Verifier of(Module model, ArchSpec arch, int[] inputShape, Distance distance,
                               Normalization normalization) {
         Objects.requireNonNull(model, "Verifier.of: model is null");
-        Objects.requireNonNull(arch, "Verifier.of: arch is null");
-        Objects.requireNonNull(inputShape, "Verifier.of: inputShape is null");
         Objects.requireNonNull(distance, "Verifier.of: distance is null");
+        Sequential copy = copyTower("Verifier.of", model, arch, inputShape);
+        int[] input = inputShape.clone();
+        return new Verifier(copy, arch, input, embeddingWidthOf(arch, input), distance, null, null, normalization,
+                Map.of(), fingerprint(arch, input, copy, null));
+    }
+
+    /**
+     * A verifier for a pair model with a learned similarity head in memory (e.g. just trained with
+     * {@link org.siamese4j.siamese.head.HeadTrainer}), uncalibrated; its score is the head's P(same). Tower and
+     * head are copied, so the caller may go on training {@code network}.
+     *
+     * @param towerArch     the tower's spec; must describe {@code network.tower()} exactly for {@code inputShape}
+     * @param normalization the input standardisation used in training, or null for none
+     * @throws IllegalArgumentException when {@code towerArch} does not describe the tower, the tower does not output
+     *                                  [N, D] embeddings, or the head does not take D features
+     */
+    public static Verifier of(HeadSiameseNetwork network, ArchSpec towerArch, int[] inputShape,
+                              Normalization normalization) {
+        Objects.requireNonNull(network, "Verifier.of: network is null");
+        Sequential copy = copyTower("Verifier.of", network.tower(), towerArch, inputShape);
+        int[] input = inputShape.clone();
+        int width = embeddingWidthOf(towerArch, input);
+        SimilarityHead source = network.head();
+        if (source.features() != width) {
+            throw new IllegalArgumentException("Verifier.of: the tower '" + towerArch + "' outputs " + width
+                    + " features, the head takes " + source.features());
+        }
+        Sequential layers = source.arch().build(new int[] {width}, new Rng(0));
+        layers.loadStateDict(source.layers().stateDict(), true);
+        SimilarityHead head = SimilarityHead.of(layers, source.arch(), width);
+        head.eval();
+        return new Verifier(copy, towerArch, input, width, null, head, null, normalization, Map.of(),
+                fingerprint(towerArch, input, copy, head));
+    }
+
+    /** A copy of {@code model} in evaluation mode, after checking that {@code arch} describes it exactly. */
+    private static Sequential copyTower(String op, Module model, ArchSpec arch, int[] inputShape) {
+        Objects.requireNonNull(arch, op + ": arch is null");
+        Objects.requireNonNull(inputShape, op + ": inputShape is null");
         List<String> differences = arch.differences(model, inputShape);
         if (!differences.isEmpty()) {
-            throw new IllegalArgumentException("Verifier.of: the spec '" + arch + "' for input "
+            throw new IllegalArgumentException(op + ": the spec '" + arch + "' for input "
                     + ArchSpec.formatInput(inputShape) + " does not describe the model: " + differences);
         }
-        int[] input = inputShape.clone();
-        int width;
+        embeddingWidthOf(arch, inputShape);
+        Sequential copy = arch.build(inputShape.clone(), new Rng(0));
+        copy.loadStateDict(model.stateDict(), true);
+        copy.eval();
+        return copy;
+    }
+
+    private static int embeddingWidthOf(ArchSpec arch, int[] input) {
         try {
-            width = embeddingWidth(arch, input, "Verifier.of");
+            return embeddingWidth(arch, input, "Verifier.of");
         } catch (ModelFormatException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
-        Sequential copy = arch.build(input, new Rng(0));
-        copy.loadStateDict(model.stateDict(), true);
-        copy.eval();
-        return new Verifier(copy, arch, input, width, distance, null, normalization, Map.of(),
-                fingerprint(arch, input, copy));
     }
 
-    /** This verifier with a hand-set threshold ({@code threshold_kind = manual}). */
+    /** This verifier with a hand-set threshold ({@code threshold_kind = manual}), in the score's units. */
     public Verifier withThreshold(double value) {
         return withThreshold(Threshold.manual(value));
     }
 
-    /** This verifier with {@code threshold}; the network is shared, not copied. */
+    /**
+     * This verifier with {@code threshold}; the network is shared, not copied.
+     *
+     * @throws IllegalArgumentException for the infinity that would accept every pair ({@code +Infinity} for a
+     *                                  distance model, {@code -Infinity} for a head model)
+     */
     public Verifier withThreshold(Threshold threshold) {
         Objects.requireNonNull(threshold, "Verifier.withThreshold: threshold is null");
-        return new Verifier(model, arch, inputShape, embeddingSize, distance, threshold, normalization,
+        String problem = acceptEverythingProblem(threshold.value(), scoreDirection());
+        if (problem != null) {
+            throw new IllegalArgumentException("Verifier.withThreshold: " + problem);
+        }
+        return new Verifier(model, arch, inputShape, embeddingSize, distance, head, threshold, normalization,
                 extraMetadata, fingerprint);
     }
 
-    /** This verifier with another distance; drops the threshold, which was in the old distance's units. */
+    /**
+     * This verifier with another distance; drops the threshold, which was in the old distance's units.
+     *
+     * @throws IllegalStateException for a head model, which has no distance
+     */
     public Verifier withDistance(Distance newDistance) {
         Objects.requireNonNull(newDistance, "Verifier.withDistance: distance is null");
-        return new Verifier(model, arch, inputShape, embeddingSize, newDistance,
+        if (head != null) {
+            throw new IllegalStateException("Verifier.withDistance: this model scores pairs with its learned "
+                    + "similarity head (P(same)), not with a distance; there is no distance to change");
+        }
+        return new Verifier(model, arch, inputShape, embeddingSize, newDistance, null,
                 newDistance == distance ? threshold : null, normalization, extraMetadata, fingerprint);
     }
 
     /**
-     * Saves the network with this verifier's distance, threshold and normalisation in the metadata (see the class
-     * comment), atomically ({@link ModelFile#save}). Extra metadata the loaded file had is kept.
+     * Saves the network (and the head of a head model) with this verifier's distance, threshold and
+     * normalisation in the metadata (see the class comment), atomically ({@link ModelFile#save}). Extra metadata
+     * the loaded file had is kept.
      */
     public void save(Path file) throws IOException {
-        ModelFile.save(file, model, arch, inputShape, metadata());
+        ModelFile.save(file, model, arch, inputShape, head == null ? null : head.toModelFileHead(), metadata());
     }
 
     // =====================================================================================================
@@ -383,15 +487,107 @@ public final class Verifier {
     // Verifying
     // =====================================================================================================
 
-    /** This verifier's distance between two embeddings (of this model). */
+    /**
+     * This verifier's distance between two embeddings (of this model).
+     *
+     * @throws IllegalStateException for a head model, which scores pairs with its head: use {@link #score}
+     */
     public double distance(float[] a, float[] b) {
-        Objects.requireNonNull(a, "Verifier.distance: a is null");
-        Objects.requireNonNull(b, "Verifier.distance: b is null");
+        if (head != null) {
+            throw new IllegalStateException("Verifier.distance: this model scores pairs with its learned similarity "
+                    + "head (P(same), higher is more alike), not with a distance; use score(a, b)");
+        }
+        checkPair("Verifier.distance", a, b);
+        return distance.between(a, b);
+    }
+
+    /**
+     * The score of a pair of embeddings (of this model), the quantity the threshold applies to: the distance for a
+     * distance model (lower is more alike), the head's P(same) for a head model (higher is more alike); see
+     * {@link #scoreDirection()}.
+     */
+    public double score(float[] a, float[] b) {
+        checkPair("Verifier.score", a, b);
+        return head == null ? distance.between(a, b) : headScores(new float[][] {a}, new float[][] {b})[0];
+    }
+
+    /** Which end of {@link #score} means "same": LOWER_IS_SAME for a distance model, HIGHER_IS_SAME for a head. */
+    public ScoreDirection scoreDirection() {
+        return head == null ? ScoreDirection.LOWER_IS_SAME : ScoreDirection.HIGHER_IS_SAME;
+    }
+
+    private void checkPair(String op, float[] a, float[] b) {
+        Objects.requireNonNull(a, op + ": a is null");
+        Objects.requireNonNull(b, op + ": b is null");
         if (a.length != embeddingSize || b.length != embeddingSize) {
-            throw new IllegalArgumentException("Verifier.distance: embeddings of this model have " + embeddingSize
+            throw new IllegalArgumentException(op + ": embeddings of this model have " + embeddingSize
                     + " values, got " + a.length + " and " + b.length);
         }
-        return distance.between(a, b);
+    }
+
+    /**
+     * The score of {@code probe} against each of {@code others}, in order (all checked to be of this model's
+     * width). A head scores them in batches of {@value #HEAD_BATCH} pairs, one forward pass each.
+     */
+    double[] scoreAgainst(float[] probe, float[][] others) {
+        float[][] first = new float[others.length][];
+        for (int i = 0; i < others.length; i++) {
+            checkPair("Verifier.score", probe, others[i]);
+            first[i] = probe;
+        }
+        return scorePairs(first, others);
+    }
+
+    /** Scores of the pairs {@code (first[i], second[i])}; the embeddings must already be checked. */
+    private double[] scorePairs(float[][] first, float[][] second) {
+        if (head != null) {
+            return headScores(first, second);
+        }
+        double[] out = new double[first.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = distance.between(first[i], second[i]);
+        }
+        return out;
+    }
+
+    /**
+     * P(same) of each pair from the head's logits: the head in evaluation mode, no graph, up to
+     * {@value #HEAD_BATCH} pairs per forward pass; the sigmoid in double, as {@link HeadSiameseNetwork#score}.
+     */
+    private double[] headScores(float[][] first, float[][] second) {
+        int n = first.length;
+        int d = embeddingSize;
+        double[] out = new double[n];
+        for (int start = 0; start < n; start += HEAD_BATCH) {
+            int m = Math.min(HEAD_BATCH, n - start);
+            float[] a = new float[m * d];
+            float[] b = new float[m * d];
+            for (int i = 0; i < m; i++) {
+                System.arraycopy(first[start + i], 0, a, i * d, d);
+                System.arraycopy(second[start + i], 0, b, i * d, d);
+            }
+            float[] logits;
+            try (var noGrad = Tensor.noGrad()) {
+                logits = head.logits(Tensor.wrap(a, m, d), Tensor.wrap(b, m, d)).toArray();
+            }
+            for (int i = 0; i < m; i++) {
+                if (Float.isNaN(logits[i])) {
+                    throw new IllegalStateException("Verifier: the similarity head produced a NaN logit (pair "
+                            + (start + i + 1) + " of " + n + "); check the embeddings and the head's weights");
+                }
+                out[start + i] = sigmoid(logits[i]);
+            }
+        }
+        return out;
+    }
+
+    /** 1 / (1 + e^-z) in double, with exp only of -|z| (no overflow); the same as HeadSiameseNetwork.score. */
+    private static double sigmoid(float z) {
+        if (z >= 0f) {
+            return 1.0 / (1.0 + Math.exp(-(double) z));
+        }
+        double e = Math.exp(z);
+        return e / (1.0 + e);
     }
 
     /** Whether two image files show the same person. */
@@ -413,8 +609,9 @@ public final class Verifier {
     }
 
     private Verification decide(float[] a, float[] b, Threshold t) {
-        double d = distance(a, b);
-        return new Verification(d, t.accepts(d), t.value(), distance);
+        double s = score(a, b);
+        ScoreDirection direction = scoreDirection();
+        return new Verification(s, direction.accepts(s, t.value()), t.value(), distance, direction);
     }
 
     Threshold requireThreshold() {
@@ -431,15 +628,17 @@ public final class Verifier {
     // =====================================================================================================
 
     /**
-     * Whether {@code probe} shows the person of several reference images: the probe is scored (by this verifier's
-     * distance) against every reference, each score is compared with the threshold, and {@code policy} combines
-     * them ({@link MultiReferencePolicy}: by the fraction of references that pass, and by the mean distance; both
-     * are reported). The probe and the references are embedded together, in batches of up to {@value #BATCH}
-     * images per forward pass.
+     * Whether {@code probe} shows the person of several reference images: the probe is scored ({@link #score}: the
+     * distance, or a head's P(same)) against every reference, each score is compared with the threshold, and
+     * {@code policy} combines them ({@link MultiReferencePolicy}: by the fraction of references that pass, and by
+     * the mean score; both are reported). The probe and the references are embedded together, in batches of up to
+     * {@value #BATCH} images per forward pass, and a head scores all the references in one pass.
      *
      * <p>The threshold is the single-pair one ({@link #threshold()}): a reference passes exactly when
-     * {@link #verify} would call it and the probe the same person. Scores are distances, so the result's direction
-     * is {@link ScoreDirection#LOWER_IS_SAME}.
+     * {@link #verify} would call it and the probe the same person. The result's direction is
+     * {@link #scoreDirection()}: {@link ScoreDirection#LOWER_IS_SAME} for a distance model,
+     * {@link ScoreDirection#HIGHER_IS_SAME} for a head model (a reference passes when its P(same) is at least the
+     * threshold).
      *
      * @param references at least one image of the person
      * @throws IllegalStateException    when the verifier has no threshold (calibrate or set one first)
@@ -577,11 +776,8 @@ public final class Verifier {
     /** {@code embeddings[0]} is the probe, the rest the references in order. */
     private MultiReferenceVerification decideAgainst(float[][] embeddings, List<String> names, Threshold t,
                                                      MultiReferencePolicy policy) {
-        double[] scores = new double[embeddings.length - 1];
-        for (int i = 0; i < scores.length; i++) {
-            scores[i] = distance(embeddings[0], embeddings[i + 1]);
-        }
-        return policy.decide(names, scores, ScoreDirection.LOWER_IS_SAME, t.value());
+        double[] scores = scoreAgainst(embeddings[0], Arrays.copyOfRange(embeddings, 1, embeddings.length));
+        return policy.decide(names, scores, scoreDirection(), t.value());
     }
 
     // =====================================================================================================
@@ -591,7 +787,9 @@ public final class Verifier {
     /**
      * This verifier with a threshold chosen on a labelled set (images in [0, 1], at least two people, ideally
      * people not seen in training). Up to {@value #ALL_PAIRS_UP_TO} images every pair is scored; beyond, a seeded
-     * sample of up to {@value #SAMPLED_PAIRS} same-person and as many different-person pairs.
+     * sample of up to {@value #SAMPLED_PAIRS} same-person and as many different-person pairs. Pairs are scored by
+     * {@link #score}, so a head model's threshold is on P(same) (and a target FAR too strict for the pairs gives
+     * {@code +Infinity}, accepting nothing, where a distance model gets {@code -Infinity}).
      *
      * @throws IllegalArgumentException when the set has no same-person or no different-person pair, or too few
      *                                  different pairs for the target FAR
@@ -617,17 +815,34 @@ public final class Verifier {
                     + " same-person and " + (total - same) + " different-person pairs; calibration needs both "
                     + "(at least two people, one of them with two images)");
         }
+        ScoreDirection direction = scoreDirection();
+        // A distance is computed pair by pair as the pairs are picked. A head scores pairs far faster in batches,
+        // so for a head the pairs are picked first with a placeholder score of 0 and then scored together.
+        ToDoubleBiFunction<float[], float[]> pickScore = head == null ? this::distance : (a, b) -> 0.0;
         ScoredPairs pairs = labels.length <= ALL_PAIRS_UP_TO
-                ? ScoredPairs.all(embeddings, labels, this::distance, ScoreDirection.LOWER_IS_SAME)
+                ? ScoredPairs.all(embeddings, labels, pickScore, direction)
                 : ScoredPairs.sampled(embeddings, labels, (int) Math.min(same, SAMPLED_PAIRS),
-                (int) Math.min(total - same, SAMPLED_PAIRS), new Rng(SAMPLE_SEED), this::distance,
-                ScoreDirection.LOWER_IS_SAME);
-        double[] scores = pairs.scores();
+                (int) Math.min(total - same, SAMPLED_PAIRS), new Rng(SAMPLE_SEED), pickScore, direction);
+        double[] scores;
+        if (head == null) {
+            scores = pairs.scores();
+        } else {
+            int[] first = pairs.first();
+            int[] second = pairs.second();
+            float[][] a = new float[first.length][];
+            float[][] b = new float[first.length][];
+            for (int i = 0; i < first.length; i++) {
+                checkPair("Verifier.calibrate", embeddings[first[i]], embeddings[second[i]]);
+                a[i] = embeddings[first[i]];
+                b[i] = embeddings[second[i]];
+            }
+            scores = headScores(a, b);
+        }
         boolean[] isSame = pairs.same();
         OperatingPoint p = calibration.kind() == Threshold.Kind.TARGET_FAR
-                ? Thresholds.forFar(scores, isSame, ScoreDirection.LOWER_IS_SAME, calibration.targetFar())
-                : Thresholds.forBestAccuracy(scores, isSame, ScoreDirection.LOWER_IS_SAME);
-        OperatingPoint measured = Thresholds.evaluate(scores, isSame, ScoreDirection.LOWER_IS_SAME, p.threshold());
+                ? Thresholds.forFar(scores, isSame, direction, calibration.targetFar())
+                : Thresholds.forBestAccuracy(scores, isSame, direction);
+        OperatingPoint measured = Thresholds.evaluate(scores, isSame, direction, p.threshold());
         return new Threshold(p.threshold(), calibration.kind(), calibration.targetFar(), measured.tar(),
                 measured.far(), measured.accuracy(), scores.length);
     }
@@ -662,8 +877,19 @@ public final class Verifier {
         return embeddingSize;
     }
 
+    /** The distance between embeddings that a distance model decides by; null for a head model. */
     public Distance distanceKind() {
         return distance;
+    }
+
+    /** Whether this is a head model: pairs are scored by a learned similarity head's P(same), not a distance. */
+    public boolean hasHead() {
+        return head != null;
+    }
+
+    /** The similarity head's architecture, for a head model; empty for a distance model. */
+    public Optional<ArchSpec> headArch() {
+        return head == null ? Optional.empty() : Optional.of(head.arch());
     }
 
     /** The decision threshold; empty when the model is not calibrated. */
@@ -678,8 +904,9 @@ public final class Verifier {
     /**
      * Identifies the network: {@code sha256:} and the hex SHA-256 of the canonical arch spec, the input shape and
      * every weight and buffer (names, shapes and float bits, in state-dict order; batch norm's
-     * {@code num_batches_tracked} counter is left out, as it does not enter the maths). Two verifiers with the same
-     * fingerprint compute the same embeddings; a {@link Gallery} records it to refuse another model.
+     * {@code num_batches_tracked} counter is left out, as it does not enter the maths), then, for a head model, the
+     * head's spec, feature count, weights and buffers. Two verifiers with the same fingerprint compute the same
+     * embeddings and scores; a {@link Gallery} records it to refuse another model.
      */
     public String fingerprint() {
         return fingerprint;
@@ -688,7 +915,9 @@ public final class Verifier {
     /** The metadata {@link #save} writes besides {@link ModelFile}'s own keys. */
     public Map<String, String> metadata() {
         Map<String, String> m = new LinkedHashMap<>(extraMetadata);
-        m.put(KEY_DISTANCE, distance.name().toLowerCase(Locale.ROOT));
+        if (distance != null) {
+            m.put(KEY_DISTANCE, distance.name().toLowerCase(Locale.ROOT));
+        }
         if (threshold != null) {
             m.put(KEY_THRESHOLD, Double.toString(threshold.value()));
             m.put(KEY_THRESHOLD_KIND, threshold.kind().token());
@@ -724,7 +953,8 @@ public final class Verifier {
     @Override
     public String toString() {
         return "Verifier[" + arch + " on " + ArchSpec.formatInput(inputShape) + ", " + embeddingSize
-                + "-d embeddings, " + distance.name().toLowerCase(Locale.ROOT) + ", "
+                + "-d embeddings, " + (head == null ? distance.name().toLowerCase(Locale.ROOT)
+                : "similarity head '" + head.arch() + "' (P(same))") + ", "
                 + (threshold == null ? "not calibrated" : threshold.toString()) + "]";
     }
 
@@ -755,7 +985,24 @@ public final class Verifier {
                 + "'; expected euclidean, squared_euclidean or cosine", metadataField(KEY_DISTANCE));
     }
 
-    private static Threshold parseThreshold(String src, Map<String, String> meta) throws ModelFormatException {
+    /**
+     * Why a threshold would accept every pair (+Infinity on a distance, -Infinity on a probability), or null. The
+     * other infinity, which accepts nothing, is what a target FAR too strict for the calibration pairs gives.
+     */
+    private static String acceptEverythingProblem(double value, ScoreDirection direction) {
+        if (direction == ScoreDirection.LOWER_IS_SAME && value == Double.POSITIVE_INFINITY) {
+            return "the threshold of a distance model must be a number or -Infinity (accepts nothing), got "
+                    + "Infinity, which would accept every pair";
+        }
+        if (direction == ScoreDirection.HIGHER_IS_SAME && value == Double.NEGATIVE_INFINITY) {
+            return "the threshold of a head model (on P(same)) must be a number or Infinity (accepts nothing), got "
+                    + "-Infinity, which would accept every pair";
+        }
+        return null;
+    }
+
+    private static Threshold parseThreshold(String src, Map<String, String> meta, ScoreDirection direction)
+            throws ModelFormatException {
         String value = meta.get(KEY_THRESHOLD);
         if (value == null) {
             for (String k : List.of(KEY_THRESHOLD_KIND, KEY_THRESHOLD_TARGET_FAR, KEY_THRESHOLD_TAR,
@@ -768,9 +1015,9 @@ public final class Verifier {
             return null;
         }
         double t = number(src, KEY_THRESHOLD, value);
-        if (t == Double.POSITIVE_INFINITY) {
-            throw new ModelFormatException(src, "threshold must be a number or -Infinity, got " + value,
-                    metadataField(KEY_THRESHOLD));
+        String problem = acceptEverythingProblem(t, direction);
+        if (problem != null) {
+            throw new ModelFormatException(src, problem, metadataField(KEY_THRESHOLD));
         }
         String kindText = meta.getOrDefault(KEY_THRESHOLD_KIND, Threshold.Kind.MANUAL.token());
         Threshold.Kind kind = Threshold.Kind.byToken(kindText);
@@ -869,7 +1116,7 @@ public final class Verifier {
     // Fingerprint
     // =====================================================================================================
 
-    private static String fingerprint(ArchSpec arch, int[] input, Module model) {
+    private static String fingerprint(ArchSpec arch, int[] input, Module model, SimilarityHead head) {
         MessageDigest sha;
         try {
             sha = MessageDigest.getInstance("SHA-256");
@@ -878,6 +1125,23 @@ public final class Verifier {
         }
         update(sha, arch.toString());
         update(sha, ArchSpec.formatInput(input));
+        updateState(sha, model);
+        if (head != null) {
+            // after the tower, so a distance model's fingerprint is what it always was
+            update(sha, ModelFile.KEY_HEAD);
+            update(sha, head.arch().toString());
+            update(sha, Integer.toString(head.features()));
+            updateState(sha, head);
+        }
+        StringBuilder hex = new StringBuilder("sha256:");
+        for (byte b : sha.digest()) {
+            hex.append(String.format(Locale.ROOT, "%02x", b));
+        }
+        return hex.toString();
+    }
+
+    /** Every weight and buffer of {@code model}: names, shapes and float bits, in state-dict order. */
+    private static void updateState(MessageDigest sha, Module model) {
         List<Map.Entry<String, Tensor>> entries = new ArrayList<>(model.stateDict().entrySet());
         for (Map.Entry<String, Tensor> e : entries) {
             String name = e.getKey();
@@ -903,11 +1167,6 @@ public final class Verifier {
                 sha.update(buf.array(), 0, buf.position());
             }
         }
-        StringBuilder hex = new StringBuilder("sha256:");
-        for (byte b : sha.digest()) {
-            hex.append(String.format(Locale.ROOT, "%02x", b));
-        }
-        return hex.toString();
     }
 
     /** Length-prefixed, so ("ab", "c") and ("a", "bc") differ. */
