@@ -1,5 +1,6 @@
 /**
- * Face-verification metrics: ROC, AUC, EER, k-fold accuracy, TAR at FAR, threshold calibration, one-shot and rank-1.
+ * Face-verification metrics: ROC, AUC, EER, k-fold accuracy, TAR at FAR, threshold calibration, one-shot and rank-1;
+ * retrieval metrics (Recall@K, R-precision, MAP@R) in {@link org.siamese4j.siamese.metrics.Retrieval}.
  *
  * <p>Everything works on plain arrays: pair scores ({@code double[]}) with same/different flags, or embeddings
  * ({@code float[][]}) with identity labels. A {@link org.siamese4j.siamese.metrics.ScoreDirection} says whether low
