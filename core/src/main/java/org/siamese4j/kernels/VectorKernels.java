@@ -17,8 +17,6 @@ final class VectorKernels extends ScalarKernels {
     private static final int PACKED_MIN_ROWS = 4;
     /** Products with fewer multiply-adds than this skip packing. */
     private static final long PACKED_MIN_WORK = 16L * 16 * 16;
-    /** Floats of B (a matrix-vector product's matrix) above which its rows are split across threads: 1 MB. */
-    private static final long DOT_ROWS_PARALLEL_FLOATS = 1L << 18;
     /** Pooling outputs above which the planes are split across threads. */
     private static final long POOL_PARALLEL_OUTPUTS = 1L << 18;
 
@@ -69,10 +67,6 @@ final class VectorKernels extends ScalarKernels {
     private void gemmDotRows(boolean transA, int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
                              float[] c, int cOff, boolean accumulate) {
         float[] aRow = new float[k];
-        // A matrix-vector product streams all of B once per row of A and does one multiply-add per float read:
-        // memory-bound, so threads help only by adding bandwidth. Each task takes a contiguous block of B's rows
-        // (C's columns); every output is one dot product, so results do not depend on the split.
-        int tasks = (long) n * k >= DOT_ROWS_PARALLEL_FLOATS ? Math.min(n, Parallel.threads()) : 1;
         for (int i = 0; i < m; i++) {
             if (transA) {
                 for (int p = 0; p < k; p++) {
@@ -81,14 +75,11 @@ final class VectorKernels extends ScalarKernels {
             } else {
                 System.arraycopy(a, aOff + i * k, aRow, 0, k);
             }
-            int cRow = cOff + i * n;
-            Parallel.forEach(tasks, t -> {
-                int j1 = (int) ((long) n * (t + 1) / tasks);
-                for (int j = (int) ((long) n * t / tasks); j < j1; j++) {
-                    float d = dotFloat(aRow, 0, b, bOff + j * k, k);
-                    c[cRow + j] = accumulate ? c[cRow + j] + d : d;
-                }
-            });
+            for (int j = 0; j < n; j++) {
+                float d = dotFloat(aRow, 0, b, bOff + j * k, k);
+                int idx = cOff + i * n + j;
+                c[idx] = accumulate ? c[idx] + d : d;
+            }
         }
     }
 

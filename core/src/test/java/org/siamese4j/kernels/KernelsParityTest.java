@@ -92,8 +92,8 @@ class KernelsParityTest {
     }
 
     @Test
-    void matrixVectorProductsBigEnoughToSplitAcrossThreads() {
-        // m < 4 takes the dot-product path, which splits B's rows across threads from 2^18 floats of B on.
+    void matrixVectorProductsOfADenseLayerSizeOnOneToThreeThreads() {
+        // m < 4 takes the dot-product path (no packing); B here is as large as a dense layer's weights.
         Kernels v = vector();
         int before = Parallel.threads();
         try {
