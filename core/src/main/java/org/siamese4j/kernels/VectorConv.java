@@ -2,7 +2,6 @@ package org.siamese4j.kernels;
 
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -244,12 +243,12 @@ final class VectorConv {
             return;
         }
         int base = o * k + t0;
-        dW[base] += s0.reduceLanes(VectorOperators.ADD);
+        dW[base] += VectorKernels.sumInOrder(s0);
         if (t0 + 1 < k) {
-            dW[base + 1] += s1.reduceLanes(VectorOperators.ADD);
+            dW[base + 1] += VectorKernels.sumInOrder(s1);
         }
         if (t0 + 2 < k) {
-            dW[base + 2] += s2.reduceLanes(VectorOperators.ADD);
+            dW[base + 2] += VectorKernels.sumInOrder(s2);
         }
     }
 
@@ -380,7 +379,7 @@ final class VectorConv {
                     c = c.add(FloatVector.fromArray(S, outGrad, j + 2 * L));
                     d = d.add(FloatVector.fromArray(S, outGrad, j + 3 * L));
                 }
-                total += a.add(b).add(c.add(d)).reduceLanes(VectorOperators.ADD);
+                total += VectorKernels.sumInOrder(a.add(b).add(c.add(d)));
             }
             for (; i < end; i++) {
                 total += outGrad[i];

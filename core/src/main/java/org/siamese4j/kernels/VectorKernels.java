@@ -90,9 +90,24 @@ final class VectorKernels extends ScalarKernels {
         for (; i < upper; i += LANES) {
             acc = FloatVector.fromArray(SPECIES, x, xOff + i).fma(FloatVector.fromArray(SPECIES, y, yOff + i), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = sumInOrder(acc);
         for (; i < n; i++) {
             s += x[xOff + i] * y[yOff + i];
+        }
+        return s;
+    }
+
+    /**
+     * The sum of v's lanes, added from lane 0 up. {@code reduceLanes(ADD)} leaves the order of the additions to
+     * the implementation, and JDK 25 adds in one order while a loop still runs interpreted and in another once it
+     * is compiled: the same call would give different last bits before and after the JIT warms up, and a training
+     * run would not repeat bit for bit.
+     */
+    static float sumInOrder(FloatVector v) {
+        float[] lanes = v.toArray();
+        float s = 0f;
+        for (float lane : lanes) {
+            s += lane;
         }
         return s;
     }
