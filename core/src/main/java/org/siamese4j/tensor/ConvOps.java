@@ -11,7 +11,8 @@ import org.siamese4j.kernels.Parallel;
 import org.siamese4j.kernels.WinogradConv;
 
 /**
- * 2-D convolution, by im2col + GEMM or directly.
+ * 2-D convolution, by im2col + GEMM, directly, or by Winograd's F(2x2, 3x3); and the fused conv + ReLU + 2x2
+ * max pool block ({@link #conv2dReluMaxPool2}).
  *
  * <p><b>im2col + GEMM.</b> Per image n, with K = C*kH*kW taps and P = outH*outW output pixels:
  * <pre>
@@ -28,8 +29,14 @@ import org.siamese4j.kernels.WinogradConv;
  *
  * <p><b>Direct.</b> With few input channels K is tiny (9 for a grey image and a 3x3 filter) and the GEMM cannot
  * amortise its packing, so the same sums are computed by sliding the filter over the image (the "convolution,
- * direct" kernels). Which path: {@link ConvAlgorithm#resolve}, by default direct for at most 3 input channels
- * and stride 1 along the width, im2col otherwise; {@code -Dsiamese4j.conv} or {@link ConvAlgorithm#use} force one.
+ * direct" kernels).
+ *
+ * <p><b>Winograd.</b> 3x3, stride-1, zero-padding-1 layers compute forward and the input gradient with 2.25x
+ * fewer multiplies ({@link WinogradConv}); their weight gradient stays on im2col.
+ *
+ * <p>Which path: {@link ConvAlgorithm#resolve}, by default (with the SIMD kernels) direct for at most 3 input
+ * channels and stride 1 along the width, Winograd for the other layers it fits, im2col otherwise;
+ * {@code -Dsiamese4j.conv} or {@link ConvAlgorithm#use} force one.
  *
  * <p><b>Threads.</b> The batch is split into {@link #batchTasks} fixed, contiguous ranges of images, one per
  * thread, each with its own buffers (pooled, reused across calls), so every GEMM runs on one core without
