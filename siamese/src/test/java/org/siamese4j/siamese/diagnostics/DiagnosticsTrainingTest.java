@@ -255,24 +255,6 @@ class DiagnosticsTrainingTest {
     // Non-finite
     // =====================================================================================================
 
-    /**
-     * The identity in the forward pass; multiplies the gradient by 1e30 in the backward pass when armed: a layer
-     * with a broken backward, whose NaN appears only in the gradients. ({@code x*f - x*f} is exactly 0 for any
-     * finite {@code x*f}, so the forward value is {@code x}; only the {@code x*f} branch carries a gradient.)
-     */
-    static final class GradientAmplifier extends Module {
-        boolean armed;
-
-        @Override
-        public Tensor forward(Tensor x) {
-            if (!armed) {
-                return x;
-            }
-            Tensor constant = x.detach();
-            return x.mul(1e30f).sub(constant.mul(1e30f)).add(constant);
-        }
-    }
-
     @Test
     void nonFiniteGradientStopsBeforeTheStepNamesTheLayerAndKeepsTheCheckpoint() throws Exception {
         for (boolean withMonitor : new boolean[]{true, false}) {

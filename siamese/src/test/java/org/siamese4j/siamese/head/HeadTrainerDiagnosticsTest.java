@@ -30,6 +30,7 @@ import org.siamese4j.siamese.diagnostics.DiagnosticKind;
 import org.siamese4j.siamese.diagnostics.DiagnosticWarning;
 import org.siamese4j.siamese.diagnostics.DiagnosticsListener;
 import org.siamese4j.siamese.diagnostics.EpochFigures;
+import org.siamese4j.siamese.diagnostics.GradientAmplifier;
 import org.siamese4j.siamese.diagnostics.NonFiniteTrainingException;
 import org.siamese4j.siamese.diagnostics.StepFigures;
 import org.siamese4j.siamese.diagnostics.TrainingMonitor;
@@ -167,30 +168,13 @@ class HeadTrainerDiagnosticsTest {
     // Non-finite numbers stop the run, name the culprit and keep the checkpoint
     // =====================================================================================================
 
-    /**
-     * The identity in the forward pass; multiplies the gradient by 1e30 in the backward pass when armed. Two in a
-     * row overflow (1e60) although every forward value stays finite: the NaN appears only in the gradients.
-     */
-    static final class GradientBlowUp extends Module {
-        boolean armed;
-
-        @Override
-        public Tensor forward(Tensor x) {
-            if (!armed) {
-                return x;
-            }
-            Tensor constant = x.detach();
-            return x.mul(1e30f).sub(constant.mul(1e30f)).add(constant);   // value x, gradient 1e30
-        }
-    }
-
     @Test
     void nonFiniteGradientStopsBeforeTheStepNamesTheTowerLayerAndKeepsTheCheckpoint() throws Exception {
         for (boolean withMonitor : new boolean[] {true, false}) {
             ImageDataset data = faces(8, 4);
             Rng rng = new Rng(7);
-            GradientBlowUp first = new GradientBlowUp();
-            GradientBlowUp second = new GradientBlowUp();
+            GradientAmplifier first = new GradientAmplifier();
+            GradientAmplifier second = new GradientAmplifier();
             // tower: 0 flatten, 1 dense, 2 tanh, 3 and 4 blow-ups, 5 dense; head: dense 4, relu, dense 1
             Sequential tower = new Sequential(new Flatten(), new Linear(H * W, 16, rng), new Tanh(), first, second,
                     new Linear(16, 8, rng));
