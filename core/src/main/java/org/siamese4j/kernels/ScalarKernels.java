@@ -13,6 +13,37 @@ public class ScalarKernels implements Kernels {
 
     // ===================================================================================== matrix multiply
 
+    /** Row panels of height 1: A is plain row-major. */
+    @Override
+    public int gemmPanelRows() {
+        return 1;
+    }
+
+    /** Column panels of width 1: B is plain column-major (each column contiguous, as a dot product wants). */
+    @Override
+    public int gemmPanelColumns() {
+        return 1;
+    }
+
+    /** Each C[i, j] as the dot product of row i of A and column j of B, read through the layouts' index maps. */
+    @Override
+    public void gemmPanels(int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
+        int h = gemmPanelRows();
+        int w = gemmPanelColumns();
+        GemmChecks.checkPanels(m, n, k, h, w, a, aOff, b, bOff, c, cOff);
+        for (int i = 0; i < m; i++) {
+            int aRow = aOff + (i / h) * h * k + i % h;
+            for (int j = 0; j < n; j++) {
+                int bColumn = bOff + (j / w) * w * k + j % w;
+                float sum = 0f;
+                for (int p = 0; p < k; p++) {
+                    sum += a[aRow + p * h] * b[bColumn + p * w];
+                }
+                c[cOff + i * n + j] = sum;
+            }
+        }
+    }
+
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k,
                      float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, boolean accumulate) {

@@ -17,17 +17,23 @@ import jdk.incubator.vector.VectorSpecies;
  *         microKernel: C[ir.., jr..] += Apanel * Bpanel   the A panels stream past it
  * </pre>
  *
- * The micro-kernel keeps an MR x NR tile of C (8 rows x 2 vectors = 16 registers) in accumulators and, for
- * each step p of the shared dimension, broadcasts 8 values of A and does 16 fused multiply-adds with two
- * vectors of B. Packing copies each operand into exactly the order the micro-kernel reads, so the four
+ * The micro-kernel keeps an MR x NR tile of C (MR rows x 2 vectors) in accumulators and, for each step p of the
+ * shared dimension, broadcasts MR values of A and does 2 * MR fused multiply-adds with two vectors of B. MR
+ * follows the register file: 8 rows (16 accumulators) with AVX-512's 32 vector registers, 6 rows (12) with
+ * AVX2's 16. Packing copies each operand into exactly the order the micro-kernel reads, so the four
  * transpose combinations only differ in how the packing loops index the source, and ragged edges are padded
  * with zeros so the micro-kernel never needs a bounds check.
  */
 final class VectorGemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
-    /** Rows of C per micro-tile: 8 broadcasts of A per step. */
-    static final int MR = 8;
+    /**
+     * Rows of C per micro-tile. The tile's 2 * MR accumulators, the two vectors of B and the broadcast of A must
+     * all stay in registers: 19 with 8 rows, which fits AVX-512's 32 vector registers but not AVX2's 16, where
+     * the JIT would spill accumulators to the stack on every step (measured: about a third of the speed). So 8
+     * rows with 512-bit vectors and 6 (15 registers, the classic 6 x 16 AVX2 tile) with narrower ones.
+     */
+    static final int MR = L >= 16 ? 8 : 6;
     /** Columns of C per micro-tile: two vectors. */
     static final int NR = 2 * L;
     /** Depth of a packed block: a B panel of KC x NR floats (16 KiB at 16 lanes) fits in L1 beside an A panel. */
@@ -113,6 +119,25 @@ final class VectorGemm {
     }
 
     /**
+     * C [m, n] = A B with A already in MR-row panels and B in NR-column panels over the whole depth k (see
+     * {@link Kernels#gemmPanels}): the micro-kernel loop of {@link #blockProduct} without the packing. One B panel
+     * stays in L1 while every A panel passes it.
+     */
+    static void gemmPanels(int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
+        int mPanels = (m + MR - 1) / MR;
+        int nPanels = (n + NR - 1) / NR;
+        for (int jp = 0; jp < nPanels; jp++) {
+            int j = jp * NR;
+            int cols = Math.min(NR, n - j);
+            for (int ip = 0; ip < mPanels; ip++) {
+                int i = ip * MR;
+                microKernel(a, aOff + ip * MR * k, b, bOff + jp * NR * k, k, c, cOff + i * n + j, n,
+                        Math.min(MR, m - i), cols, false);
+            }
+        }
+    }
+
+    /**
      * Rows per block when the blocks are shared out among {@code threads}: as many blocks per thread as rows
      * of MC need, all of (nearly) the same height, a multiple of MR. With plain MC-row blocks the last block is
      * short and the blocks do not divide evenly: 1024 rows on two threads would be 384 + 384 rows on one core
@@ -148,40 +173,55 @@ final class VectorGemm {
     }
 
     /**
-     * The 8 x 2-vector tile: C[0..rows, 0..cols) (+)= sum over p of A[:, p] (x) B[p, :].
+     * The MR x 2-vector tile: C[0..rows, 0..cols) (+)= sum over p of A[:, p] (x) B[p, :].
      * Packed A holds MR values per step p, packed B holds NR values per step p. The accumulators start from C
      * (when adding) or zero, so the end is a plain store; a ragged edge tile goes through a small buffer.
      */
     private static void microKernel(float[] pa, int aIndex, float[] pb, int bIndex, int kc, float[] c, int cIndex,
                                     int ldc, int rows, int cols, boolean add) {
         boolean full = rows == MR && cols == NR;
-        float[] src = c;
+        float[] dst = c;
         int base = cIndex;
         int ld = ldc;
         if (!full) {
             // Ragged edge: work on a full-size copy of the tile, then copy back only the part inside C.
-            src = EDGE_TILE.get();
-            Arrays.fill(src, 0f);
+            dst = EDGE_TILE.get();
+            Arrays.fill(dst, 0f);
             if (add) {
                 for (int r = 0; r < rows; r++) {
-                    System.arraycopy(c, cIndex + r * ldc, src, r * NR, cols);
+                    System.arraycopy(c, cIndex + r * ldc, dst, r * NR, cols);
                 }
             }
             base = 0;
             ld = NR;
         }
         boolean load = add || !full;
-        FloatVector c00 = start(load, src, base), c01 = start(load, src, base + L);
-        FloatVector c10 = start(load, src, base + ld), c11 = start(load, src, base + ld + L);
-        FloatVector c20 = start(load, src, base + 2 * ld), c21 = start(load, src, base + 2 * ld + L);
-        FloatVector c30 = start(load, src, base + 3 * ld), c31 = start(load, src, base + 3 * ld + L);
-        FloatVector c40 = start(load, src, base + 4 * ld), c41 = start(load, src, base + 4 * ld + L);
-        FloatVector c50 = start(load, src, base + 5 * ld), c51 = start(load, src, base + 5 * ld + L);
-        FloatVector c60 = start(load, src, base + 6 * ld), c61 = start(load, src, base + 6 * ld + L);
-        FloatVector c70 = start(load, src, base + 7 * ld), c71 = start(load, src, base + 7 * ld + L);
+        if (MR == 8) {
+            tile8(pa, aIndex, pb, bIndex, kc, dst, base, ld, load);
+        } else {
+            tile6(pa, aIndex, pb, bIndex, kc, dst, base, ld, load);
+        }
+        if (!full) {
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(dst, r * NR, c, cIndex + r * ldc, cols);
+            }
+        }
+    }
+
+    /** The 8-row tile (AVX-512): 16 accumulators, C[r, :] at dst[base + r * ld], loaded first when {@code load}. */
+    private static void tile8(float[] pa, int aIndex, float[] pb, int bIndex, int kc, float[] dst, int base, int ld,
+                              boolean load) {
+        FloatVector c00 = start(load, dst, base), c01 = start(load, dst, base + L);
+        FloatVector c10 = start(load, dst, base + ld), c11 = start(load, dst, base + ld + L);
+        FloatVector c20 = start(load, dst, base + 2 * ld), c21 = start(load, dst, base + 2 * ld + L);
+        FloatVector c30 = start(load, dst, base + 3 * ld), c31 = start(load, dst, base + 3 * ld + L);
+        FloatVector c40 = start(load, dst, base + 4 * ld), c41 = start(load, dst, base + 4 * ld + L);
+        FloatVector c50 = start(load, dst, base + 5 * ld), c51 = start(load, dst, base + 5 * ld + L);
+        FloatVector c60 = start(load, dst, base + 6 * ld), c61 = start(load, dst, base + 6 * ld + L);
+        FloatVector c70 = start(load, dst, base + 7 * ld), c71 = start(load, dst, base + 7 * ld + L);
         int ai = aIndex;
         int bi = bIndex;
-        for (int p = 0; p < kc; p++, ai += MR, bi += NR) {
+        for (int p = 0; p < kc; p++, ai += 8, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, pb, bi);
             FloatVector b1 = FloatVector.fromArray(S, pb, bi + L);
             FloatVector av = FloatVector.broadcast(S, pa[ai]);
@@ -209,27 +249,69 @@ final class VectorGemm {
             c70 = av.fma(b0, c70);
             c71 = av.fma(b1, c71);
         }
-        c00.intoArray(src, base);
-        c01.intoArray(src, base + L);
-        c10.intoArray(src, base + ld);
-        c11.intoArray(src, base + ld + L);
-        c20.intoArray(src, base + 2 * ld);
-        c21.intoArray(src, base + 2 * ld + L);
-        c30.intoArray(src, base + 3 * ld);
-        c31.intoArray(src, base + 3 * ld + L);
-        c40.intoArray(src, base + 4 * ld);
-        c41.intoArray(src, base + 4 * ld + L);
-        c50.intoArray(src, base + 5 * ld);
-        c51.intoArray(src, base + 5 * ld + L);
-        c60.intoArray(src, base + 6 * ld);
-        c61.intoArray(src, base + 6 * ld + L);
-        c70.intoArray(src, base + 7 * ld);
-        c71.intoArray(src, base + 7 * ld + L);
-        if (!full) {
-            for (int r = 0; r < rows; r++) {
-                System.arraycopy(src, r * NR, c, cIndex + r * ldc, cols);
-            }
+        c00.intoArray(dst, base);
+        c01.intoArray(dst, base + L);
+        c10.intoArray(dst, base + ld);
+        c11.intoArray(dst, base + ld + L);
+        c20.intoArray(dst, base + 2 * ld);
+        c21.intoArray(dst, base + 2 * ld + L);
+        c30.intoArray(dst, base + 3 * ld);
+        c31.intoArray(dst, base + 3 * ld + L);
+        c40.intoArray(dst, base + 4 * ld);
+        c41.intoArray(dst, base + 4 * ld + L);
+        c50.intoArray(dst, base + 5 * ld);
+        c51.intoArray(dst, base + 5 * ld + L);
+        c60.intoArray(dst, base + 6 * ld);
+        c61.intoArray(dst, base + 6 * ld + L);
+        c70.intoArray(dst, base + 7 * ld);
+        c71.intoArray(dst, base + 7 * ld + L);
+    }
+
+    /** The 6-row tile (AVX2 and narrower): 12 accumulators, otherwise as {@link #tile8}. */
+    private static void tile6(float[] pa, int aIndex, float[] pb, int bIndex, int kc, float[] dst, int base, int ld,
+                              boolean load) {
+        FloatVector c00 = start(load, dst, base), c01 = start(load, dst, base + L);
+        FloatVector c10 = start(load, dst, base + ld), c11 = start(load, dst, base + ld + L);
+        FloatVector c20 = start(load, dst, base + 2 * ld), c21 = start(load, dst, base + 2 * ld + L);
+        FloatVector c30 = start(load, dst, base + 3 * ld), c31 = start(load, dst, base + 3 * ld + L);
+        FloatVector c40 = start(load, dst, base + 4 * ld), c41 = start(load, dst, base + 4 * ld + L);
+        FloatVector c50 = start(load, dst, base + 5 * ld), c51 = start(load, dst, base + 5 * ld + L);
+        int ai = aIndex;
+        int bi = bIndex;
+        for (int p = 0; p < kc; p++, ai += 6, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, pb, bi);
+            FloatVector b1 = FloatVector.fromArray(S, pb, bi + L);
+            FloatVector av = FloatVector.broadcast(S, pa[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            av = FloatVector.broadcast(S, pa[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            av = FloatVector.broadcast(S, pa[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            av = FloatVector.broadcast(S, pa[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            av = FloatVector.broadcast(S, pa[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            av = FloatVector.broadcast(S, pa[ai + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
         }
+        c00.intoArray(dst, base);
+        c01.intoArray(dst, base + L);
+        c10.intoArray(dst, base + ld);
+        c11.intoArray(dst, base + ld + L);
+        c20.intoArray(dst, base + 2 * ld);
+        c21.intoArray(dst, base + 2 * ld + L);
+        c30.intoArray(dst, base + 3 * ld);
+        c31.intoArray(dst, base + 3 * ld + L);
+        c40.intoArray(dst, base + 4 * ld);
+        c41.intoArray(dst, base + 4 * ld + L);
+        c50.intoArray(dst, base + 5 * ld);
+        c51.intoArray(dst, base + 5 * ld + L);
     }
 
     private static FloatVector start(boolean load, float[] src, int index) {

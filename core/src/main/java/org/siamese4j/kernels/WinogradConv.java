@@ -24,8 +24,11 @@ import org.siamese4j.kernels.ConvGeometry.PaddingMode;
  * <pre>
  *   M[xi] [O, T] = U[xi] [O, C] * V[xi] [C, T]      (T = number of 2x2 output tiles)
  * </pre>
- * which run on the ordinary GEMM. That is 16 * O * C * T = 4 * O * C * H * W multiply-adds against im2col's
- * 9 * O * C * H * W: 2.25 times fewer. The transforms are additions only (and halves, exact in binary), cheap
+ * which run on the GEMM. That is 16 * O * C * T = 4 * O * C * H * W multiply-adds against im2col's
+ * 9 * O * C * H * W: 2.25 times fewer. The filter transform writes each U[xi] straight into the row panels of
+ * {@link Kernels#gemmPanels}, and the input transform each V[xi] into its column panels, so the 16 products of
+ * every image skip the GEMM's packing (which for these short products costs about as much as the
+ * multiply-adds). The transforms are additions only (and halves, exact in binary), cheap
  * next to the products once C and O are a few dozen.
  *
  * <p>Rounding differs from im2col's (the transforms add and subtract before multiplying), by a few float32 ulps
@@ -51,37 +54,57 @@ public final class WinogradConv {
     }
 
     /** Floats of {@link #transformFilters}' output for o x c filters. */
-    public static int filterSize(int outChannels, int channels) {
-        return XI * outChannels * channels;
+    public static int filterSize(Kernels kernels, int outChannels, int channels) {
+        return XI * filterMatrixSize(kernels, outChannels, channels);
+    }
+
+    /** Floats of one U[xi] [rows, columns] in the kernels' row panels. */
+    private static int filterMatrixSize(Kernels kernels, int rows, int columns) {
+        return roundUp(rows, kernels.gemmPanelRows()) * columns;
     }
 
     /** Floats of {@link #convolve}'s scratch for transformed input tiles, or for tile products, of c channels. */
-    public static int scratchSize(int c, int h, int w) {
-        return XI * c * tiles(h, w);
+    public static int scratchSize(Kernels kernels, int c, int h, int w) {
+        return XI * c * roundUp(tiles(h, w), kernels.gemmPanelColumns());
     }
 
     private static int tiles(int h, int w) {
         return ((h + 1) / 2) * ((w + 1) / 2);
     }
 
+    private static int roundUp(int n, int multiple) {
+        return (n + multiple - 1) / multiple * multiple;
+    }
+
     /**
-     * u[xi][o][c] = (G g G^T)[xi] for each filter g = weight[o][c] (3x3, row-major at weight[(o*C + c)*9]).
+     * U[xi][o, c] = (G g G^T)[xi] for each filter g = weight[o][c] (3x3, row-major at weight[(o*C + c)*9]), each
+     * U[xi] [O, C] in the row panels of {@code kernels}' {@link Kernels#gemmPanels}.
      */
-    public static void transformFilters(float[] weight, int outChannels, int channels, float[] u) {
+    public static void transformFilters(Kernels kernels, float[] weight, int outChannels, int channels, float[] u) {
+        int h = kernels.gemmPanelRows();
+        int stride = filterMatrixSize(kernels, outChannels, channels);
         float[] g = new float[9];
         for (int o = 0; o < outChannels; o++) {
             for (int c = 0; c < channels; c++) {
                 System.arraycopy(weight, (o * channels + c) * 9, g, 0, 9);
-                transformFilter(g, u, o * channels + c, outChannels * channels);
+                transformFilter(g, u, panelIndex(o, c, channels, h), stride);
             }
         }
+    }
+
+    /** Where value (i, p) of a [rows, k] matrix sits in row panels of height h (see {@link Kernels#gemmPanels}). */
+    private static int panelIndex(int i, int p, int k, int h) {
+        return (i / h) * h * k + p * h + i % h;
     }
 
     /**
      * The filters of the input gradient: u[xi][c][o] = (G g' G^T)[xi] with g' = weight[o][c] turned by 180
      * degrees, i.e. the transformed filters of a convolution from O channels to C.
      */
-    public static void transformFlippedFilters(float[] weight, int outChannels, int channels, float[] u) {
+    public static void transformFlippedFilters(Kernels kernels, float[] weight, int outChannels, int channels,
+                                               float[] u) {
+        int h = kernels.gemmPanelRows();
+        int stride = filterMatrixSize(kernels, channels, outChannels);
         float[] g = new float[9];
         for (int c = 0; c < channels; c++) {
             for (int o = 0; o < outChannels; o++) {
@@ -89,7 +112,7 @@ public final class WinogradConv {
                 for (int i = 0; i < 9; i++) {
                     g[i] = weight[src + 8 - i];
                 }
-                transformFilter(g, u, c * outChannels + o, outChannels * channels);
+                transformFilter(g, u, panelIndex(c, o, outChannels, h), stride);
             }
         }
     }
@@ -121,10 +144,11 @@ public final class WinogradConv {
 
     /**
      * out[outOff ..] [O, H, W] (+)= the same 3x3 convolution of x[xOff ..] [C, H, W] with the filters whose
-     * transform is u ({@link #transformFilters}), plus bias[o] when bias is not null (only without accumulate).
+     * transform is u ({@link #transformFilters} with the same kernels), plus bias[o] when bias is not null (only
+     * without accumulate).
      *
-     * @param inputTiles at least {@code scratchSize(channels, h, w)} floats, contents undefined
-     * @param products   at least {@code scratchSize(outChannels, h, w)} floats, contents undefined
+     * @param inputTiles at least {@code scratchSize(kernels, channels, h, w)} floats, contents undefined
+     * @param products   at least {@code scratchSize(kernels, outChannels, h, w)} floats, contents undefined
      */
     public static void convolve(Kernels kernels, float[] x, int xOff, int channels, int h, int w, float[] u,
                                 int outChannels, float[] bias, float[] out, int outOff, boolean accumulate,
@@ -133,29 +157,32 @@ public final class WinogradConv {
         int tilesH = (h + 1) / 2;
         // Bands of tile rows whose transformed tiles and products stay in L2 between the transforms and the GEMMs.
         int bandRows = Math.max(1, Math.min(tilesH, BAND_FLOATS / (XI * (channels + outChannels) * tilesW)));
+        int uSize = filterMatrixSize(kernels, outChannels, channels);
+        int panelColumns = kernels.gemmPanelColumns();
         for (int ty0 = 0; ty0 < tilesH; ty0 += bandRows) {
             int ty1 = Math.min(tilesH, ty0 + bandRows);
             int bandTiles = (ty1 - ty0) * tilesW;
-            transformInput(x, xOff, channels, h, w, tilesW, ty0, ty1, inputTiles);
+            int vSize = channels * roundUp(bandTiles, panelColumns);
+            transformInput(x, xOff, channels, h, w, tilesW, ty0, ty1, panelColumns, vSize, inputTiles);
             for (int xi = 0; xi < XI; xi++) {
                 // M[xi] [O, T] = U[xi] [O, C] * V[xi] [C, T]
-                kernels.gemm(false, false, outChannels, bandTiles, channels, u, xi * outChannels * channels,
-                        inputTiles, xi * channels * bandTiles, products, xi * outChannels * bandTiles, false);
+                kernels.gemmPanels(outChannels, bandTiles, channels, u, xi * uSize, inputTiles, xi * vSize,
+                        products, xi * outChannels * bandTiles);
             }
             transformOutput(products, outChannels, h, w, tilesW, ty0, ty1, bias, out, outOff, accumulate);
         }
     }
 
     /**
-     * V[xi][c][t] = (B^T d B)[xi] for the 4x4 tile d of channel c around output tile t (zeros outside). Organised
-     * by rows of tiles so that every inner loop runs along contiguous memory (which the JIT vectorises): the four
-     * input rows of a tile row are combined by B^T first, over the whole padded width; each combined row is then
-     * split into its even and odd columns, and B along the width is two adjacent elements of those.
+     * V[xi][c, t] = (B^T d B)[xi] for the 4x4 tile d of channel c around output tile t (zeros outside), each
+     * V[xi] [C, T] (vSize floats) in column panels of width panelColumns. Organised by rows of tiles so that the
+     * inner loops run along contiguous memory (which the JIT vectorises): the four input rows of a tile row are
+     * combined by B^T first, over the whole padded width; each combined row is then split into its even and odd
+     * columns, and B along the width is two adjacent elements of those.
      */
     private static void transformInput(float[] x, int xOff, int channels, int h, int w, int tilesW, int ty0,
-                                       int ty1, float[] v) {
-        int bandTiles = (ty1 - ty0) * tilesW;
-        int vSize = channels * bandTiles;
+                                       int ty1, int panelColumns, int vSize, float[] v) {
+        int panelSize = panelColumns * channels;
         int padW = 2 * tilesW + 2;             // padded column m holds input column m - 1
         float[][] rows = new float[4][padW];
         float[][] combined = new float[4][padW];
@@ -186,23 +213,31 @@ public final class WinogradConv {
                     s2[m] = r2[m] - r1[m];
                     s3[m] = r1[m] - r3[m];
                 }
-                int dst = c * bandTiles + (ty - ty0) * tilesW;
+                int firstTile = (ty - ty0) * tilesW;
                 for (int i = 0; i < 4; i++) {
                     float[] si = combined[i];
                     for (int k = 0; k <= tilesW; k++) {
                         even[k] = si[2 * k];
                         odd[k] = si[2 * k + 1];
                     }
-                    // ... B along the width: tile tx sees columns e[tx], o[tx], e[tx+1], o[tx+1]
-                    int v0 = (4 * i) * vSize + dst;
+                    // ... B along the width: tile tx sees columns e[tx], o[tx], e[tx+1], o[tx+1]. Tile t is column
+                    // t of V[xi]: lane t % width of panel t / width, counted along instead of divided.
+                    int panel = firstTile / panelColumns;
+                    int lane = firstTile % panelColumns;
+                    int v0 = (4 * i) * vSize + c * panelColumns;
                     int v1 = v0 + vSize;
                     int v2 = v1 + vSize;
                     int v3 = v2 + vSize;
                     for (int tx = 0; tx < tilesW; tx++) {
-                        v[v0 + tx] = even[tx] - even[tx + 1];
-                        v[v1 + tx] = odd[tx] + even[tx + 1];
-                        v[v2 + tx] = even[tx + 1] - odd[tx];
-                        v[v3 + tx] = odd[tx] - odd[tx + 1];
+                        int at = panel * panelSize + lane;
+                        v[v0 + at] = even[tx] - even[tx + 1];
+                        v[v1 + at] = odd[tx] + even[tx + 1];
+                        v[v2 + at] = even[tx + 1] - odd[tx];
+                        v[v3 + at] = odd[tx] - odd[tx + 1];
+                        if (++lane == panelColumns) {
+                            lane = 0;
+                            panel++;
+                        }
                     }
                 }
             }

@@ -289,12 +289,14 @@ final class ConvOps {
             if (!winograd) {
                 return;
             }
-            float[] u = new float[WinogradConv.filterSize(outChannels, g.channels())];
             if (forward) {
-                WinogradConv.transformFilters(w, outChannels, g.channels(), u);
+                float[] u = new float[WinogradConv.filterSize(kernels, outChannels, g.channels())];
+                WinogradConv.transformFilters(kernels, w, outChannels, g.channels(), u);
                 winogradFilters = u;
             } else {
-                WinogradConv.transformFlippedFilters(w, outChannels, g.channels(), u);
+                // The input gradient convolves O channels into C: its filter matrices are [C, O].
+                float[] u = new float[WinogradConv.filterSize(kernels, g.channels(), outChannels)];
+                WinogradConv.transformFlippedFilters(kernels, w, outChannels, g.channels(), u);
                 winogradFlippedFilters = u;
             }
         }
@@ -393,7 +395,7 @@ final class ConvOps {
 
         /** Floats of each Winograd scratch buffer: enough for forward (C in, O out) and backward (O in, C out). */
         private int winogradScratch() {
-            return WinogradConv.scratchSize(Math.max(g.channels(), outChannels), g.inH(), g.inW());
+            return WinogradConv.scratchSize(kernels, Math.max(g.channels(), outChannels), g.inH(), g.inW());
         }
     }
 

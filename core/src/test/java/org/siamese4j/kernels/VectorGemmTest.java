@@ -3,6 +3,7 @@ package org.siamese4j.kernels;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.siamese4j.tensor.Rng;
@@ -10,7 +11,7 @@ import org.siamese4j.tensor.Tensor;
 
 /**
  * The packed, blocked GEMM against the scalar reference on shapes chosen to cross every blocking boundary:
- * ragged micro-tiles (MR = 8 rows, NR = 2 vectors), more than one KC depth block (128), more than one MC row
+ * ragged micro-tiles (MR = 8 rows with 512-bit vectors, 6 with narrower ones; NR = 2 vectors), more than one KC depth block (128), more than one MC row
  * block (384), more than one NC column block (4096), and products big enough to take the parallel path.
  */
 class VectorGemmTest {
@@ -42,7 +43,7 @@ class VectorGemmTest {
     @ParameterizedTest(name = "m={0} n={1} k={2}")
     @CsvSource({
         "8, 32, 16", "9, 33, 17", "7, 31, 129", "17, 65, 257", "400, 70, 300", "5, 4100, 9",
-        "161, 161, 161", "300, 257, 1000", "33, 2000, 700"})
+        "161, 161, 161", "300, 257, 1000", "33, 2000, 700", "1, 259, 300", "3, 7, 33", "2, 5, 3"})
     void equalsTheScalarReference(int m, int n, int k) {
         Kernels vector = KernelProvider.vectorOrNull();
         assumeTrue(vector != null, "Vector API module not present in this run");
@@ -69,6 +70,70 @@ class VectorGemmTest {
         }
     }
 
+    /**
+     * gemmPanels on operands laid out by the documented index maps, with NaN in every padding slot: the product
+     * must equal the plain one and the padding must never reach C. For the scalar kernels (1 x 1 panels) in
+     * every run, for the vector kernels' micro-tile panels when the module is present.
+     */
+    @ParameterizedTest(name = "panels m={0} n={1} k={2}")
+    @CsvSource({"1, 1, 1", "6, 16, 8", "8, 32, 16", "13, 70, 33", "64, 644, 32", "128, 168, 64", "3, 5, 200"})
+    void panelProductEqualsThePlainProduct(int m, int n, int k) {
+        Rng rng = new Rng(m * 17L + n * 3L + k);
+        float[] a = Tensor.uniform(rng, -1, 1, m * k).data();
+        float[] b = Tensor.uniform(rng, -1, 1, k * n).data();
+        float[] expected = new float[m * n];
+        KernelProvider.scalar().gemm(false, false, m, n, k, a, 0, b, 0, expected, 0, false);
+        for (Kernels kernels : new Kernels[] {KernelProvider.scalar(), KernelProvider.vectorOrNull()}) {
+            if (kernels == null) {
+                continue;
+            }
+            int h = kernels.gemmPanelRows();
+            int w = kernels.gemmPanelColumns();
+            float[] pa = new float[1 + (m + h - 1) / h * h * k];
+            float[] pb = new float[2 + (n + w - 1) / w * w * k];
+            java.util.Arrays.fill(pa, Float.NaN);
+            java.util.Arrays.fill(pb, Float.NaN);
+            for (int i = 0; i < m; i++) {
+                for (int p = 0; p < k; p++) {
+                    pa[1 + (i / h) * h * k + p * h + i % h] = a[i * k + p];
+                }
+            }
+            for (int p = 0; p < k; p++) {
+                for (int j = 0; j < n; j++) {
+                    pb[2 + (j / w) * w * k + p * w + j % w] = b[p * n + j];
+                }
+            }
+            float[] actual = new float[m * n + 3];
+            java.util.Arrays.fill(actual, -7f);
+            kernels.gemmPanels(m, n, k, pa, 1, pb, 2, actual, 3);
+            float tol = 1e-6f * k + 1e-6f;
+            for (int i = 0; i < 3; i++) {
+                assertThat(actual[i]).as("%s: before C", kernels.name()).isEqualTo(-7f);
+            }
+            for (int i = 0; i < m * n; i++) {
+                assertThat(actual[3 + i]).as("%s: C[%d, %d]", kernels.name(), i / n, i % n)
+                        .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(tol));
+            }
+        }
+    }
+
+    @Test
+    void panelProductRejectsTooShortOperandsNamingThem() {
+        Kernels kernels = KernelProvider.kernels();
+        int h = kernels.gemmPanelRows();
+        int w = kernels.gemmPanelColumns();
+        int m = h + 1;
+        int n = w + 1;
+        int k = 5;
+        float[] a = new float[2 * h * k];
+        float[] b = new float[2 * w * k - 1];
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> kernels.gemmPanels(m, n, k, a, 0, b, 0, new float[m * n], 0))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("B [5, " + n + "] in panels of " + w + " columns")
+                .hasMessageContaining("needs " + 2 * w * k);
+    }
+
     @org.junit.jupiter.api.Test
     void parallelRowBlocksAreBalancedMultiplesOfTheMicroTile() {
         assumeTrue(KernelProvider.vectorOrNull() != null, "Vector API module not present in this run");
@@ -90,8 +155,10 @@ class VectorGemmTest {
                 }
             }
         }
-        assertThat(VectorGemm.balancedBlockRows(1024, 2)).isEqualTo(256);
-        assertThat(VectorGemm.balancedBlockRows(2048, 2)).isEqualTo(344);
+        // 1024 rows on two threads: 4 blocks of 256 rows; 2048: 6 blocks of 342 (each rounded up to MR rows).
+        int mr = VectorGemm.MR;
+        assertThat(VectorGemm.balancedBlockRows(1024, 2)).isEqualTo((256 + mr - 1) / mr * mr);
+        assertThat(VectorGemm.balancedBlockRows(2048, 2)).isEqualTo((342 + mr - 1) / mr * mr);
     }
 
     @ParameterizedTest(name = "{0} threads")
