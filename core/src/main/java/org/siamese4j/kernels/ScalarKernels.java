@@ -303,27 +303,36 @@ public class ScalarKernels implements Kernels {
         int r0 = row;
         int r1 = row + w;
         for (int ox = ox0; ox < ox1; ox++) {
-            float best = Math.max(y[r0 + 2 * ox], 0f);     // NaN stays NaN, as in relu
-            int where = 0;
-            float v = Math.max(y[r0 + 2 * ox + 1], 0f);
-            if (v > best || v != v) {
-                best = v;
-                where = 1;
-            }
-            v = Math.max(y[r1 + 2 * ox], 0f);
-            if (v > best || v != v) {
-                best = v;
-                where = 2;
-            }
-            v = Math.max(y[r1 + 2 * ox + 1], 0f);
-            if (v > best || v != v) {
-                best = v;
-                where = 3;
-            }
-            out[o + ox] = best;
-            if (argmax != null) {
-                argmax[o + ox] = best > 0f ? (byte) where : -1;
-            }
+            reluMaxOf4(y[r0 + 2 * ox], y[r0 + 2 * ox + 1], y[r1 + 2 * ox], y[r1 + 2 * ox + 1], out, argmax, o + ox);
+        }
+    }
+
+    /**
+     * out[at] = the largest of relu(v0 .. v3), a window's top-left, top-right, bottom-left and bottom-right
+     * values; argmax[at] (when not null) = its position 0..3, or -1 when it is not positive (no gradient flows).
+     * The first maximum wins, and a NaN replaces the current best, so NaN is never hidden.
+     */
+    static void reluMaxOf4(float v0, float v1, float v2, float v3, float[] out, byte[] argmax, int at) {
+        float best = Math.max(v0, 0f);     // NaN stays NaN, as in relu
+        int where = 0;
+        float v = Math.max(v1, 0f);
+        if (v > best || v != v) {
+            best = v;
+            where = 1;
+        }
+        v = Math.max(v2, 0f);
+        if (v > best || v != v) {
+            best = v;
+            where = 2;
+        }
+        v = Math.max(v3, 0f);
+        if (v > best || v != v) {
+            best = v;
+            where = 3;
+        }
+        out[at] = best;
+        if (argmax != null) {
+            argmax[at] = best > 0f ? (byte) where : -1;
         }
     }
 

@@ -153,6 +153,32 @@ public final class WinogradConv {
     public static void convolve(Kernels kernels, float[] x, int xOff, int channels, int h, int w, float[] u,
                                 int outChannels, float[] bias, float[] out, int outOff, boolean accumulate,
                                 float[] inputTiles, float[] products) {
+        bands(kernels, x, xOff, channels, h, w, u, outChannels, inputTiles, products, (ty0, ty1) ->
+                transformOutput(products, outChannels, h, w, (w + 1) / 2, ty0, ty1, bias, out, outOff, accumulate));
+    }
+
+    /**
+     * {@code maxPool2d(relu(conv + bias), 2)} of one image, straight from the tile products: a 2x2 output tile is
+     * exactly a 2x2 pooling window, so each window is pooled as soon as its four outputs exist and the full-size
+     * convolution output is never written. Writes pooled[pooledOff ..] [O, H/2, W/2] and, when argmax is not
+     * null, argmax[pooledOff ..] as {@link Kernels#reluMaxPool2} does (same choice of maximum, same values).
+     * Other arguments as {@link #convolve}.
+     */
+    public static void convolveReluMaxPool2(Kernels kernels, float[] x, int xOff, int channels, int h, int w,
+                                            float[] u, int outChannels, float[] bias, float[] pooled, int pooledOff,
+                                            byte[] argmax, float[] inputTiles, float[] products) {
+        bands(kernels, x, xOff, channels, h, w, u, outChannels, inputTiles, products, (ty0, ty1) ->
+                poolOutput(products, outChannels, h, w, (w + 1) / 2, ty0, ty1, bias, pooled, pooledOff, argmax));
+    }
+
+    /** What is done with a band's tile products M (rows of tiles ty0 .. ty1-1), once they are computed. */
+    private interface BandOutput {
+        void write(int ty0, int ty1);
+    }
+
+    /** Transforms the input and multiplies, by bands of tile rows, handing each band's products to output. */
+    private static void bands(Kernels kernels, float[] x, int xOff, int channels, int h, int w, float[] u,
+                              int outChannels, float[] inputTiles, float[] products, BandOutput output) {
         int tilesW = (w + 1) / 2;
         int tilesH = (h + 1) / 2;
         // Bands of tile rows whose transformed tiles and products stay in L2 between the transforms and the GEMMs.
@@ -169,7 +195,7 @@ public final class WinogradConv {
                 kernels.gemmPanels(outChannels, bandTiles, channels, u, xi * uSize, inputTiles, xi * vSize,
                         products, xi * outChannels * bandTiles);
             }
-            transformOutput(products, outChannels, h, w, tilesW, ty0, ty1, bias, out, outOff, accumulate);
+            output.write(ty0, ty1);
         }
     }
 
@@ -251,47 +277,79 @@ public final class WinogradConv {
     private static void transformOutput(float[] m, int outChannels, int h, int w, int tilesW, int ty0, int ty1,
                                         float[] bias, float[] out, int outOff, boolean accumulate) {
         int bandTiles = (ty1 - ty0) * tilesW;
-        int mSize = outChannels * bandTiles;
-        float[][] r = new float[8][tilesW];    // r = A^T q, a 2x4 matrix per tile: r0j, r1j
-        float[][] y = new float[4][tilesW];    // y00, y01, y10, y11 of each tile of the row
+        float[][] r = new float[8][tilesW];
+        float[][] y = new float[4][tilesW];
         for (int o = 0; o < outChannels; o++) {
             float b = bias == null || accumulate ? 0f : bias[o];
             int plane = outOff + o * h * w;
             for (int ty = ty0; ty < ty1; ty++) {
-                int src = o * bandTiles + (ty - ty0) * tilesW;
-                // r = A^T q: r0j = q0j + q1j + q2j, r1j = q1j - q2j - q3j (q as a 4x4 matrix, qij = M[4i + j])
-                for (int j = 0; j < 4; j++) {
-                    float[] top = r[j];
-                    float[] bottom = r[4 + j];
-                    int q0 = src + j * mSize;
-                    int q1 = q0 + 4 * mSize;
-                    int q2 = q1 + 4 * mSize;
-                    int q3 = q2 + 4 * mSize;
-                    for (int tx = 0; tx < tilesW; tx++) {
-                        float middle = m[q1 + tx];
-                        float third = m[q2 + tx];
-                        top[tx] = m[q0 + tx] + middle + third;
-                        bottom[tx] = middle - third - m[q3 + tx];
-                    }
-                }
-                // Y = r A: yi0 = ri0 + ri1 + ri2, yi1 = ri1 - ri2 - ri3
-                for (int i = 0; i < 2; i++) {
-                    float[] ri0 = r[4 * i];
-                    float[] ri1 = r[4 * i + 1];
-                    float[] ri2 = r[4 * i + 2];
-                    float[] ri3 = r[4 * i + 3];
-                    float[] left = y[2 * i];
-                    float[] right = y[2 * i + 1];
-                    for (int tx = 0; tx < tilesW; tx++) {
-                        left[tx] = ri0[tx] + ri1[tx] + ri2[tx] + b;
-                        right[tx] = ri1[tx] - ri2[tx] - ri3[tx] + b;
-                    }
-                }
+                tileRowOutputs(m, outChannels * bandTiles, o * bandTiles + (ty - ty0) * tilesW, tilesW, b, r, y);
                 int oy = 2 * ty;
                 writeRow(y[0], y[1], w, out, plane + oy * w, accumulate);
                 if (oy + 1 < h) {
                     writeRow(y[2], y[3], w, out, plane + (oy + 1) * w, accumulate);
                 }
+            }
+        }
+    }
+
+    /**
+     * pooled[o, ty, tx] = the largest of relu(the 2x2 outputs of tile (ty, tx) + bias), with its position in
+     * argmax, for the whole windows of the band: a last odd output row or column is not pooled, so its tiles are
+     * skipped.
+     */
+    private static void poolOutput(float[] m, int outChannels, int h, int w, int tilesW, int ty0, int ty1,
+                                   float[] bias, float[] pooled, int pooledOff, byte[] argmax) {
+        int bandTiles = (ty1 - ty0) * tilesW;
+        int pooledH = h / 2;
+        int pooledW = w / 2;
+        float[][] r = new float[8][tilesW];
+        float[][] y = new float[4][tilesW];
+        for (int o = 0; o < outChannels; o++) {
+            float b = bias == null ? 0f : bias[o];
+            for (int ty = ty0; ty < Math.min(ty1, pooledH); ty++) {
+                tileRowOutputs(m, outChannels * bandTiles, o * bandTiles + (ty - ty0) * tilesW, tilesW, b, r, y);
+                int at = pooledOff + (o * pooledH + ty) * pooledW;
+                for (int tx = 0; tx < pooledW; tx++) {
+                    ScalarKernels.reluMaxOf4(y[0][tx], y[1][tx], y[2][tx], y[3][tx], pooled, argmax, at + tx);
+                }
+            }
+        }
+    }
+
+    /**
+     * The 2x2 outputs Y = A^T q A (+ b) of the tiles of one row, q the 4x4 matrix qij = M[4i + j] of each tile
+     * (M[xi] is [O, T], mSize floats, and the row's first tile is at src): y[0] and y[1] get the left and right
+     * outputs of the tiles' top row, y[2] and y[3] of their bottom row. r is scratch [8][tilesW].
+     */
+    private static void tileRowOutputs(float[] m, int mSize, int src, int tilesW, float b, float[][] r,
+                                       float[][] y) {
+        // r = A^T q: r0j = q0j + q1j + q2j, r1j = q1j - q2j - q3j
+        for (int j = 0; j < 4; j++) {
+            float[] top = r[j];
+            float[] bottom = r[4 + j];
+            int q0 = src + j * mSize;
+            int q1 = q0 + 4 * mSize;
+            int q2 = q1 + 4 * mSize;
+            int q3 = q2 + 4 * mSize;
+            for (int tx = 0; tx < tilesW; tx++) {
+                float middle = m[q1 + tx];
+                float third = m[q2 + tx];
+                top[tx] = m[q0 + tx] + middle + third;
+                bottom[tx] = middle - third - m[q3 + tx];
+            }
+        }
+        // Y = r A: yi0 = ri0 + ri1 + ri2, yi1 = ri1 - ri2 - ri3
+        for (int i = 0; i < 2; i++) {
+            float[] ri0 = r[4 * i];
+            float[] ri1 = r[4 * i + 1];
+            float[] ri2 = r[4 * i + 2];
+            float[] ri3 = r[4 * i + 3];
+            float[] left = y[2 * i];
+            float[] right = y[2 * i + 1];
+            for (int tx = 0; tx < tilesW; tx++) {
+                left[tx] = ri0[tx] + ri1[tx] + ri2[tx] + b;
+                right[tx] = ri1[tx] - ri2[tx] - ri3[tx] + b;
             }
         }
     }

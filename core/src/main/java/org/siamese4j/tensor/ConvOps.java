@@ -131,11 +131,8 @@ final class ConvOps {
         Workspace[] ws = Workspace.acquire(batchTasks(n));
         try {
             forEachRange(ws, n, (w, first, end) -> {
-                float[] convOut = w.imageOutput(layer.outImageSize);
                 for (int i = first; i < end; i++) {
-                    layer.forward(w, x.data, i, weight.data, biasData, convOut, 0);
-                    layer.kernels.reluMaxPool2(convOut, layer.outChannels, g.outH(), g.outW(), out.data,
-                            i * pooledImage, argmax);
+                    layer.forwardReluMaxPool2(w, x.data, i, weight.data, biasData, out.data, i * pooledImage, argmax);
                 }
             });
         } finally {
@@ -299,6 +296,24 @@ final class ConvOps {
                 WinogradConv.transformFlippedFilters(kernels, w, outChannels, g.channels(), u);
                 winogradFlippedFilters = u;
             }
+        }
+
+        /**
+         * out[outOff ..] = maxPool2(relu(conv(x_n) + b)), for image n = i, with the pool's choices in argmax (when
+         * not null) at the same offsets. Winograd pools straight from its tile products; the other paths write
+         * the convolution into a per-image buffer and pool that.
+         */
+        void forwardReluMaxPool2(Workspace ws, float[] x, int i, float[] w, float[] bias, float[] out, int outOff,
+                                 byte[] argmax) {
+            if (winograd) {
+                WinogradConv.convolveReluMaxPool2(kernels, x, i * imageSize, g.channels(), g.inH(), g.inW(),
+                        winogradFilters, outChannels, bias, out, outOff, argmax, ws.winogradTiles(winogradScratch()),
+                        ws.winogradProducts(winogradScratch()));
+                return;
+            }
+            float[] convOut = ws.imageOutput(outImageSize);
+            forward(ws, x, i, w, bias, convOut, 0);
+            kernels.reluMaxPool2(convOut, outChannels, g.outH(), g.outW(), out, outOff, argmax);
         }
 
         /** out[outOff ..] = conv(x_n) + b, for image n = i. */
