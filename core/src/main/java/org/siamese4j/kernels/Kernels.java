@@ -128,6 +128,16 @@ public interface Kernels {
     void reluMaxPool2(float[] y, int planes, int h, int w, float[] out, int outOff, byte[] argmax);
 
     /**
+     * The last step of {@link WinogradConv#convolveReluMaxPool2} for the rows of tiles ty0 .. ty1-1 of one image
+     * (a band): from the tile products m (M[xi] [O, T] one after the other, T = (ty1 - ty0) * ceil(w / 2)),
+     * each tile's 2x2 outputs A^T M A + bias[o] (bias may be null), pooled as {@link #reluMaxPool2} pools them,
+     * to pooled[pooledOff ..] [O, h/2, w/2] and argmax (when not null) at the same indices. A last odd output
+     * row or column is not pooled.
+     */
+    void winogradReluMaxPool2(float[] m, int outChannels, int h, int w, int ty0, int ty1, float[] bias,
+                              float[] pooled, int pooledOff, byte[] argmax);
+
+    /**
      * The adjoint of {@link #reluMaxPool2} for one image: yGrad [planes, h, w] = 0 except, for each pooled value
      * whose argmax is not -1, its gradient outGrad[outOff + o] at the position the maximum came from.
      */

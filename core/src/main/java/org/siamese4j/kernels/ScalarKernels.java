@@ -337,6 +337,12 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void winogradReluMaxPool2(float[] m, int outChannels, int h, int w, int ty0, int ty1, float[] bias,
+                                     float[] pooled, int pooledOff, byte[] argmax) {
+        WinogradConv.poolOutput(m, outChannels, h, w, ty0, ty1, bias, pooled, pooledOff, argmax);
+    }
+
+    @Override
     public void reluMaxPool2Backward(float[] outGrad, byte[] argmax, int outOff, int planes, int h, int w,
                                      float[] yGrad) {
         java.util.Arrays.fill(yGrad, 0, planes * h * w, 0f);

@@ -81,6 +81,12 @@ final class VectorKernels extends ScalarKernels {
         VectorGemm.gemmPanels(m, n, k, a, aOff, b, bOff, c, cOff);
     }
 
+    @Override
+    public void winogradReluMaxPool2(float[] m, int outChannels, int h, int w, int ty0, int ty1, float[] bias,
+                                     float[] pooled, int pooledOff, byte[] argmax) {
+        VectorWinograd.poolOutput(m, outChannels, h, w, ty0, ty1, bias, pooled, pooledOff, argmax);
+    }
+
     /**
      * B transposed: C[i, j] is the dot product of row i of op(A) with row j of B (both length k). Four rows of
      * B at a time: each load of A's row then feeds four multiply-adds, and the four independent accumulators

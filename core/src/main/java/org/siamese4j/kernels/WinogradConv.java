@@ -168,7 +168,7 @@ public final class WinogradConv {
                                             float[] u, int outChannels, float[] bias, float[] pooled, int pooledOff,
                                             byte[] argmax, float[] inputTiles, float[] products) {
         bands(kernels, x, xOff, channels, h, w, u, outChannels, inputTiles, products, (ty0, ty1) ->
-                poolOutput(products, outChannels, h, w, (w + 1) / 2, ty0, ty1, bias, pooled, pooledOff, argmax));
+                kernels.winogradReluMaxPool2(products, outChannels, h, w, ty0, ty1, bias, pooled, pooledOff, argmax));
     }
 
     /** What is done with a band's tile products M (rows of tiles ty0 .. ty1-1), once they are computed. */
@@ -296,10 +296,11 @@ public final class WinogradConv {
     /**
      * pooled[o, ty, tx] = the largest of relu(the 2x2 outputs of tile (ty, tx) + bias), with its position in
      * argmax, for the whole windows of the band: a last odd output row or column is not pooled, so its tiles are
-     * skipped.
+     * skipped. The reference of {@link Kernels#winogradReluMaxPool2}.
      */
-    private static void poolOutput(float[] m, int outChannels, int h, int w, int tilesW, int ty0, int ty1,
-                                   float[] bias, float[] pooled, int pooledOff, byte[] argmax) {
+    static void poolOutput(float[] m, int outChannels, int h, int w, int ty0, int ty1, float[] bias, float[] pooled,
+                           int pooledOff, byte[] argmax) {
+        int tilesW = (w + 1) / 2;
         int bandTiles = (ty1 - ty0) * tilesW;
         int pooledH = h / 2;
         int pooledW = w / 2;

@@ -496,6 +496,48 @@ class KernelsParityTest {
         }
     }
 
+    @Test
+    void winogradPoolingIsExactIncludingTheWindowPositions() {
+        // Bands of tile rows with fewer tiles than lanes (the reference) and more, even widths (pooled in place)
+        // and odd ones (a dropped column), a band that ends in an odd height's dropped row, an output offset,
+        // with and without bias, and products with ties, zeros, negatives, NaN and infinities.
+        Kernels v = vector();
+        int[][] cases = {{3, 4, 6, 0, 2}, {2, 12, 92, 0, 6}, {4, 9, 17, 0, 5}, {3, 47, 46, 21, 24}, {2, 28, 23, 3, 14},
+            {5, 11, 13, 2, 6}};
+        long seed = 11;
+        for (int[] c : cases) {
+            int outChannels = c[0];
+            int h = c[1];
+            int w = c[2];
+            int ty0 = c[3];
+            int ty1 = c[4];
+            Random rnd = new Random(seed++);
+            float[] m = new float[16 * outChannels * (ty1 - ty0) * ((w + 1) / 2)];
+            for (int i = 0; i < m.length; i++) {
+                int kind = rnd.nextInt(12);
+                m[i] = kind < 3 ? rnd.nextInt(3) - 1 : kind == 3 ? Float.NaN : kind == 4
+                        ? (rnd.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY)
+                        : (float) rnd.nextGaussian();
+            }
+            float[] bias = seed % 2 == 0 ? null : random(rnd, outChannels);
+            int pooled = outChannels * (h / 2) * (w / 2);
+            int off = 3;
+            float[] outS = filled(pooled + off + 2);
+            float[] outV = filled(pooled + off + 2);
+            byte[] argS = new byte[pooled + off + 2];
+            byte[] argV = new byte[pooled + off + 2];
+            scalar.winogradReluMaxPool2(m, outChannels, h, w, ty0, ty1, bias, outS, off, argS);
+            v.winogradReluMaxPool2(m, outChannels, h, w, ty0, ty1, bias, outV, off, argV);
+            String what = "winogradReluMaxPool2 " + Arrays.toString(c);
+            assertExact(what, outS, outV);
+            assertThat(argV).as(what + " window positions").containsExactly(argS);
+
+            float[] withoutPositions = filled(pooled + off + 2);
+            v.winogradReluMaxPool2(m, outChannels, h, w, ty0, ty1, bias, withoutPositions, off, null);
+            assertExact(what + " without positions", outS, withoutPositions);
+        }
+    }
+
     private static int outSize(PoolGeometry g) {
         return g.planes() * g.outH() * g.outW();
     }
