@@ -83,11 +83,13 @@ public final class WinogradConv {
     public static void transformFilters(Kernels kernels, float[] weight, int outChannels, int channels, float[] u) {
         int h = kernels.gemmPanelRows();
         int stride = filterMatrixSize(kernels, outChannels, channels);
-        float[] g = new float[9];
         for (int o = 0; o < outChannels; o++) {
             for (int c = 0; c < channels; c++) {
-                System.arraycopy(weight, (o * channels + c) * 9, g, 0, 9);
-                transformFilter(g, u, panelIndex(o, c, channels, h), stride);
+                int g = (o * channels + c) * 9;
+                transformFilter(u, panelIndex(o, c, channels, h), stride,
+                        weight[g], weight[g + 1], weight[g + 2],
+                        weight[g + 3], weight[g + 4], weight[g + 5],
+                        weight[g + 6], weight[g + 7], weight[g + 8]);
             }
         }
     }
@@ -105,41 +107,43 @@ public final class WinogradConv {
                                                float[] u) {
         int h = kernels.gemmPanelRows();
         int stride = filterMatrixSize(kernels, channels, outChannels);
-        float[] g = new float[9];
         for (int c = 0; c < channels; c++) {
             for (int o = 0; o < outChannels; o++) {
-                int src = (o * channels + c) * 9;
-                for (int i = 0; i < 9; i++) {
-                    g[i] = weight[src + 8 - i];
-                }
-                transformFilter(g, u, panelIndex(c, o, outChannels, h), stride);
+                int g = (o * channels + c) * 9;
+                transformFilter(u, panelIndex(c, o, outChannels, h), stride,
+                        weight[g + 8], weight[g + 7], weight[g + 6],
+                        weight[g + 5], weight[g + 4], weight[g + 3],
+                        weight[g + 2], weight[g + 1], weight[g]);
             }
         }
     }
 
-    /** U = G g G^T for one 3x3 filter g, written to u[xi * stride + index] for xi = 0..15. */
-    private static void transformFilter(float[] g, float[] u, int index, int stride) {
+    /**
+     * U = G g G^T for one 3x3 filter g (gij: row i, column j), written to u[xi * stride + index] for xi = 0..15.
+     * Straight-line code on locals: a filter is a few dozen additions, and a layer has thousands of filters.
+     */
+    private static void transformFilter(float[] u, int index, int stride, float g00, float g01, float g02,
+                                        float g10, float g11, float g12, float g20, float g21, float g22) {
         // t = G g (4x3): rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2 of the filter's columns
-        float[] t = new float[12];
-        for (int j = 0; j < 3; j++) {
-            float g0 = g[j];
-            float g1 = g[3 + j];
-            float g2 = g[6 + j];
-            t[j] = g0;
-            t[3 + j] = 0.5f * (g0 + g1 + g2);
-            t[6 + j] = 0.5f * (g0 - g1 + g2);
-            t[9 + j] = g2;
-        }
+        float t10 = 0.5f * (g00 + g10 + g20);
+        float t11 = 0.5f * (g01 + g11 + g21);
+        float t12 = 0.5f * (g02 + g12 + g22);
+        float t20 = 0.5f * (g00 - g10 + g20);
+        float t21 = 0.5f * (g01 - g11 + g21);
+        float t22 = 0.5f * (g02 - g12 + g22);
         // U = t G^T (4x4): the same combination along each row of t
-        for (int i = 0; i < 4; i++) {
-            float t0 = t[3 * i];
-            float t1 = t[3 * i + 1];
-            float t2 = t[3 * i + 2];
-            u[(4 * i) * stride + index] = t0;
-            u[(4 * i + 1) * stride + index] = 0.5f * (t0 + t1 + t2);
-            u[(4 * i + 2) * stride + index] = 0.5f * (t0 - t1 + t2);
-            u[(4 * i + 3) * stride + index] = t2;
-        }
+        rowOfU(u, index, stride, 0, g00, g01, g02);
+        rowOfU(u, index, stride, 1, t10, t11, t12);
+        rowOfU(u, index, stride, 2, t20, t21, t22);
+        rowOfU(u, index, stride, 3, g20, g21, g22);
+    }
+
+    /** Row i of U from row i of t = G g: t0, (t0+t1+t2)/2, (t0-t1+t2)/2, t2. */
+    private static void rowOfU(float[] u, int index, int stride, int i, float t0, float t1, float t2) {
+        u[(4 * i) * stride + index] = t0;
+        u[(4 * i + 1) * stride + index] = 0.5f * (t0 + t1 + t2);
+        u[(4 * i + 2) * stride + index] = 0.5f * (t0 - t1 + t2);
+        u[(4 * i + 3) * stride + index] = t2;
     }
 
     /**
