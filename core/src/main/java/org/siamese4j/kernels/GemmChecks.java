@@ -20,16 +20,15 @@ final class GemmChecks {
         }
     }
 
-    /** For {@link Kernels#gemmPanels}: A in row panels of height h, B in column panels of width w. */
-    static void checkPanels(int m, int n, int k, int h, int w, float[] a, int aOff, float[] b, int bOff, float[] c,
-                            int cOff) {
+    /** For {@link Kernels#gemmPackedA}: A in row panels of height h, B row-major. */
+    static void checkPackedA(int m, int n, int k, int h, float[] a, int aOff, float[] b, int bOff, float[] c,
+                             int cOff) {
         if (m < 0 || n < 0 || k < 0) {
             throw new IllegalArgumentException("gemm: negative size m=" + m + " n=" + n + " k=" + k);
         }
         long paddedRows = (m + h - 1L) / h * h;
-        long paddedColumns = (n + w - 1L) / w * w;
         need("A [" + m + ", " + k + "] in panels of " + h + " rows", a, aOff, paddedRows * k);
-        need("B [" + k + ", " + n + "] in panels of " + w + " columns", b, bOff, paddedColumns * k);
+        need("B [" + k + ", " + n + "]", b, bOff, (long) k * n);
         need("C [" + m + ", " + n + "]", c, cOff, (long) m * n);
         if (c == a || c == b) {
             throw new IllegalArgumentException("gemm: C must not share its array with A or B");

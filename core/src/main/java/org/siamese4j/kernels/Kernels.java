@@ -25,25 +25,19 @@ public interface Kernels {
               float[] a, int aOff, float[] b, int bOff, float[] c, int cOff, boolean accumulate);
 
     /**
-     * Height h of the row panels of {@link #gemmPanels}' A: value (i, p) of A [m, k] sits at
+     * Height h of the row panels of {@link #gemmPackedA}'s A: value (i, p) of A [m, k] sits at
      * {@code (i / h) * h * k + p * h + i % h}, the rows padded up to a multiple of h (the padding's values never
      * reach C). With h = 1 that is A row-major.
      */
     int gemmPanelRows();
 
     /**
-     * Width w of the column panels of {@link #gemmPanels}' B: value (p, j) of B [k, n] sits at
-     * {@code (j / w) * w * k + p * w + j % w}, the columns padded up to a multiple of w (the padding's values
-     * never reach C). With w = 1 that is B column-major.
+     * {@code C = A B} with A already in the row panels above (the order the vector kernels' GEMM packs A into) and
+     * B row-major [k, n], read in place: a caller that multiplies many B by the same A, or can write A that way
+     * (Winograd's filter transform), skips all the packing. C [m, n] is row-major. The whole shared dimension k
+     * is one block, so this is for short products (k up to a few hundred).
      */
-    int gemmPanelColumns();
-
-    /**
-     * {@code C = A B} with A and B already in the panel layouts above: the order the vector kernels' GEMM
-     * packs its operands into, so a caller that can write its operands that way (Winograd's transforms) skips
-     * the packing. C [m, n] is row-major. The whole shared dimension k is one block.
-     */
-    void gemmPanels(int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff);
+    void gemmPackedA(int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff);
 
     // ===================================================================================== convolution
 

@@ -19,27 +19,21 @@ public class ScalarKernels implements Kernels {
         return 1;
     }
 
-    /** Column panels of width 1: B is plain column-major (each column contiguous, as a dot product wants). */
+    /** As {@link #gemm}'s loop, reading A through the panel layout's index map. */
     @Override
-    public int gemmPanelColumns() {
-        return 1;
-    }
-
-    /** Each C[i, j] as the dot product of row i of A and column j of B, read through the layouts' index maps. */
-    @Override
-    public void gemmPanels(int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
+    public void gemmPackedA(int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
         int h = gemmPanelRows();
-        int w = gemmPanelColumns();
-        GemmChecks.checkPanels(m, n, k, h, w, a, aOff, b, bOff, c, cOff);
+        GemmChecks.checkPackedA(m, n, k, h, a, aOff, b, bOff, c, cOff);
         for (int i = 0; i < m; i++) {
             int aRow = aOff + (i / h) * h * k + i % h;
-            for (int j = 0; j < n; j++) {
-                int bColumn = bOff + (j / w) * w * k + j % w;
-                float sum = 0f;
-                for (int p = 0; p < k; p++) {
-                    sum += a[aRow + p * h] * b[bColumn + p * w];
+            int cRow = cOff + i * n;
+            java.util.Arrays.fill(c, cRow, cRow + n, 0f);
+            for (int p = 0; p < k; p++) {
+                float aip = a[aRow + p * h];
+                int bRow = bOff + p * n;
+                for (int j = 0; j < n; j++) {
+                    c[cRow + j] += aip * b[bRow + j];
                 }
-                c[cOff + i * n + j] = sum;
             }
         }
     }

@@ -119,19 +119,27 @@ final class VectorGemm {
     }
 
     /**
-     * C [m, n] = A B with A already in MR-row panels and B in NR-column panels over the whole depth k (see
-     * {@link Kernels#gemmPanels}): the micro-kernel loop of {@link #blockProduct} without the packing. One B panel
-     * stays in L1 while every A panel passes it.
+     * C [m, n] = A B with A already in MR-row panels and B row-major, read in place (see
+     * {@link Kernels#gemmPackedA}): the micro-kernel loop of {@link #blockProduct} with no packing. The micro-kernel
+     * reads NR columns of B from each of its k rows, which for a short product stay in L1 while every A panel
+     * passes; only a ragged last group of columns is copied, zero-padded, so that nothing past B is read.
      */
-    static void gemmPanels(int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
+    static void gemmPackedA(int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
         int mPanels = (m + MR - 1) / MR;
-        int nPanels = (n + NR - 1) / NR;
-        for (int jp = 0; jp < nPanels; jp++) {
-            int j = jp * NR;
+        for (int j = 0; j < n; j += NR) {
             int cols = Math.min(NR, n - j);
+            float[] panel = b;
+            int panelAt = bOff + j;
+            int ldb = n;
+            if (cols < NR) {
+                panel = packedBBuffer(k * NR);
+                packB(false, k, n, b, bOff, 0, k, j, cols, panel, 0, 1);
+                panelAt = 0;
+                ldb = NR;
+            }
             for (int ip = 0; ip < mPanels; ip++) {
                 int i = ip * MR;
-                microKernel(a, aOff + ip * MR * k, b, bOff + jp * NR * k, k, c, cOff + i * n + j, n,
+                microKernel(a, aOff + ip * MR * k, panel, panelAt, ldb, k, c, cOff + i * n + j, n,
                         Math.min(MR, m - i), cols, false);
             }
         }
@@ -167,18 +175,19 @@ final class VectorGemm {
             for (int ip = 0; ip < mPanels; ip++) {
                 int i = ic + ip * MR;
                 int rows = Math.min(MR, m - i);
-                microKernel(packedA, ip * MR * kc, packedB, bPanel, kc, c, cOff + i * n + j, n, rows, cols, add);
+                microKernel(packedA, ip * MR * kc, packedB, bPanel, NR, kc, c, cOff + i * n + j, n, rows, cols, add);
             }
         }
     }
 
     /**
      * The MR x 2-vector tile: C[0..rows, 0..cols) (+)= sum over p of A[:, p] (x) B[p, :].
-     * Packed A holds MR values per step p, packed B holds NR values per step p. The accumulators start from C
-     * (when adding) or zero, so the end is a plain store; a ragged edge tile goes through a small buffer.
+     * Packed A holds MR values per step p; B holds NR values per step p, each step ldb floats after the last
+     * (NR when packed). The accumulators start from C (when adding) or zero, so the end is a plain store; a
+     * ragged edge tile goes through a small buffer.
      */
-    private static void microKernel(float[] pa, int aIndex, float[] pb, int bIndex, int kc, float[] c, int cIndex,
-                                    int ldc, int rows, int cols, boolean add) {
+    private static void microKernel(float[] pa, int aIndex, float[] pb, int bIndex, int ldb, int kc, float[] c,
+                                    int cIndex, int ldc, int rows, int cols, boolean add) {
         boolean full = rows == MR && cols == NR;
         float[] dst = c;
         int base = cIndex;
@@ -197,9 +206,9 @@ final class VectorGemm {
         }
         boolean load = add || !full;
         if (MR == 8) {
-            tile8(pa, aIndex, pb, bIndex, kc, dst, base, ld, load);
+            tile8(pa, aIndex, pb, bIndex, ldb, kc, dst, base, ld, load);
         } else {
-            tile6(pa, aIndex, pb, bIndex, kc, dst, base, ld, load);
+            tile6(pa, aIndex, pb, bIndex, ldb, kc, dst, base, ld, load);
         }
         if (!full) {
             for (int r = 0; r < rows; r++) {
@@ -209,8 +218,8 @@ final class VectorGemm {
     }
 
     /** The 8-row tile (AVX-512): 16 accumulators, C[r, :] at dst[base + r * ld], loaded first when {@code load}. */
-    private static void tile8(float[] pa, int aIndex, float[] pb, int bIndex, int kc, float[] dst, int base, int ld,
-                              boolean load) {
+    private static void tile8(float[] pa, int aIndex, float[] pb, int bIndex, int ldb, int kc, float[] dst,
+                              int base, int ld, boolean load) {
         FloatVector c00 = start(load, dst, base), c01 = start(load, dst, base + L);
         FloatVector c10 = start(load, dst, base + ld), c11 = start(load, dst, base + ld + L);
         FloatVector c20 = start(load, dst, base + 2 * ld), c21 = start(load, dst, base + 2 * ld + L);
@@ -221,7 +230,7 @@ final class VectorGemm {
         FloatVector c70 = start(load, dst, base + 7 * ld), c71 = start(load, dst, base + 7 * ld + L);
         int ai = aIndex;
         int bi = bIndex;
-        for (int p = 0; p < kc; p++, ai += 8, bi += NR) {
+        for (int p = 0; p < kc; p++, ai += 8, bi += ldb) {
             FloatVector b0 = FloatVector.fromArray(S, pb, bi);
             FloatVector b1 = FloatVector.fromArray(S, pb, bi + L);
             FloatVector av = FloatVector.broadcast(S, pa[ai]);
@@ -268,8 +277,8 @@ final class VectorGemm {
     }
 
     /** The 6-row tile (AVX2 and narrower): 12 accumulators, otherwise as {@link #tile8}. */
-    private static void tile6(float[] pa, int aIndex, float[] pb, int bIndex, int kc, float[] dst, int base, int ld,
-                              boolean load) {
+    private static void tile6(float[] pa, int aIndex, float[] pb, int bIndex, int ldb, int kc, float[] dst,
+                              int base, int ld, boolean load) {
         FloatVector c00 = start(load, dst, base), c01 = start(load, dst, base + L);
         FloatVector c10 = start(load, dst, base + ld), c11 = start(load, dst, base + ld + L);
         FloatVector c20 = start(load, dst, base + 2 * ld), c21 = start(load, dst, base + 2 * ld + L);
@@ -278,7 +287,7 @@ final class VectorGemm {
         FloatVector c50 = start(load, dst, base + 5 * ld), c51 = start(load, dst, base + 5 * ld + L);
         int ai = aIndex;
         int bi = bIndex;
-        for (int p = 0; p < kc; p++, ai += 6, bi += NR) {
+        for (int p = 0; p < kc; p++, ai += 6, bi += ldb) {
             FloatVector b0 = FloatVector.fromArray(S, pb, bi);
             FloatVector b1 = FloatVector.fromArray(S, pb, bi + L);
             FloatVector av = FloatVector.broadcast(S, pa[ai]);

@@ -69,16 +69,10 @@ final class VectorKernels extends ScalarKernels {
         return VectorGemm.MR;
     }
 
-    /** The micro-kernel's column panels: its B operand, packed. */
     @Override
-    public int gemmPanelColumns() {
-        return VectorGemm.NR;
-    }
-
-    @Override
-    public void gemmPanels(int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
-        GemmChecks.checkPanels(m, n, k, VectorGemm.MR, VectorGemm.NR, a, aOff, b, bOff, c, cOff);
-        VectorGemm.gemmPanels(m, n, k, a, aOff, b, bOff, c, cOff);
+    public void gemmPackedA(int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
+        GemmChecks.checkPackedA(m, n, k, VectorGemm.MR, a, aOff, b, bOff, c, cOff);
+        VectorGemm.gemmPackedA(m, n, k, a, aOff, b, bOff, c, cOff);
     }
 
     @Override

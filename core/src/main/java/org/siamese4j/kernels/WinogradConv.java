@@ -26,9 +26,8 @@ import org.siamese4j.kernels.ConvGeometry.PaddingMode;
  * </pre>
  * which run on the GEMM. That is 16 * O * C * T = 4 * O * C * H * W multiply-adds against im2col's
  * 9 * O * C * H * W: 2.25 times fewer. The filter transform writes each U[xi] straight into the row panels of
- * {@link Kernels#gemmPanels}, and the input transform each V[xi] into its column panels, so the 16 products of
- * every image skip the GEMM's packing (which for these short products costs about as much as the
- * multiply-adds). The transforms are additions only (and halves, exact in binary), cheap
+ * {@link Kernels#gemmPackedA}, which reads V[xi] in place, so the 16 products of every image skip the GEMM's
+ * packing (which for these short products costs about as much as the multiply-adds). The transforms are additions only (and halves, exact in binary), cheap
  * next to the products once C and O are a few dozen.
  *
  * <p>Rounding differs from im2col's (the transforms add and subtract before multiplying), by a few float32 ulps
@@ -65,7 +64,7 @@ public final class WinogradConv {
 
     /** Floats of {@link #convolve}'s scratch for transformed input tiles, or for tile products, of c channels. */
     public static int scratchSize(Kernels kernels, int c, int h, int w) {
-        return XI * c * roundUp(tiles(h, w), kernels.gemmPanelColumns());
+        return XI * c * tiles(h, w);
     }
 
     private static int tiles(int h, int w) {
@@ -78,7 +77,7 @@ public final class WinogradConv {
 
     /**
      * U[xi][o, c] = (G g G^T)[xi] for each filter g = weight[o][c] (3x3, row-major at weight[(o*C + c)*9]), each
-     * U[xi] [O, C] in the row panels of {@code kernels}' {@link Kernels#gemmPanels}.
+     * U[xi] [O, C] in the row panels of {@code kernels}' {@link Kernels#gemmPackedA}.
      */
     public static void transformFilters(Kernels kernels, float[] weight, int outChannels, int channels, float[] u) {
         int h = kernels.gemmPanelRows();
@@ -94,7 +93,7 @@ public final class WinogradConv {
         }
     }
 
-    /** Where value (i, p) of a [rows, k] matrix sits in row panels of height h (see {@link Kernels#gemmPanels}). */
+    /** Where value (i, p) of a [rows, k] matrix sits in row panels of height h (see {@link Kernels#gemmPackedA}). */
     private static int panelIndex(int i, int p, int k, int h) {
         return (i / h) * h * k + p * h + i % h;
     }
@@ -188,31 +187,29 @@ public final class WinogradConv {
         // Bands of tile rows whose transformed tiles and products stay in L2 between the transforms and the GEMMs.
         int bandRows = Math.max(1, Math.min(tilesH, BAND_FLOATS / (XI * (channels + outChannels) * tilesW)));
         int uSize = filterMatrixSize(kernels, outChannels, channels);
-        int panelColumns = kernels.gemmPanelColumns();
         for (int ty0 = 0; ty0 < tilesH; ty0 += bandRows) {
             int ty1 = Math.min(tilesH, ty0 + bandRows);
             int bandTiles = (ty1 - ty0) * tilesW;
-            int vSize = channels * roundUp(bandTiles, panelColumns);
-            transformInput(x, xOff, channels, h, w, tilesW, ty0, ty1, panelColumns, vSize, inputTiles);
+            transformInput(x, xOff, channels, h, w, tilesW, ty0, ty1, inputTiles);
             for (int xi = 0; xi < XI; xi++) {
                 // M[xi] [O, T] = U[xi] [O, C] * V[xi] [C, T]
-                kernels.gemmPanels(outChannels, bandTiles, channels, u, xi * uSize, inputTiles, xi * vSize,
-                        products, xi * outChannels * bandTiles);
+                kernels.gemmPackedA(outChannels, bandTiles, channels, u, xi * uSize, inputTiles,
+                        xi * channels * bandTiles, products, xi * outChannels * bandTiles);
             }
             output.write(ty0, ty1);
         }
     }
 
     /**
-     * V[xi][c, t] = (B^T d B)[xi] for the 4x4 tile d of channel c around output tile t (zeros outside), each
-     * V[xi] [C, T] (vSize floats) in column panels of width panelColumns. Organised by rows of tiles so that the
-     * inner loops run along contiguous memory (which the JIT vectorises): the four input rows of a tile row are
-     * combined by B^T first, over the whole padded width; each combined row is then split into its even and odd
-     * columns, and B along the width is two adjacent elements of those.
+     * V[xi][c][t] = (B^T d B)[xi] for the 4x4 tile d of channel c around output tile t (zeros outside). Organised
+     * by rows of tiles so that every inner loop runs along contiguous memory (which the JIT vectorises): the four
+     * input rows of a tile row are combined by B^T first, over the whole padded width; each combined row is then
+     * split into its even and odd columns, and B along the width is two adjacent elements of those.
      */
     private static void transformInput(float[] x, int xOff, int channels, int h, int w, int tilesW, int ty0,
-                                       int ty1, int panelColumns, int vSize, float[] v) {
-        int panelSize = panelColumns * channels;
+                                       int ty1, float[] v) {
+        int bandTiles = (ty1 - ty0) * tilesW;
+        int vSize = channels * bandTiles;
         int padW = 2 * tilesW + 2;             // padded column m holds input column m - 1
         float[][] rows = new float[4][padW];
         float[][] combined = new float[4][padW];
@@ -243,31 +240,23 @@ public final class WinogradConv {
                     s2[m] = r2[m] - r1[m];
                     s3[m] = r1[m] - r3[m];
                 }
-                int firstTile = (ty - ty0) * tilesW;
+                int dst = c * bandTiles + (ty - ty0) * tilesW;
                 for (int i = 0; i < 4; i++) {
                     float[] si = combined[i];
                     for (int k = 0; k <= tilesW; k++) {
                         even[k] = si[2 * k];
                         odd[k] = si[2 * k + 1];
                     }
-                    // ... B along the width: tile tx sees columns e[tx], o[tx], e[tx+1], o[tx+1]. Tile t is column
-                    // t of V[xi]: lane t % width of panel t / width, counted along instead of divided.
-                    int panel = firstTile / panelColumns;
-                    int lane = firstTile % panelColumns;
-                    int v0 = (4 * i) * vSize + c * panelColumns;
+                    // ... B along the width: tile tx sees columns e[tx], o[tx], e[tx+1], o[tx+1]
+                    int v0 = (4 * i) * vSize + dst;
                     int v1 = v0 + vSize;
                     int v2 = v1 + vSize;
                     int v3 = v2 + vSize;
                     for (int tx = 0; tx < tilesW; tx++) {
-                        int at = panel * panelSize + lane;
-                        v[v0 + at] = even[tx] - even[tx + 1];
-                        v[v1 + at] = odd[tx] + even[tx + 1];
-                        v[v2 + at] = even[tx + 1] - odd[tx];
-                        v[v3 + at] = odd[tx] - odd[tx + 1];
-                        if (++lane == panelColumns) {
-                            lane = 0;
-                            panel++;
-                        }
+                        v[v0 + tx] = even[tx] - even[tx + 1];
+                        v[v1 + tx] = odd[tx] + even[tx + 1];
+                        v[v2 + tx] = even[tx + 1] - odd[tx];
+                        v[v3 + tx] = odd[tx] - odd[tx + 1];
                     }
                 }
             }

@@ -71,41 +71,37 @@ class VectorGemmTest {
     }
 
     /**
-     * gemmPanels on operands laid out by the documented index maps, with NaN in every padding slot: the product
-     * must equal the plain one and the padding must never reach C. For the scalar kernels (1 x 1 panels) in
-     * every run, for the vector kernels' micro-tile panels when the module is present.
+     * gemmPackedA with A laid out by the documented index map, NaN in every padding slot of A and around B: the
+     * product must equal the plain one, the padding must never reach C, and nothing outside B may be read. For
+     * the scalar kernels (panels of 1 row) in every run, for the vector kernels' micro-tile panels when the module
+     * is present; widths that are and are not a multiple of the micro-tile's.
      */
-    @ParameterizedTest(name = "panels m={0} n={1} k={2}")
+    @ParameterizedTest(name = "packed A m={0} n={1} k={2}")
     @CsvSource({"1, 1, 1", "6, 16, 8", "8, 32, 16", "13, 70, 33", "64, 644, 32", "128, 168, 64", "3, 5, 200"})
-    void panelProductEqualsThePlainProduct(int m, int n, int k) {
+    void packedAProductEqualsThePlainProduct(int m, int n, int k) {
         Rng rng = new Rng(m * 17L + n * 3L + k);
         float[] a = Tensor.uniform(rng, -1, 1, m * k).data();
         float[] b = Tensor.uniform(rng, -1, 1, k * n).data();
         float[] expected = new float[m * n];
         KernelProvider.scalar().gemm(false, false, m, n, k, a, 0, b, 0, expected, 0, false);
+        float[] bPadded = new float[2 + k * n + 40];
+        java.util.Arrays.fill(bPadded, Float.NaN);
+        System.arraycopy(b, 0, bPadded, 2, k * n);
         for (Kernels kernels : new Kernels[] {KernelProvider.scalar(), KernelProvider.vectorOrNull()}) {
             if (kernels == null) {
                 continue;
             }
             int h = kernels.gemmPanelRows();
-            int w = kernels.gemmPanelColumns();
             float[] pa = new float[1 + (m + h - 1) / h * h * k];
-            float[] pb = new float[2 + (n + w - 1) / w * w * k];
             java.util.Arrays.fill(pa, Float.NaN);
-            java.util.Arrays.fill(pb, Float.NaN);
             for (int i = 0; i < m; i++) {
                 for (int p = 0; p < k; p++) {
                     pa[1 + (i / h) * h * k + p * h + i % h] = a[i * k + p];
                 }
             }
-            for (int p = 0; p < k; p++) {
-                for (int j = 0; j < n; j++) {
-                    pb[2 + (j / w) * w * k + p * w + j % w] = b[p * n + j];
-                }
-            }
             float[] actual = new float[m * n + 3];
             java.util.Arrays.fill(actual, -7f);
-            kernels.gemmPanels(m, n, k, pa, 1, pb, 2, actual, 3);
+            kernels.gemmPackedA(m, n, k, pa, 1, bPadded, 2, actual, 3);
             float tol = 1e-6f * k + 1e-6f;
             for (int i = 0; i < 3; i++) {
                 assertThat(actual[i]).as("%s: before C", kernels.name()).isEqualTo(-7f);
@@ -118,20 +114,24 @@ class VectorGemmTest {
     }
 
     @Test
-    void panelProductRejectsTooShortOperandsNamingThem() {
+    void packedAProductRejectsTooShortOperandsNamingThem() {
         Kernels kernels = KernelProvider.kernels();
         int h = kernels.gemmPanelRows();
-        int w = kernels.gemmPanelColumns();
         int m = h + 1;
-        int n = w + 1;
+        int n = 7;
         int k = 5;
         float[] a = new float[2 * h * k];
-        float[] b = new float[2 * w * k - 1];
+        float[] b = new float[k * n - 1];
         org.assertj.core.api.Assertions.assertThatThrownBy(
-                        () -> kernels.gemmPanels(m, n, k, a, 0, b, 0, new float[m * n], 0))
+                        () -> kernels.gemmPackedA(m, n, k, a, 0, b, 0, new float[m * n], 0))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("B [5, " + n + "] in panels of " + w + " columns")
-                .hasMessageContaining("needs " + 2 * w * k);
+                .hasMessageContaining("B [5, 7]")
+                .hasMessageContaining("needs " + k * n);
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> kernels.gemmPackedA(m, n, k, new float[m * k - 1], 0, new float[k * n], 0,
+                                new float[m * n], 0))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("A [" + m + ", 5] in panels of " + h + " rows");
     }
 
     @org.junit.jupiter.api.Test
