@@ -25,10 +25,11 @@ import org.siamese4j.kernels.ConvGeometry.PaddingMode;
  *   M[xi] [O, T] = U[xi] [O, C] * V[xi] [C, T]      (T = number of 2x2 output tiles)
  * </pre>
  * which run on the GEMM. That is 16 * O * C * T = 4 * O * C * H * W multiply-adds against im2col's
- * 9 * O * C * H * W: 2.25 times fewer. The filter transform writes each U[xi] straight into the row panels of
- * {@link Kernels#gemmPackedA}, which reads V[xi] in place, so the 16 products of every image skip the GEMM's
- * packing (which for these short products costs about as much as the multiply-adds). The transforms are additions only (and halves, exact in binary), cheap
- * next to the products once C and O are a few dozen.
+ * 9 * O * C * H * W: 2.25 times fewer. The transforms are additions only (and halves, exact in binary), cheap
+ * next to the products once C and O are a few dozen. The filter transform writes each U[xi] straight into the
+ * row panels of {@link Kernels#gemmPackedA}, which reads V[xi] in place, so the 16 products of every image skip
+ * the GEMM's packing (which for these short products costs about as much as the multiply-adds). With a 2x2 max
+ * pool after the convolution, {@link #convolveReluMaxPool2} pools each tile's outputs as they are made.
  *
  * <p>Rounding differs from im2col's (the transforms add and subtract before multiplying), by a few float32 ulps
  * of the sums' magnitudes for these small transforms; the convolution tests bound it like any other path.
@@ -63,7 +64,7 @@ public final class WinogradConv {
     }
 
     /** Floats of {@link #convolve}'s scratch for transformed input tiles, or for tile products, of c channels. */
-    public static int scratchSize(Kernels kernels, int c, int h, int w) {
+    public static int scratchSize(int c, int h, int w) {
         return XI * c * tiles(h, w);
     }
 
@@ -150,8 +151,8 @@ public final class WinogradConv {
      * transform is u ({@link #transformFilters} with the same kernels), plus bias[o] when bias is not null (only
      * without accumulate).
      *
-     * @param inputTiles at least {@code scratchSize(kernels, channels, h, w)} floats, contents undefined
-     * @param products   at least {@code scratchSize(kernels, outChannels, h, w)} floats, contents undefined
+     * @param inputTiles at least {@code scratchSize(channels, h, w)} floats, contents undefined
+     * @param products   at least {@code scratchSize(outChannels, h, w)} floats, contents undefined
      */
     public static void convolve(Kernels kernels, float[] x, int xOff, int channels, int h, int w, float[] u,
                                 int outChannels, float[] bias, float[] out, int outOff, boolean accumulate,

@@ -410,7 +410,7 @@ final class ConvOps {
 
         /** Floats of each Winograd scratch buffer: enough for forward (C in, O out) and backward (O in, C out). */
         private int winogradScratch() {
-            return WinogradConv.scratchSize(kernels, Math.max(g.channels(), outChannels), g.inH(), g.inW());
+            return WinogradConv.scratchSize(Math.max(g.channels(), outChannels), g.inH(), g.inW());
         }
     }
 
