@@ -36,13 +36,15 @@ import org.siamese4j.kernels.ConvGeometry.PaddingMode;
  *
  * <p>The input gradient of a same 3x3 convolution is itself a same 3x3 convolution, of the output gradient with
  * the filters turned by 180 degrees and their channel axes swapped, so backward reuses {@link #convolve} with
- * {@link #transformFlippedFilters}. The weight gradient stays on im2col + GEMM.
+ * {@link #transformFlippedFilters}. The weight gradient ({@link #weightGradient}) is Winograd's F(3x3, 2x2): each
+ * 2x2 tile of the output gradient is the "filter" slid over the same 4x4 input tile, giving a 3x3 contribution
+ * to every filter, again 16 products per tile instead of 36.
  */
 public final class WinogradConv {
     /** Positions in a transformed 4x4 tile: one GEMM each. */
     static final int XI = 16;
     /** Floats of one band's transformed tiles and products together. */
-    static final int BAND_FLOATS = 1 << 20;
+    public static final int BAND_FLOATS = 1 << 20;
 
     private WinogradConv() {
     }
@@ -199,6 +201,119 @@ public final class WinogradConv {
             }
             output.write(ty0, ty1);
         }
+    }
+
+    /** Floats of {@link #weightGradient}'s scratch for the summed tile products of o x c filters. */
+    public static int weightProductsSize(int outChannels, int channels) {
+        return XI * outChannels * channels;
+    }
+
+    /**
+     * dW [O, C, 3, 3] += the weight gradient of the same 3x3 convolution of one image x[xOff ..] [C, H, W] whose
+     * output gradient is g[gOff ..] [O, H, W]:
+     * <pre>
+     *   dW[o, c, i, j] += sum over y, x of g[o, y, x] * xpad[c, y + i, x + j]
+     * </pre>
+     * Split into 2x2 output tiles t, that sum is, for each tile, the 2x2 gradient tile g_t slid over the 4x4 input
+     * tile d_t that {@link #convolve} transforms: a 3x3 result from a 4x4 input and a 2x2 "filter", Winograd's
+     * F(3x3, 2x2). With the same V = B^T d B as forward and
+     * <pre>
+     *   G' = | 1    0   |     A'^T = | 1  1  1  0 |
+     *        | 1/2  1/2 |            | 0  1 -1  0 |
+     *        | 1/2 -1/2 |            | 0  1  1  1 |
+     *        | 0   -1   |
+     * </pre>
+     * each tile gives A'^T ((G' g_t G'^T) .* V_t) A', and summed over tiles the elementwise products become 16
+     * matrix products again: P[xi] [O, C] = sum over t of Ug[xi] [O, T] * V[xi]^T [T, C], then dW[o, c] +=
+     * A'^T P[.][o][c] A'. 4 * O * C * H * W multiply-adds, against im2col's 9 * O * C * H * W.
+     *
+     * @param inputTiles at least {@code scratchSize(channels, h, w)} floats, contents undefined
+     * @param gradTiles  at least {@code scratchSize(outChannels, h, w)} floats, contents undefined
+     * @param products   at least {@code weightProductsSize(outChannels, channels)} floats, contents undefined
+     */
+    public static void weightGradient(Kernels kernels, float[] x, int xOff, int channels, int h, int w, float[] g,
+                                      int gOff, int outChannels, float[] dW, float[] inputTiles, float[] gradTiles,
+                                      float[] products) {
+        int tilesW = (w + 1) / 2;
+        int tilesH = (h + 1) / 2;
+        int bandRows = Math.max(1, Math.min(tilesH, BAND_FLOATS / (XI * (channels + outChannels) * tilesW)));
+        int pSize = outChannels * channels;
+        for (int ty0 = 0; ty0 < tilesH; ty0 += bandRows) {
+            int ty1 = Math.min(tilesH, ty0 + bandRows);
+            int bandTiles = (ty1 - ty0) * tilesW;
+            transformInput(x, xOff, channels, h, w, tilesW, ty0, ty1, inputTiles);
+            transformGradient(g, gOff, outChannels, h, w, tilesW, ty0, ty1, gradTiles);
+            for (int xi = 0; xi < XI; xi++) {
+                // P[xi] [O, C] (+)= Ug[xi] [O, T] * V[xi]^T [T, C]; V[xi] is stored [C, T] and read transposed
+                kernels.gemm(false, true, outChannels, channels, bandTiles, gradTiles, xi * outChannels * bandTiles,
+                        inputTiles, xi * channels * bandTiles, products, xi * pSize, ty0 > 0);
+            }
+        }
+        // dW[o, c] += A'^T P A': r = A'^T p (3x4) with rows p0 + p1 + p2, p1 - p2, p1 + p2 + p3 of p (pij =
+        // P[4i + j]), then the same combination along each row of r
+        float[] r = new float[12];
+        for (int oc = 0; oc < pSize; oc++) {
+            int at = oc * 9;
+            for (int j = 0; j < 4; j++) {
+                float p0 = products[j * pSize + oc];
+                float p1 = products[(4 + j) * pSize + oc];
+                float p2 = products[(8 + j) * pSize + oc];
+                float p3 = products[(12 + j) * pSize + oc];
+                r[j] = p0 + p1 + p2;
+                r[4 + j] = p1 - p2;
+                r[8 + j] = p1 + p2 + p3;
+            }
+            for (int i = 0; i < 3; i++) {
+                float r0 = r[4 * i];
+                float r1 = r[4 * i + 1];
+                float r2 = r[4 * i + 2];
+                float r3 = r[4 * i + 3];
+                dW[at + 3 * i] += r0 + r1 + r2;
+                dW[at + 3 * i + 1] += r1 - r2;
+                dW[at + 3 * i + 2] += r1 + r2 + r3;
+            }
+        }
+    }
+
+    /**
+     * Ug[xi][o][t] = (G' g G'^T)[xi] for the 2x2 tile g of output gradient plane o at tile t (zeros past the
+     * image's edge), for the tile rows ty0 .. ty1-1.
+     */
+    private static void transformGradient(float[] g, int gOff, int outChannels, int h, int w, int tilesW, int ty0,
+                                          int ty1, float[] u) {
+        int bandTiles = (ty1 - ty0) * tilesW;
+        int uSize = outChannels * bandTiles;
+        for (int o = 0; o < outChannels; o++) {
+            int plane = gOff + o * h * w;
+            for (int ty = ty0; ty < ty1; ty++) {
+                int y = 2 * ty;
+                boolean secondRow = y + 1 < h;
+                int dst = o * bandTiles + (ty - ty0) * tilesW;
+                for (int tx = 0; tx < tilesW; tx++) {
+                    int x = 2 * tx;
+                    boolean secondColumn = x + 1 < w;
+                    int at = plane + y * w + x;
+                    float g00 = g[at];
+                    float g01 = secondColumn ? g[at + 1] : 0f;
+                    float g10 = secondRow ? g[at + w] : 0f;
+                    float g11 = secondRow && secondColumn ? g[at + w + 1] : 0f;
+                    // t = G' g (4x2): rows g0, (g0 + g1)/2, (g0 - g1)/2, -g1 of the tile's columns
+                    int t = dst + tx;
+                    gradientRow(u, uSize, t, 0, g00, g01);
+                    gradientRow(u, uSize, t, 1, 0.5f * (g00 + g10), 0.5f * (g01 + g11));
+                    gradientRow(u, uSize, t, 2, 0.5f * (g00 - g10), 0.5f * (g01 - g11));
+                    gradientRow(u, uSize, t, 3, -g10, -g11);
+                }
+            }
+        }
+    }
+
+    /** Row i of Ug = t G'^T from row i of t: t0, (t0 + t1)/2, (t0 - t1)/2, -t1, to u[(4i + j) * uSize + t]. */
+    private static void gradientRow(float[] u, int uSize, int t, int i, float t0, float t1) {
+        u[(4 * i) * uSize + t] = t0;
+        u[(4 * i + 1) * uSize + t] = 0.5f * (t0 + t1);
+        u[(4 * i + 2) * uSize + t] = 0.5f * (t0 - t1);
+        u[(4 * i + 3) * uSize + t] = -t1;
     }
 
     /**

@@ -32,7 +32,7 @@ import org.siamese4j.kernels.WinogradConv;
  * direct" kernels).
  *
  * <p><b>Winograd.</b> 3x3, stride-1, zero-padding-1 layers compute forward and the input gradient with 2.25x
- * fewer multiplies ({@link WinogradConv}); their weight gradient stays on im2col.
+ * fewer multiplies ({@link WinogradConv}), and the weight gradient with Winograd's F(3x3, 2x2), 2.25x fewer too.
  *
  * <p>Which path: {@link ConvAlgorithm#resolve}, by default (with the SIMD kernels) direct for at most 3 input
  * channels and stride 1 along the width, Winograd for the other layers it fits, im2col otherwise;
@@ -239,7 +239,7 @@ final class ConvOps {
         final ConvGeometry g;
         final Kernels kernels = KernelProvider.kernels();
         final boolean direct;
-        /** Forward and input gradient by Winograd F(2x2, 3x3); the weight gradient stays on im2col. */
+        /** Forward and input gradient by Winograd F(2x2, 3x3), the weight gradient by F(3x3, 2x2). */
         final boolean winograd;
         final int outChannels;
         final int taps;          // K
@@ -373,6 +373,20 @@ final class ConvOps {
                 }
                 return;
             }
+            if (winograd) {
+                if (dW != null) {
+                    WinogradConv.weightGradient(kernels, x, xOff, g.channels(), g.inH(), g.inW(), gOut, gOff,
+                            outChannels, dW, ws.winogradTiles(winogradScratch()), ws.winogradProducts(winogradScratch()),
+                            ws.winogradWeightProducts(WinogradConv.weightProductsSize(outChannels, g.channels())));
+                }
+                if (xGrad != null) {
+                    // dx_n += the same 3x3 convolution of G_n with the filters turned by 180 degrees, O -> C channels
+                    WinogradConv.convolve(kernels, gOut, gOff, outChannels, g.outH(), g.outW(),
+                            winogradFlippedFilters, g.channels(), null, xGrad, xOff, true,
+                            ws.winogradTiles(winogradScratch()), ws.winogradProducts(winogradScratch()));
+                }
+                return;
+            }
             for (int oy0 = 0; oy0 < g.outH(); oy0 += bandRows) {
                 int oy1 = Math.min(g.outH(), oy0 + bandRows);
                 int bp = (oy1 - oy0) * outW;
@@ -392,19 +406,13 @@ final class ConvOps {
                     kernels.im2colRows(x, xOff, g, oy0, oy1, columns);
                     kernels.gemm(false, true, outChannels, taps, bp, gb, gbOff, columns, 0, dW, 0, true);
                 }
-                if (xGrad != null && !winograd) {
+                if (xGrad != null) {
                     // dcols [K, bp] = W^T [K, O] * G [O, bp]; W stored [O, K] is read transposed in place.
                     float[] dColumns = ws.columnGrads(bandColumns);
                     kernels.gemm(true, false, taps, bp, outChannels, w, 0, gb, gbOff, dColumns, 0, false);
                     // im2col copies each input value to every tap that sees it, so its adjoint sums them back.
                     kernels.col2imRowsAccumulate(dColumns, g, oy0, oy1, xGrad, xOff);
                 }
-            }
-            if (xGrad != null && winograd) {
-                // dx_n += the same 3x3 convolution of G_n with the filters turned by 180 degrees, O -> C channels
-                WinogradConv.convolve(kernels, gOut, gOff, outChannels, g.outH(), g.outW(), winogradFlippedFilters,
-                        g.channels(), null, xGrad, xOff, true, ws.winogradTiles(winogradScratch()),
-                        ws.winogradProducts(winogradScratch()));
             }
         }
 
@@ -464,6 +472,7 @@ final class ConvOps {
         private double[] biasGrad = new double[0];
         private float[] winogradTiles = NONE;
         private float[] winogradProducts = NONE;
+        private float[] winogradWeightProducts = NONE;
         private float[] imageOutput = NONE;
         private float[] imageOutputGrad = NONE;
         /** During a backward: where this task adds its gradients (null when not needed). */
@@ -532,6 +541,14 @@ final class ConvOps {
                 winogradProducts = new float[size];
             }
             return winogradProducts;
+        }
+
+        /** At least {@code size} floats; contents undefined: the Winograd weight gradient's summed products. */
+        float[] winogradWeightProducts(int size) {
+            if (winogradWeightProducts.length < size) {
+                winogradWeightProducts = new float[size];
+            }
+            return winogradWeightProducts;
         }
 
         /** At least {@code size} floats; contents undefined: one image's convolution output. */

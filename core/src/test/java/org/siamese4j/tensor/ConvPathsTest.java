@@ -98,6 +98,18 @@ class ConvPathsTest {
     }
 
     @Test
+    void winogradInBandsOfTileRowsMatchesTheDefinition() {
+        // 2 + 128 channels over 23 tiles per row: 21 rows of tiles per band (WinogradConv.BAND_FLOATS), so 24 rows
+        // of tiles make two bands; forward, the input gradient and the weight gradient (which sums its products
+        // over the bands) all cross the boundary. 47 rows: the last tile row is half outside the image.
+        Config k = new Config(1, 2, 47, 46, 128, 3, 1, 1, 1, PaddingMode.ZEROS);
+        int tilesW = (k.w + 1) / 2;
+        assertThat(org.siamese4j.kernels.WinogradConv.BAND_FLOATS / (16 * (k.c + k.o) * tilesW))
+                .as("tile rows per band").isLessThan((k.h + 1) / 2);
+        checkAgainstDefinition(k, ConvAlgorithm.WINOGRAD, 9);
+    }
+
+    @Test
     void autoPicksDirectForFewChannelsWinogradForSame3x3AndIm2colForTheRest() {
         boolean simd = org.siamese4j.kernels.KernelProvider.kernels() != org.siamese4j.kernels.KernelProvider.scalar();
         ConvAlgorithm fewChannels = simd ? ConvAlgorithm.DIRECT : ConvAlgorithm.IM2COL;
