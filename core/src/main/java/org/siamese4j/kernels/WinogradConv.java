@@ -44,7 +44,7 @@ public final class WinogradConv {
     /** Positions in a transformed 4x4 tile: one GEMM each. */
     static final int XI = 16;
     /** Floats of one band's transformed tiles and products together. */
-    public static final int BAND_FLOATS = 1 << 20;
+    static final int BAND_FLOATS = 1 << 20;
 
     private WinogradConv() {
     }
@@ -68,6 +68,16 @@ public final class WinogradConv {
     /** Floats of {@link #convolve}'s scratch for transformed input tiles, or for tile products, of c channels. */
     public static int scratchSize(int c, int h, int w) {
         return XI * c * tiles(h, w);
+    }
+
+    /**
+     * Rows of 2x2 tiles per band for c channels in and o out on an h x w image: as many as keep a band's
+     * transformed tiles and products (BAND_FLOATS together) in L2 between the transforms and the GEMMs.
+     */
+    public static int bandRows(int c, int o, int h, int w) {
+        int tilesW = (w + 1) / 2;
+        int tilesH = (h + 1) / 2;
+        return Math.max(1, Math.min(tilesH, BAND_FLOATS / (XI * (c + o) * tilesW)));
     }
 
     private static int tiles(int h, int w) {
@@ -187,8 +197,7 @@ public final class WinogradConv {
                               int outChannels, float[] inputTiles, float[] products, BandOutput output) {
         int tilesW = (w + 1) / 2;
         int tilesH = (h + 1) / 2;
-        // Bands of tile rows whose transformed tiles and products stay in L2 between the transforms and the GEMMs.
-        int bandRows = Math.max(1, Math.min(tilesH, BAND_FLOATS / (XI * (channels + outChannels) * tilesW)));
+        int bandRows = bandRows(channels, outChannels, h, w);
         int uSize = filterMatrixSize(kernels, outChannels, channels);
         for (int ty0 = 0; ty0 < tilesH; ty0 += bandRows) {
             int ty1 = Math.min(tilesH, ty0 + bandRows);
@@ -236,7 +245,7 @@ public final class WinogradConv {
                                       float[] products) {
         int tilesW = (w + 1) / 2;
         int tilesH = (h + 1) / 2;
-        int bandRows = Math.max(1, Math.min(tilesH, BAND_FLOATS / (XI * (channels + outChannels) * tilesW)));
+        int bandRows = bandRows(channels, outChannels, h, w);
         int pSize = outChannels * channels;
         for (int ty0 = 0; ty0 < tilesH; ty0 += bandRows) {
             int ty1 = Math.min(tilesH, ty0 + bandRows);

@@ -103,8 +103,7 @@ class ConvPathsTest {
         // of tiles make two bands; forward, the input gradient and the weight gradient (which sums its products
         // over the bands) all cross the boundary. 47 rows: the last tile row is half outside the image.
         Config k = new Config(1, 2, 47, 46, 128, 3, 1, 1, 1, PaddingMode.ZEROS);
-        int tilesW = (k.w + 1) / 2;
-        assertThat(org.siamese4j.kernels.WinogradConv.BAND_FLOATS / (16 * (k.c + k.o) * tilesW))
+        assertThat(org.siamese4j.kernels.WinogradConv.bandRows(k.c, k.o, k.h, k.w))
                 .as("tile rows per band").isLessThan((k.h + 1) / 2);
         checkAgainstDefinition(k, ConvAlgorithm.WINOGRAD, 9);
     }
