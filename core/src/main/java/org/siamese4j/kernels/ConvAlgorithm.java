@@ -22,8 +22,9 @@ public enum ConvAlgorithm {
     /** Slide the filter over the image directly (vectorised along the output width where the stride is 1). */
     DIRECT,
     /**
-     * Winograd F(2x2, 3x3) ({@link WinogradConv}) for 3x3, stride-1, zero-padding-1 layers (forward and input
-     * gradient; the weight gradient on im2col); im2col for every other layer.
+     * Winograd for 3x3, stride-1, zero-padding-1 layers: F(4x4, 3x3) for forward and the input gradient
+     * ({@link WinogradConv}), F(3x3, 2x2) for the weight gradient ({@link WinogradWeightGradient}); im2col for
+     * every other layer.
      */
     WINOGRAD;
 

@@ -122,14 +122,14 @@ public interface Kernels {
     void reluMaxPool2(float[] y, int planes, int h, int w, float[] out, int outOff, byte[] argmax);
 
     /**
-     * The last step of {@link WinogradConv#convolveReluMaxPool2} for the rows of tiles ty0 .. ty1-1 of one image
-     * (a band): from the tile products m (M[xi] [O, T] one after the other, T = (ty1 - ty0) * ceil(w / 2)),
-     * each tile's 2x2 outputs A^T M A + bias[o] (bias may be null), pooled as {@link #reluMaxPool2} pools them,
-     * to pooled[pooledOff ..] [O, h/2, w/2] and argmax (when not null) at the same indices. A last odd output
-     * row or column is not pooled.
+     * Pools 2x2 windows laid out across n tiles, for {@link WinogradConv#convolveReluMaxPool2}: the window of tile t
+     * has the four values v[first + t], v[second + t], v[third + t], v[fourth + t] (top left, top right, bottom
+     * left, bottom right). out[outOff + t] = the largest of relu(value + bias), as {@link #reluMaxPool2} pools
+     * (the first maximum wins, NaN propagates); when where is not null, where[outOff + t] = that maximum's
+     * position 0..3, or -1 when it is not positive.
      */
-    void winogradReluMaxPool2(float[] m, int outChannels, int h, int w, int ty0, int ty1, float[] bias,
-                              float[] pooled, int pooledOff, byte[] argmax);
+    void reluMaxOf4(float[] v, int first, int second, int third, int fourth, int n, float bias, float[] out,
+                    int outOff, float[] where);
 
     /**
      * The adjoint of {@link #reluMaxPool2} for one image: yGrad [planes, h, w] = 0 except, for each pooled value

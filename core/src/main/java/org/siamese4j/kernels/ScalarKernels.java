@@ -297,16 +297,19 @@ public class ScalarKernels implements Kernels {
         int r0 = row;
         int r1 = row + w;
         for (int ox = ox0; ox < ox1; ox++) {
-            reluMaxOf4(y[r0 + 2 * ox], y[r0 + 2 * ox + 1], y[r1 + 2 * ox], y[r1 + 2 * ox + 1], out, argmax, o + ox);
+            int where = reluMaxOf4(y[r0 + 2 * ox], y[r0 + 2 * ox + 1], y[r1 + 2 * ox], y[r1 + 2 * ox + 1], out, o + ox);
+            if (argmax != null) {
+                argmax[o + ox] = (byte) where;
+            }
         }
     }
 
     /**
      * out[at] = the largest of relu(v0 .. v3), a window's top-left, top-right, bottom-left and bottom-right
-     * values; argmax[at] (when not null) = its position 0..3, or -1 when it is not positive (no gradient flows).
-     * The first maximum wins, and a NaN replaces the current best, so NaN is never hidden.
+     * values. Returns its position 0..3, or -1 when it is not positive (no gradient flows). The first maximum
+     * wins, and a NaN replaces the current best, so NaN is never hidden.
      */
-    static void reluMaxOf4(float v0, float v1, float v2, float v3, float[] out, byte[] argmax, int at) {
+    static int reluMaxOf4(float v0, float v1, float v2, float v3, float[] out, int at) {
         float best = Math.max(v0, 0f);     // NaN stays NaN, as in relu
         int where = 0;
         float v = Math.max(v1, 0f);
@@ -325,15 +328,19 @@ public class ScalarKernels implements Kernels {
             where = 3;
         }
         out[at] = best;
-        if (argmax != null) {
-            argmax[at] = best > 0f ? (byte) where : -1;
-        }
+        return best > 0f ? where : -1;
     }
 
     @Override
-    public void winogradReluMaxPool2(float[] m, int outChannels, int h, int w, int ty0, int ty1, float[] bias,
-                                     float[] pooled, int pooledOff, byte[] argmax) {
-        WinogradConv.poolOutput(m, outChannels, h, w, ty0, ty1, bias, pooled, pooledOff, argmax);
+    public void reluMaxOf4(float[] v, int first, int second, int third, int fourth, int n, float bias, float[] out,
+                           int outOff, float[] where) {
+        for (int t = 0; t < n; t++) {
+            int position = reluMaxOf4(v[first + t] + bias, v[second + t] + bias, v[third + t] + bias,
+                    v[fourth + t] + bias, out, outOff + t);
+            if (where != null) {
+                where[outOff + t] = position;
+            }
+        }
     }
 
     @Override

@@ -76,9 +76,9 @@ final class VectorKernels extends ScalarKernels {
     }
 
     @Override
-    public void winogradReluMaxPool2(float[] m, int outChannels, int h, int w, int ty0, int ty1, float[] bias,
-                                     float[] pooled, int pooledOff, byte[] argmax) {
-        VectorWinograd.poolOutput(m, outChannels, h, w, ty0, ty1, bias, pooled, pooledOff, argmax);
+    public void reluMaxOf4(float[] v, int first, int second, int third, int fourth, int n, float bias, float[] out,
+                           int outOff, float[] where) {
+        VectorWinograd.reluMaxOf4(v, first, second, third, fourth, n, bias, out, outOff, where);
     }
 
     /**

@@ -498,44 +498,69 @@ class KernelsParityTest {
 
     @Test
     void winogradPoolingIsExactIncludingTheWindowPositions() {
-        // Bands of tile rows with fewer tiles than lanes (the reference) and more, even widths (pooled in place)
-        // and odd ones (a dropped column), a band that ends in an odd height's dropped row, an output offset,
-        // with and without bias, and products with ties, zeros, negatives, NaN and infinities.
+        // Fewer tiles than lanes (the reference), a multiple of the lanes and one past it (the pulled-back last
+        // step), window arrays interleaved or apart, an output offset, with and without bias, and values with
+        // ties, zeros, negatives, NaN and infinities.
         Kernels v = vector();
-        int[][] cases = {{3, 4, 6, 0, 2}, {2, 12, 92, 0, 6}, {4, 9, 17, 0, 5}, {3, 47, 46, 21, 24}, {2, 28, 23, 3, 14},
-            {5, 11, 13, 2, 6}};
+        int[] counts = {3, 16, 17, 42, 168};
         long seed = 11;
-        for (int[] c : cases) {
-            int outChannels = c[0];
-            int h = c[1];
-            int w = c[2];
-            int ty0 = c[3];
-            int ty1 = c[4];
-            Random rnd = new Random(seed++);
-            float[] m = new float[16 * outChannels * (ty1 - ty0) * ((w + 1) / 2)];
-            for (int i = 0; i < m.length; i++) {
-                int kind = rnd.nextInt(12);
-                m[i] = kind < 3 ? rnd.nextInt(3) - 1 : kind == 3 ? Float.NaN : kind == 4
-                        ? (rnd.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY)
-                        : (float) rnd.nextGaussian();
-            }
-            float[] bias = seed % 2 == 0 ? null : random(rnd, outChannels);
-            int pooled = outChannels * (h / 2) * (w / 2);
-            int off = 3;
-            float[] outS = filled(pooled + off + 2);
-            float[] outV = filled(pooled + off + 2);
-            byte[] argS = new byte[pooled + off + 2];
-            byte[] argV = new byte[pooled + off + 2];
-            scalar.winogradReluMaxPool2(m, outChannels, h, w, ty0, ty1, bias, outS, off, argS);
-            v.winogradReluMaxPool2(m, outChannels, h, w, ty0, ty1, bias, outV, off, argV);
-            String what = "winogradReluMaxPool2 " + Arrays.toString(c);
-            assertExact(what, outS, outV);
-            assertThat(argV).as(what + " window positions").containsExactly(argS);
+        for (int n : counts) {
+            for (boolean apart : new boolean[] {false, true}) {
+                Random rnd = new Random(seed++);
+                int stride = apart ? n + 5 : n;
+                float[] values = new float[2 + 4 * stride];
+                for (int i = 0; i < values.length; i++) {
+                    int kind = rnd.nextInt(12);
+                    values[i] = kind < 3 ? rnd.nextInt(3) - 1 : kind == 3 ? Float.NaN : kind == 4
+                            ? (rnd.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY)
+                            : (float) rnd.nextGaussian();
+                }
+                float bias = seed % 2 == 0 ? 0f : (float) rnd.nextGaussian();
+                int off = 3;
+                float[] outS = filled(n + off + 2);
+                float[] outV = filled(n + off + 2);
+                float[] whereS = filled(n + off + 2);
+                float[] whereV = filled(n + off + 2);
+                scalar.reluMaxOf4(values, 2, 2 + stride, 2 + 2 * stride, 2 + 3 * stride, n, bias, outS, off, whereS);
+                v.reluMaxOf4(values, 2, 2 + stride, 2 + 2 * stride, 2 + 3 * stride, n, bias, outV, off, whereV);
+                String what = "reluMaxOf4 n=" + n + (apart ? " apart" : "");
+                assertExact(what, outS, outV);
+                assertExact(what + " window positions", whereS, whereV);
+                for (int t = 0; t < n; t++) {
+                    assertThat(whereS[off + t]).as(what + " position %d", t).isIn(-1f, 0f, 1f, 2f, 3f);
+                }
 
-            float[] withoutPositions = filled(pooled + off + 2);
-            v.winogradReluMaxPool2(m, outChannels, h, w, ty0, ty1, bias, withoutPositions, off, null);
-            assertExact(what + " without positions", outS, withoutPositions);
+                float[] withoutPositions = filled(n + off + 2);
+                v.reluMaxOf4(values, 2, 2 + stride, 2 + 2 * stride, 2 + 3 * stride, n, bias, withoutPositions, off,
+                        null);
+                assertExact(what + " without positions", outS, withoutPositions);
+            }
         }
+    }
+
+    @Test
+    void windowPoolingMatchesMaxPoolOfRelu() {
+        // The reference window pooling against the plain definition: relu, then the first maximum of the window.
+        float[] values = {-1f, 2f, 2f, 0.5f, /* tile 1 */ -3f, -1f, -2f, -0.5f, /* tile 2 */ 1f, Float.NaN, 3f, 0f};
+        // tile t's window: values[t], values[3 + t], ... laid out as four arrays of three tiles
+        float[] four = new float[12];
+        for (int t = 0; t < 3; t++) {
+            for (int k = 0; k < 4; k++) {
+                four[k * 3 + t] = values[4 * t + k];
+            }
+        }
+        float[] out = new float[3];
+        float[] where = new float[3];
+        scalar.reluMaxOf4(four, 0, 3, 6, 9, 3, 0f, out, 0, where);
+        assertThat(out[0]).isEqualTo(2f);
+        assertThat(where[0]).as("the first of two equal maxima").isEqualTo(1f);
+        assertThat(out[1]).isEqualTo(0f);
+        assertThat(where[1]).as("nothing positive: no gradient").isEqualTo(-1f);
+        assertThat(out[2]).isNaN();
+        assertThat(where[2]).isEqualTo(-1f);
+        scalar.reluMaxOf4(four, 0, 3, 6, 9, 3, 2.5f, out, 0, where);
+        assertThat(out[1]).as("bias before relu").isEqualTo(2f);
+        assertThat(where[1]).isEqualTo(3f);
     }
 
     private static int outSize(PoolGeometry g) {

@@ -35,7 +35,7 @@ class ConvBlockFusionTest {
         new Config(3, 8, 10, 9, 7, 3, 1, 1, PaddingMode.ZEROS, true),      // im2col-sized
         new Config(2, 4, 11, 13, 3, 3, 2, 0, PaddingMode.ZEROS, true),     // stride 2, no padding
         new Config(1, 2, 6, 6, 2, 5, 1, 2, PaddingMode.REFLECT, true),     // a batch of one image
-        new Config(1, 2, 47, 46, 128, 3, 1, 1, PaddingMode.ZEROS, true),  // Winograd in two bands, odd height
+        new Config(1, 2, 47, 90, 128, 3, 1, 1, PaddingMode.ZEROS, true),  // Winograd in two bands, odd height
     };
 
     @Test
