@@ -23,7 +23,7 @@ public enum ConvAlgorithm {
     DIRECT,
     /**
      * Winograd for 3x3, stride-1, zero-padding-1 layers: F(4x4, 3x3) for forward and the input gradient
-     * ({@link WinogradConv}), F(3x3, 2x2) for the weight gradient ({@link WinogradWeightGradient}); im2col for
+     * ({@link WinogradConv}), F(3x3, 4x4) for the weight gradient ({@link WinogradWeightGradient}); im2col for
      * every other layer.
      */
     WINOGRAD;

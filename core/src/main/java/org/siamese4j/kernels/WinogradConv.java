@@ -66,11 +66,11 @@ public final class WinogradConv {
         return XI * c * tilesH(h) * tilesW(w);
     }
 
-    private static int tilesH(int h) {
+    static int tilesH(int h) {
         return (h + 3) / 4;
     }
 
-    private static int tilesW(int w) {
+    static int tilesW(int w) {
         return (w + 3) / 4;
     }
 

@@ -32,9 +32,9 @@ import org.siamese4j.kernels.WinogradWeightGradient;
  * amortise its packing, so the same sums are computed by sliding the filter over the image (the "convolution,
  * direct" kernels).
  *
- * <p><b>Winograd.</b> 3x3, stride-1, zero-padding-1 layers compute forward and the input gradient with F(4x4, 3x3),
- * 4x fewer multiplies ({@link WinogradConv}), and the weight gradient with F(3x3, 2x2), 2.25x fewer
- * ({@link WinogradWeightGradient}).
+ * <p><b>Winograd.</b> 3x3, stride-1, zero-padding-1 layers compute forward and the input gradient with F(4x4, 3x3)
+ * ({@link WinogradConv}) and the weight gradient with F(3x3, 4x4) ({@link WinogradWeightGradient}): 4x fewer
+ * multiplies than im2col.
  *
  * <p>Which path: {@link ConvAlgorithm#resolve}, by default (with the SIMD kernels) direct for at most 3 input
  * channels and stride 1 along the width, Winograd for the other layers it fits, im2col otherwise;
@@ -377,9 +377,10 @@ final class ConvOps {
             }
             if (winograd) {
                 if (dW != null) {
-                    WinogradWeightGradient.weightGradient(kernels, x, xOff, g.channels(), g.inH(), g.inW(), gOut, gOff,
-                            outChannels, dW, ws.winogradTiles(winogradScratch()), ws.winogradProducts(winogradScratch()),
-                            ws.winogradWeightProducts(WinogradWeightGradient.weightProductsSize(outChannels, g.channels())));
+                    WinogradWeightGradient.weightGradient(kernels, x, xOff, g.channels(), g.inH(), g.inW(), gOut,
+                            gOff, outChannels, dW, ws.winogradTiles(winogradScratch()),
+                            ws.winogradProducts(winogradScratch()),
+                            ws.winogradWeightProducts(WinogradWeightGradient.productsSize(outChannels, g.channels())));
                 }
                 if (xGrad != null) {
                     // dx_n += the same 3x3 convolution of G_n with the filters turned by 180 degrees, O -> C channels
@@ -420,9 +421,7 @@ final class ConvOps {
 
         /** Floats of each Winograd scratch buffer: enough for forward (C in, O out) and backward (O in, C out). */
         private int winogradScratch() {
-            int channels = Math.max(g.channels(), outChannels);
-            return Math.max(WinogradConv.scratchSize(channels, g.inH(), g.inW()),
-                    WinogradWeightGradient.scratchSize(channels, g.inH(), g.inW()));
+            return WinogradConv.scratchSize(Math.max(g.channels(), outChannels), g.inH(), g.inW());
         }
     }
 
