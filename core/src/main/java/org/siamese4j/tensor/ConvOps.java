@@ -12,7 +12,7 @@ import org.siamese4j.kernels.WinogradConv;
 import org.siamese4j.kernels.WinogradWeightGradient;
 
 /**
- * 2-D convolution, by im2col + GEMM, directly, or by Winograd's F(2x2, 3x3); and the fused conv + ReLU + 2x2
+ * 2-D convolution, by im2col + GEMM, directly, or by Winograd (F(4x4, 3x3)); and the fused conv + ReLU + 2x2
  * max pool block ({@link #conv2dReluMaxPool2}).
  *
  * <p><b>im2col + GEMM.</b> Per image n, with K = C*kH*kW taps and P = outH*outW output pixels:
@@ -241,7 +241,7 @@ final class ConvOps {
         final ConvGeometry g;
         final Kernels kernels = KernelProvider.kernels();
         final boolean direct;
-        /** Forward and input gradient by Winograd F(2x2, 3x3), the weight gradient by F(3x3, 2x2). */
+        /** Forward and input gradient by Winograd F(4x4, 3x3), the weight gradient by F(3x3, 4x4). */
         final boolean winograd;
         final int outChannels;
         final int taps;          // K

@@ -77,7 +77,8 @@ class VectorGemmTest {
      * is present; widths that are and are not a multiple of the micro-tile's.
      */
     @ParameterizedTest(name = "packed A m={0} n={1} k={2}")
-    @CsvSource({"1, 1, 1", "6, 16, 8", "8, 32, 16", "13, 70, 33", "64, 644, 32", "128, 168, 64", "3, 5, 200"})
+    @CsvSource({"1, 1, 1", "6, 16, 8", "8, 32, 16", "13, 70, 33", "64, 644, 32", "64, 168, 32", "128, 42, 64",
+        "128, 168, 64", "3, 5, 200"})
     void packedAProductEqualsThePlainProduct(int m, int n, int k) {
         Rng rng = new Rng(m * 17L + n * 3L + k);
         float[] a = Tensor.uniform(rng, -1, 1, m * k).data();
