@@ -53,7 +53,7 @@ public class ConvBench {
     public int batch;
 
     /**
-     * The convolution path; for winograd (which does 2.25x fewer multiply-adds) the gflops column still counts the
+     * The convolution path; for winograd (which does 4x fewer multiply-adds) the gflops column still counts the
      * direct convolution's 2 x O x C x 9 x H x W per image: an effective rate, comparable across paths.
      */
     @Param({"im2col", "direct", "winograd"})

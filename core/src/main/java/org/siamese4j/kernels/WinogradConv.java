@@ -11,7 +11,7 @@ import org.siamese4j.kernels.ConvGeometry.PaddingMode;
  *   V = B^T d B,   U = G g G^T           (both 6x6)
  *   Y = A^T (U .* V) A                    (Y is the 4x4 output block)
  * </pre>
- * now with the interpolation points 0, 1, -1, 2, -2 (and infinity):
+ * with the matrices of the interpolation points 0, 1, -1, 2, -2 (and infinity):
  * <pre>
  *   B^T = | 4  0 -5  0  1  0 |     G = |  1/4     0     0   |     A^T = | 1  1  1  1  1  0 |
  *         | 0 -4 -4  1  1  0 |         | -1/6  -1/6  -1/6   |           | 0  1 -1  2 -2  0 |
@@ -41,8 +41,29 @@ public final class WinogradConv {
     static final int XI = 36;
     /** Floats of one band's transformed tiles and products together. */
     static final int BAND_FLOATS = 1 << 20;
+    private static final float SIXTH = 1f / 6f;
+    private static final float TWELFTH = 1f / 12f;
+    private static final float TWENTY_FOURTH = 1f / 24f;
+
+    /** The per-thread scratch arrays of the transforms (see {@link #scratch}). */
+    enum Scratch { GATHERED, OUTPUTS, WINDOWS, POSITIONS, ROWS, COMBINED }
+
+    private static final ThreadLocal<float[][]> SCRATCH =
+            ThreadLocal.withInitial(() -> new float[Scratch.values().length][0]);
 
     private WinogradConv() {
+    }
+
+    /**
+     * This thread's scratch array for {@code use}, of at least size floats, contents undefined: kept from call to
+     * call, so that a training step makes no garbage here.
+     */
+    static float[] scratch(Scratch use, int size) {
+        float[][] all = SCRATCH.get();
+        if (all[use.ordinal()].length < size) {
+            all[use.ordinal()] = new float[size];
+        }
+        return all[use.ordinal()];
     }
 
     /** Whether {@code g} is a convolution this class computes: 3x3, stride 1, no dilation, zero padding 1. */
@@ -110,13 +131,10 @@ public final class WinogradConv {
         }
     }
 
+    /** Where value (i, p) of a [rows, k] matrix sits in row panels of height h (see {@link Kernels#gemmPackedA}). */
     private static int panelIndex(int i, int p, int k, int h) {
         return (i / h) * h * k + p * h + i % h;
     }
-
-    private static final float SIXTH = 1f / 6f;
-    private static final float TWELFTH = 1f / 12f;
-    private static final float TWENTY_FOURTH = 1f / 24f;
 
     /** U = G g G^T for one 3x3 filter g (gij: row i, column j), to u[xi * stride + index] for xi = 0..35. */
     private static void transformFilter(float[] u, int index, int stride, float g00, float g01, float g02,
@@ -199,8 +217,8 @@ public final class WinogradConv {
         int maxBandTiles = bandRows(channels, outChannels, h, w) * tilesW;
         // window k = 2a + c of every tile (rows 2a, 2a + 1 and columns 2c, 2c + 1 of its 4x4 outputs): its value
         // at windows[k * maxBandTiles + t], the maximum's position at where[..] likewise
-        float[] windows = new float[4 * maxBandTiles];
-        float[] where = argmax == null ? null : new float[4 * maxBandTiles];
+        float[] windows = scratch(Scratch.WINDOWS, 4 * maxBandTiles);
+        float[] where = argmax == null ? null : scratch(Scratch.POSITIONS, 4 * maxBandTiles);
         bands(kernels, x, xOff, channels, h, w, u, outChannels, inputTiles, products, (ty0, ty1, y, n, o) -> {
             float b = bias == null ? 0f : bias[o];
             for (int k = 0; k < 4; k++) {
@@ -242,19 +260,19 @@ public final class WinogradConv {
         int tilesH = tilesH(h);
         int bandRows = bandRows(channels, outChannels, h, w);
         int uSize = filterMatrixSize(kernels, outChannels, channels);
-        float[] scratch = new float[XI * bandRows * tilesW];
-        float[] y = new float[16 * bandRows * tilesW];
+        float[] gathered = scratch(Scratch.GATHERED, XI * bandRows * tilesW);
+        float[] y = scratch(Scratch.OUTPUTS, 16 * bandRows * tilesW);
         for (int ty0 = 0; ty0 < tilesH; ty0 += bandRows) {
             int ty1 = Math.min(tilesH, ty0 + bandRows);
             int n = (ty1 - ty0) * tilesW;
-            transformInput(x, xOff, channels, h, w, tilesW, ty0, ty1, inputTiles, scratch);
+            transformInput(x, xOff, channels, h, w, tilesW, ty0, ty1, inputTiles, gathered);
             for (int xi = 0; xi < XI; xi++) {
                 // M[xi] [O, T] = U[xi] [O, C] * V[xi] [C, T]
                 kernels.gemmPackedA(outChannels, n, channels, u, xi * uSize, inputTiles, xi * channels * n,
                         products, xi * outChannels * n);
             }
             for (int o = 0; o < outChannels; o++) {
-                transformOutput(products, outChannels * n, o * n, n, scratch, y);
+                transformOutput(products, outChannels * n, o * n, n, gathered, y);
                 output.write(ty0, ty1, y, n, o);
             }
         }
@@ -263,8 +281,8 @@ public final class WinogradConv {
     /**
      * V[xi][c][t] = (B^T d B)[xi] for the 6x6 tile d of channel c around output tile t (zeros outside), for the
      * tile rows ty0 .. ty1-1. Tile (ty, tx) reads padded rows 4ty .. 4ty + 5 and columns 4tx .. 4tx + 5 (padded
-     * row or column m holds input m - 1). So that the arithmetic runs in long loops over contiguous memory (which
-     * the JIT vectorises): for each channel, B^T is applied along the height over the whole padded width of each
+     * row or column m holds input m - 1). So that the arithmetic runs in long loops over contiguous memory, which
+     * the JIT can vectorise: for each channel, B^T is applied along the height over the whole padded width of each
      * tile row; the six columns each tile needs of the six combined rows are gathered into d, 36 arrays over all
      * the band's tiles; and B is applied along the width across all those tiles at once.
      *
@@ -275,12 +293,12 @@ public final class WinogradConv {
         int n = (ty1 - ty0) * tilesW;
         int vSize = channels * n;
         int padW = 4 * tilesW + 2;
-        float[] rows = new float[6 * padW];    // the six padded input rows of a tile row, one after the other
-        float[] s = new float[6 * padW];
+        float[] rows = scratch(Scratch.ROWS, 6 * padW);   // the six padded input rows of a tile row in a row
+        float[] s = scratch(Scratch.COMBINED, 6 * padW);
         for (int c = 0; c < channels; c++) {
             int plane = xOff + c * h * w;
             for (int ty = ty0; ty < ty1; ty++) {
-                java.util.Arrays.fill(rows, 0f);
+                java.util.Arrays.fill(rows, 0, 6 * padW, 0f);
                 for (int i = 0; i < 6; i++) {
                     int row = 4 * ty - 1 + i;
                     if (row >= 0 && row < h) {

@@ -54,12 +54,12 @@ public final class WinogradWeightGradient {
         int tilesH = WinogradConv.tilesH(h);
         int bandRows = WinogradConv.bandRows(channels, outChannels, h, w);
         int pSize = outChannels * channels;
-        float[] scratch = new float[XI * bandRows * tilesW];
+        float[] gathered = WinogradConv.scratch(WinogradConv.Scratch.GATHERED, XI * bandRows * tilesW);
         for (int ty0 = 0; ty0 < tilesH; ty0 += bandRows) {
             int ty1 = Math.min(tilesH, ty0 + bandRows);
             int n = (ty1 - ty0) * tilesW;
-            WinogradConv.transformInput(x, xOff, channels, h, w, tilesW, ty0, ty1, inputTiles, scratch);
-            transformGradient(g, gOff, outChannels, h, w, tilesW, ty0, ty1, gradTiles, scratch);
+            WinogradConv.transformInput(x, xOff, channels, h, w, tilesW, ty0, ty1, inputTiles, gathered);
+            transformGradient(g, gOff, outChannels, h, w, tilesW, ty0, ty1, gradTiles, gathered);
             for (int xi = 0; xi < XI; xi++) {
                 // P[xi] [O, C] (+)= Ug[xi] [O, T] * V[xi]^T [T, C]; V[xi] is stored [C, T] and read transposed
                 kernels.gemm(false, true, outChannels, channels, n, gradTiles, xi * outChannels * n, inputTiles,
@@ -107,12 +107,12 @@ public final class WinogradWeightGradient {
         int n = (ty1 - ty0) * tilesW;
         int uSize = outChannels * n;
         int width = 4 * tilesW;
-        float[] rows = new float[4 * width];
-        float[] s = new float[6 * width];
+        float[] rows = WinogradConv.scratch(WinogradConv.Scratch.ROWS, 4 * width);
+        float[] s = WinogradConv.scratch(WinogradConv.Scratch.COMBINED, 6 * width);
         for (int o = 0; o < outChannels; o++) {
             int plane = gOff + o * h * w;
             for (int ty = ty0; ty < ty1; ty++) {
-                java.util.Arrays.fill(rows, 0f);
+                java.util.Arrays.fill(rows, 0, 4 * width, 0f);
                 for (int i = 0; i < 4 && 4 * ty + i < h; i++) {
                     System.arraycopy(g, plane + (4 * ty + i) * w, rows, i * width, w);
                 }
