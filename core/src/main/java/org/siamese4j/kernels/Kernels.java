@@ -132,6 +132,20 @@ public interface Kernels {
                     int outOff, float[] where);
 
     /**
+     * Winograd's input transform B^T ({@link WinogradConv}) along one axis, on count values at once: out[out0 +
+     * j * outStride + m] = sum over k of B^T[j][k] * in[in0 + k * inStride + m], for j = 0..5 and m < count. The
+     * rows read and the rows written must not overlap. Same results as the reference bit for bit.
+     */
+    void winogradInputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride, int count);
+
+    /**
+     * Winograd's output transform A^T ({@link WinogradConv}) along one axis, on count values at once: out[out0 +
+     * i * outStride + t] = sum over k of A^T[i][k] * in[in0 + k * inStride + t], for i = 0..3 and t < count. The
+     * rows read and the rows written must not overlap. Same results as the reference bit for bit.
+     */
+    void winogradOutputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride, int count);
+
+    /**
      * The adjoint of {@link #reluMaxPool2} for one image: yGrad [planes, h, w] = 0 except, for each pooled value
      * whose argmax is not -1, its gradient outGrad[outOff + o] at the position the maximum came from.
      */

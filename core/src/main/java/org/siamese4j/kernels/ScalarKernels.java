@@ -344,6 +344,57 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void winogradInputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
+                                       int count) {
+        int i1 = in0 + inStride;
+        int i2 = i1 + inStride;
+        int i3 = i2 + inStride;
+        int i4 = i3 + inStride;
+        int i5 = i4 + inStride;
+        for (int m = 0; m < count; m++) {
+            float d0 = in[in0 + m];
+            float d1 = in[i1 + m];
+            float d2 = in[i2 + m];
+            float d3 = in[i3 + m];
+            float d4 = in[i4 + m];
+            float d5 = in[i5 + m];
+            // the rows of B^T: (4 0 -5 0 1 0), (0 -4 -4 1 1 0), (0 4 -4 -1 1 0), (0 -2 -1 2 1 0),
+            // (0 2 -1 -2 1 0), (0 4 0 -5 0 1)
+            out[out0 + m] = 4f * d0 - 5f * d2 + d4;
+            out[out0 + outStride + m] = -4f * (d1 + d2) + d3 + d4;
+            out[out0 + 2 * outStride + m] = 4f * (d1 - d2) - d3 + d4;
+            out[out0 + 3 * outStride + m] = 2f * (d3 - d1) - d2 + d4;
+            out[out0 + 4 * outStride + m] = 2f * (d1 - d3) - d2 + d4;
+            out[out0 + 5 * outStride + m] = 4f * d1 - 5f * d3 + d5;
+        }
+    }
+
+    @Override
+    public void winogradOutputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
+                                        int count) {
+        int i1 = in0 + inStride;
+        int i2 = i1 + inStride;
+        int i3 = i2 + inStride;
+        int i4 = i3 + inStride;
+        int i5 = i4 + inStride;
+        for (int t = 0; t < count; t++) {
+            float q1 = in[i1 + t];
+            float q2 = in[i2 + t];
+            float q3 = in[i3 + t];
+            float q4 = in[i4 + t];
+            // the rows of A^T: (1 1 1 1 1 0), (0 1 -1 2 -2 0), (0 1 1 4 4 0), (0 1 -1 8 -8 1)
+            float sum12 = q1 + q2;
+            float diff12 = q1 - q2;
+            float sum34 = q3 + q4;
+            float diff34 = q3 - q4;
+            out[out0 + t] = in[in0 + t] + sum12 + sum34;
+            out[out0 + outStride + t] = diff12 + 2f * diff34;
+            out[out0 + 2 * outStride + t] = sum12 + 4f * sum34;
+            out[out0 + 3 * outStride + t] = diff12 + 8f * diff34 + in[i5 + t];
+        }
+    }
+
+    @Override
     public void reluMaxPool2Backward(float[] outGrad, byte[] argmax, int outOff, int planes, int h, int w,
                                      float[] yGrad) {
         java.util.Arrays.fill(yGrad, 0, planes * h * w, 0f);

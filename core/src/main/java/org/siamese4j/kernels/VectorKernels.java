@@ -81,6 +81,18 @@ final class VectorKernels extends ScalarKernels {
         VectorWinograd.reluMaxOf4(v, first, second, third, fourth, n, bias, out, outOff, where);
     }
 
+    @Override
+    public void winogradInputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
+                                       int count) {
+        VectorWinograd.inputTransform(in, in0, inStride, out, out0, outStride, count);
+    }
+
+    @Override
+    public void winogradOutputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
+                                        int count) {
+        VectorWinograd.outputTransform(in, in0, inStride, out, out0, outStride, count);
+    }
+
     /**
      * B transposed: C[i, j] is the dot product of row i of op(A) with row j of B (both length k). Four rows of
      * B at a time: each load of A's row then feeds four multiply-adds, and the four independent accumulators

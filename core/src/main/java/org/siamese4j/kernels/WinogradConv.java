@@ -265,14 +265,14 @@ public final class WinogradConv {
         for (int ty0 = 0; ty0 < tilesH; ty0 += bandRows) {
             int ty1 = Math.min(tilesH, ty0 + bandRows);
             int n = (ty1 - ty0) * tilesW;
-            transformInput(x, xOff, channels, h, w, tilesW, ty0, ty1, inputTiles, gathered);
+            transformInput(kernels, x, xOff, channels, h, w, tilesW, ty0, ty1, inputTiles, gathered);
             for (int xi = 0; xi < XI; xi++) {
                 // M[xi] [O, T] = U[xi] [O, C] * V[xi] [C, T]
                 kernels.gemmPackedA(outChannels, n, channels, u, xi * uSize, inputTiles, xi * channels * n,
                         products, xi * outChannels * n);
             }
             for (int o = 0; o < outChannels; o++) {
-                transformOutput(products, outChannels * n, o * n, n, gathered, y);
+                transformOutput(kernels, products, outChannels * n, o * n, n, gathered, y);
                 output.write(ty0, ty1, y, n, o);
             }
         }
@@ -288,8 +288,8 @@ public final class WinogradConv {
      *
      * @param d scratch of at least 36 * (ty1 - ty0) * tilesW floats
      */
-    static void transformInput(float[] x, int xOff, int channels, int h, int w, int tilesW, int ty0, int ty1,
-                               float[] v, float[] d) {
+    static void transformInput(Kernels kernels, float[] x, int xOff, int channels, int h, int w, int tilesW,
+                               int ty0, int ty1, float[] v, float[] d) {
         int n = (ty1 - ty0) * tilesW;
         int vSize = channels * n;
         int padW = 4 * tilesW + 2;
@@ -306,50 +306,27 @@ public final class WinogradConv {
                     }
                 }
                 // s = B^T (the six rows), over the padded width
-                inputTransform(rows, 0, padW, s, 0, padW, padW);
-                // d[6i + k][t] = s[i][4 tx + k]
+                kernels.winogradInputTransform(rows, 0, padW, s, 0, padW, padW);
+                // d[6i + k][t] = s[i][4 tx + k], tile by tile: a row of tiles is too short (6 to 23 in the
+                // tower) for 36 loops along it to pay their overhead
                 int first = (ty - ty0) * tilesW;
-                for (int i = 0; i < 6; i++) {
-                    for (int k = 0; k < 6; k++) {
-                        int from = i * padW + k;
-                        int to = (6 * i + k) * n + first;
-                        for (int tx = 0; tx < tilesW; tx++) {
-                            d[to + tx] = s[from + 4 * tx];
-                        }
+                for (int tx = 0; tx < tilesW; tx++) {
+                    for (int i = 0; i < 6; i++) {
+                        int from = i * padW + 4 * tx;
+                        int to = 6 * i * n + first + tx;
+                        d[to] = s[from];
+                        d[to + n] = s[from + 1];
+                        d[to + 2 * n] = s[from + 2];
+                        d[to + 3 * n] = s[from + 3];
+                        d[to + 4 * n] = s[from + 4];
+                        d[to + 5 * n] = s[from + 5];
                     }
                 }
             }
             // V[6i + j] = (s_i B)[j] across the band's tiles, for each row i of the combined tiles
             for (int i = 0; i < 6; i++) {
-                inputTransform(d, 6 * i * n, n, v, 6 * i * vSize + c * n, vSize, n);
+                kernels.winogradInputTransform(d, 6 * i * n, n, v, 6 * i * vSize + c * n, vSize, n);
             }
-        }
-    }
-
-    /**
-     * B^T along one axis, on count values at once: out[out0 + j * outStride + m] = sum over k of B^T[j][k] *
-     * in[in0 + k * inStride + m], for j = 0..5, m < count.
-     */
-    private static void inputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
-                                       int count) {
-        int i1 = in0 + inStride;
-        int i2 = i1 + inStride;
-        int i3 = i2 + inStride;
-        int i4 = i3 + inStride;
-        int i5 = i4 + inStride;
-        for (int m = 0; m < count; m++) {
-            float d0 = in[in0 + m];
-            float d1 = in[i1 + m];
-            float d2 = in[i2 + m];
-            float d3 = in[i3 + m];
-            float d4 = in[i4 + m];
-            float d5 = in[i5 + m];
-            out[out0 + m] = 4f * d0 - 5f * d2 + d4;
-            out[out0 + outStride + m] = -4f * (d1 + d2) + d3 + d4;
-            out[out0 + 2 * outStride + m] = 4f * (d1 - d2) - d3 + d4;
-            out[out0 + 3 * outStride + m] = 2f * (d3 - d1) - d2 + d4;
-            out[out0 + 4 * outStride + m] = 2f * (d1 - d3) - d2 + d4;
-            out[out0 + 5 * outStride + m] = 4f * d1 - 5f * d3 + d5;
         }
     }
 
@@ -358,39 +335,14 @@ public final class WinogradConv {
      * qkl = m[src + (6k + l) * mSize + t]: A^T down the columns of q into r (scratch, 24 * n floats), then along
      * the rows of r.
      */
-    private static void transformOutput(float[] m, int mSize, int src, int n, float[] r, float[] y) {
+    private static void transformOutput(Kernels kernels, float[] m, int mSize, int src, int n, float[] r,
+                                        float[] y) {
         for (int l = 0; l < 6; l++) {
-            outputTransform(m, src + l * mSize, 6 * mSize, r, l * n, 6 * n, n);     // r[i][l] at (6i + l) * n
+            // r[i][l] at (6i + l) * n
+            kernels.winogradOutputTransform(m, src + l * mSize, 6 * mSize, r, l * n, 6 * n, n);
         }
         for (int i = 0; i < 4; i++) {
-            outputTransform(r, 6 * i * n, n, y, 4 * i * n, n, n);
-        }
-    }
-
-    /**
-     * A^T along one axis, on count values at once: out[out0 + i * outStride + t] = sum over k of A^T[i][k] *
-     * in[in0 + k * inStride + t], for i = 0..3, t < count.
-     */
-    private static void outputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
-                                        int count) {
-        int i1 = in0 + inStride;
-        int i2 = i1 + inStride;
-        int i3 = i2 + inStride;
-        int i4 = i3 + inStride;
-        int i5 = i4 + inStride;
-        for (int t = 0; t < count; t++) {
-            float q1 = in[i1 + t];
-            float q2 = in[i2 + t];
-            float q3 = in[i3 + t];
-            float q4 = in[i4 + t];
-            float sum12 = q1 + q2;
-            float diff12 = q1 - q2;
-            float sum34 = q3 + q4;
-            float diff34 = q3 - q4;
-            out[out0 + t] = in[in0 + t] + sum12 + sum34;
-            out[out0 + outStride + t] = diff12 + 2f * diff34;
-            out[out0 + 2 * outStride + t] = sum12 + 4f * sum34;
-            out[out0 + 3 * outStride + t] = diff12 + 8f * diff34 + in[i5 + t];
+            kernels.winogradOutputTransform(r, 6 * i * n, n, y, 4 * i * n, n, n);
         }
     }
 }

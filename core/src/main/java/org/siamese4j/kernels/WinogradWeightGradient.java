@@ -58,7 +58,7 @@ public final class WinogradWeightGradient {
         for (int ty0 = 0; ty0 < tilesH; ty0 += bandRows) {
             int ty1 = Math.min(tilesH, ty0 + bandRows);
             int n = (ty1 - ty0) * tilesW;
-            WinogradConv.transformInput(x, xOff, channels, h, w, tilesW, ty0, ty1, inputTiles, gathered);
+            WinogradConv.transformInput(kernels, x, xOff, channels, h, w, tilesW, ty0, ty1, inputTiles, gathered);
             transformGradient(g, gOff, outChannels, h, w, tilesW, ty0, ty1, gradTiles, gathered);
             for (int xi = 0; xi < XI; xi++) {
                 // P[xi] [O, C] (+)= Ug[xi] [O, T] * V[xi]^T [T, C]; V[xi] is stored [C, T] and read transposed

@@ -281,22 +281,19 @@ final class ConvOps {
         }
 
         /**
-         * Transforms the filters for the Winograd path once per forward (or backward), before the tasks start, so
-         * that they only read them. Does nothing on the other paths.
+         * Gets the filters of the Winograd path (from {@link WinogradFilters}: transformed again only when the
+         * weights changed) once per forward (or backward), before the tasks start, so that they only read them.
+         * Does nothing on the other paths.
          */
         void prepare(float[] w, boolean forward) {
             if (!winograd) {
                 return;
             }
             if (forward) {
-                float[] u = new float[WinogradConv.filterSize(kernels, outChannels, g.channels())];
-                WinogradConv.transformFilters(kernels, w, outChannels, g.channels(), u);
-                winogradFilters = u;
+                winogradFilters = WinogradFilters.forward(kernels, w, outChannels, g.channels());
             } else {
                 // The input gradient convolves O channels into C: its filter matrices are [C, O].
-                float[] u = new float[WinogradConv.filterSize(kernels, g.channels(), outChannels)];
-                WinogradConv.transformFlippedFilters(kernels, w, outChannels, g.channels(), u);
-                winogradFlippedFilters = u;
+                winogradFlippedFilters = WinogradFilters.flipped(kernels, w, outChannels, g.channels());
             }
         }
 

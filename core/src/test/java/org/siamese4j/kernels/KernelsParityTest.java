@@ -538,6 +538,79 @@ class KernelsParityTest {
         }
     }
 
+    /** Winograd's B^T and A^T (WinogradConv), the rows of the matrices the transforms apply. */
+    private static final double[][] INPUT_TRANSFORM = {
+        {4, 0, -5, 0, 1, 0}, {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+        {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+    private static final double[][] OUTPUT_TRANSFORM = {
+        {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+
+    @Test
+    void winogradTransformsAreExactAndApplyTheirMatrices() {
+        // Fewer values than lanes (the reference), a multiple of the lanes, one past it and the tower's counts (the
+        // pulled-back last step), rows interleaved or apart, offsets, and NaN and infinities among the values.
+        Kernels v = vector();
+        long seed = 21;
+        for (int count : new int[] {3, 16, 17, 42, 50, 168}) {
+            for (boolean apart : new boolean[] {false, true}) {
+                Random rnd = new Random(seed++);
+                int inStride = apart ? count + 3 : count;
+                int outStride = apart ? count + 7 : count;
+                float[] in = new float[2 + 6 * inStride];
+                for (int i = 0; i < in.length; i++) {
+                    int kind = rnd.nextInt(40);
+                    in[i] = kind == 0 ? Float.NaN : kind == 1 ? Float.POSITIVE_INFINITY : (float) rnd.nextGaussian();
+                }
+                String what = " count=" + count + (apart ? " apart" : "");
+
+                float[] inputS = filled(5 + 6 * outStride + 2);
+                float[] inputV = filled(5 + 6 * outStride + 2);
+                scalar.winogradInputTransform(in, 2, inStride, inputS, 5, outStride, count);
+                v.winogradInputTransform(in, 2, inStride, inputV, 5, outStride, count);
+                assertExact("input transform" + what, inputS, inputV);
+                assertAppliesMatrix("input transform" + what, INPUT_TRANSFORM, in, 2, inStride, inputS, 5,
+                        outStride, count);
+
+                float[] outputS = filled(5 + 4 * outStride + 2);
+                float[] outputV = filled(5 + 4 * outStride + 2);
+                scalar.winogradOutputTransform(in, 2, inStride, outputS, 5, outStride, count);
+                v.winogradOutputTransform(in, 2, inStride, outputV, 5, outStride, count);
+                assertExact("output transform" + what, outputS, outputV);
+                assertAppliesMatrix("output transform" + what, OUTPUT_TRANSFORM, in, 2, inStride, outputS, 5,
+                        outStride, count);
+            }
+        }
+    }
+
+    /** out row j = sum over k of matrix[j][k] * in row k at every m < count (in double), and nothing else written. */
+    private static void assertAppliesMatrix(String what, double[][] matrix, float[] in, int in0, int inStride,
+                                            float[] out, int out0, int outStride, int count) {
+        boolean[] written = new boolean[out.length];
+        for (int j = 0; j < matrix.length; j++) {
+            for (int m = 0; m < count; m++) {
+                double expected = 0;
+                for (int k = 0; k < 6; k++) {
+                    expected += matrix[j][k] == 0 ? 0 : matrix[j][k] * in[in0 + k * inStride + m];
+                }
+                int at = out0 + j * outStride + m;
+                written[at] = true;
+                if (Double.isNaN(expected)) {
+                    assertThat(out[at]).as("%s row %d value %d", what, j, m).isNaN();
+                } else if (Double.isInfinite(expected)) {
+                    assertThat((double) out[at]).as("%s row %d value %d", what, j, m).isEqualTo(expected);
+                } else {
+                    assertThat((double) out[at]).as("%s row %d value %d", what, j, m)
+                            .isCloseTo(expected, within(1e-5 * (1 + Math.abs(expected))));
+                }
+            }
+        }
+        for (int i = 0; i < out.length; i++) {
+            if (!written[i]) {
+                assertThat(out[i]).as("%s: element %d is outside the rows written", what, i).isEqualTo(SENTINEL);
+            }
+        }
+    }
+
     @Test
     void windowPoolingMatchesMaxPoolOfRelu() {
         // The reference window pooling against the plain definition: relu, then the first maximum of the window.
