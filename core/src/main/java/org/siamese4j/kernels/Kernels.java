@@ -146,6 +146,24 @@ public interface Kernels {
     void winogradOutputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride, int count);
 
     /**
+     * The weight gradient's transform G' ({@link WinogradWeightGradient}) of 4x4 output-gradient tiles along one
+     * axis, on count values at once: out[out0 + j * outStride + m] = sum over k of G'[j][k] * in[in0 + k * inStride
+     * + m], for j = 0..5 and m < count. The rows read and the rows written must not overlap. Same results as the
+     * reference bit for bit.
+     */
+    void winogradGradientTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
+                                   int count);
+
+    /**
+     * The weight gradient's transform A'^T ({@link WinogradWeightGradient}) of summed tile products back to 3x3,
+     * along one axis, on count values at once: out[out0 + i * outStride + m] = sum over k of A'^T[i][k] * in[in0 +
+     * k * inStride + m], for i = 0..2 and m < count. The rows read and the rows written must not overlap. Same
+     * results as the reference bit for bit.
+     */
+    void winogradWeightOutputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
+                                       int count);
+
+    /**
      * The adjoint of {@link #reluMaxPool2} for one image: yGrad [planes, h, w] = 0 except, for each pooled value
      * whose argmax is not -1, its gradient outGrad[outOff + o] at the position the maximum came from.
      */

@@ -395,6 +395,54 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void winogradGradientTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
+                                          int count) {
+        int i1 = in0 + inStride;
+        int i2 = i1 + inStride;
+        int i3 = i2 + inStride;
+        for (int m = 0; m < count; m++) {
+            float g0 = in[in0 + m];
+            float g1 = in[i1 + m];
+            float g2 = in[i2 + m];
+            float g3 = in[i3 + m];
+            // the rows of G': (1/4 0 0 0), -1/6 (1 1 1 1), -1/6 (1 -1 1 -1), (1/24 1/12 1/6 1/3),
+            // (1/24 -1/12 1/6 -1/3), (0 0 0 1)
+            float even = g0 + g2;
+            float odd = g1 + g3;
+            out[out0 + m] = 0.25f * g0;
+            out[out0 + outStride + m] = -WinogradConv.SIXTH * (even + odd);
+            out[out0 + 2 * outStride + m] = -WinogradConv.SIXTH * (even - odd);
+            float even4 = WinogradConv.TWENTY_FOURTH * g0 + WinogradConv.SIXTH * g2;
+            float odd4 = WinogradConv.TWELFTH * g1 + WinogradConv.THIRD * g3;
+            out[out0 + 3 * outStride + m] = even4 + odd4;
+            out[out0 + 4 * outStride + m] = even4 - odd4;
+            out[out0 + 5 * outStride + m] = g3;
+        }
+    }
+
+    @Override
+    public void winogradWeightOutputTransform(float[] in, int in0, int inStride, float[] out, int out0,
+                                              int outStride, int count) {
+        int i1 = in0 + inStride;
+        int i2 = i1 + inStride;
+        int i3 = i2 + inStride;
+        int i4 = i3 + inStride;
+        int i5 = i4 + inStride;
+        for (int m = 0; m < count; m++) {
+            float p1 = in[i1 + m];
+            float p2 = in[i2 + m];
+            float p3 = in[i3 + m];
+            float p4 = in[i4 + m];
+            // the rows of A'^T: (1 1 1 1 1 0), (0 1 -1 2 -2 0), (0 1 1 4 4 1)
+            float sum12 = p1 + p2;
+            float sum34 = p3 + p4;
+            out[out0 + m] = in[in0 + m] + sum12 + sum34;
+            out[out0 + outStride + m] = p1 - p2 + 2f * (p3 - p4);
+            out[out0 + 2 * outStride + m] = sum12 + 4f * sum34 + in[i5 + m];
+        }
+    }
+
+    @Override
     public void reluMaxPool2Backward(float[] outGrad, byte[] argmax, int outOff, int planes, int h, int w,
                                      float[] yGrad) {
         java.util.Arrays.fill(yGrad, 0, planes * h * w, 0f);

@@ -93,6 +93,18 @@ final class VectorKernels extends ScalarKernels {
         VectorWinograd.outputTransform(in, in0, inStride, out, out0, outStride, count);
     }
 
+    @Override
+    public void winogradGradientTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
+                                          int count) {
+        VectorWinograd.gradientTransform(in, in0, inStride, out, out0, outStride, count);
+    }
+
+    @Override
+    public void winogradWeightOutputTransform(float[] in, int in0, int inStride, float[] out, int out0,
+                                              int outStride, int count) {
+        VectorWinograd.weightOutputTransform(in, in0, inStride, out, out0, outStride, count);
+    }
+
     /**
      * B transposed: C[i, j] is the dot product of row i of op(A) with row j of B (both length k). Four rows of
      * B at a time: each load of A's row then feeds four multiply-adds, and the four independent accumulators

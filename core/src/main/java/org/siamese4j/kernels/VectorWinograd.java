@@ -7,7 +7,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The Vector API versions of Winograd's transforms ({@link Kernels#winogradInputTransform},
- * {@link Kernels#winogradOutputTransform}) and pooling ({@link Kernels#reluMaxOf4}). Each runs across many tiles
+ * {@link Kernels#winogradOutputTransform}, {@link Kernels#winogradGradientTransform},
+ * {@link Kernels#winogradWeightOutputTransform}) and pooling ({@link Kernels#reluMaxOf4}). Each runs across many tiles
  * at once, whose values lie in contiguous rows, so L tiles take one vector load per row and no shuffles. (Along a
  * single row of tiles, 6 to 23 of them in the reference tower, a vector loop would spend most of its time in its
  * scalar tail.) The arithmetic and comparisons are the reference's ({@code ScalarKernels}) operation for
@@ -68,6 +69,54 @@ final class VectorWinograd {
             sum12.add(sum34.mul(4f)).intoArray(out, out0 + 2 * outStride + t);
             diff12.add(diff34.mul(8f)).add(FloatVector.fromArray(S, in, in0 + 5 * inStride + t))
                     .intoArray(out, out0 + 3 * outStride + t);
+        }
+    }
+
+    /** See {@link Kernels#winogradGradientTransform}. */
+    static void gradientTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
+                                  int count) {
+        if (count < L) {
+            KernelProvider.scalar().winogradGradientTransform(in, in0, inStride, out, out0, outStride, count);
+            return;
+        }
+        for (int step = 0; step < count; step += L) {
+            int m = Math.min(step, count - L);
+            FloatVector g0 = FloatVector.fromArray(S, in, in0 + m);
+            FloatVector g1 = FloatVector.fromArray(S, in, in0 + inStride + m);
+            FloatVector g2 = FloatVector.fromArray(S, in, in0 + 2 * inStride + m);
+            FloatVector g3 = FloatVector.fromArray(S, in, in0 + 3 * inStride + m);
+            FloatVector even = g0.add(g2);
+            FloatVector odd = g1.add(g3);
+            g0.mul(0.25f).intoArray(out, out0 + m);
+            even.add(odd).mul(-WinogradConv.SIXTH).intoArray(out, out0 + outStride + m);
+            even.sub(odd).mul(-WinogradConv.SIXTH).intoArray(out, out0 + 2 * outStride + m);
+            FloatVector even4 = g0.mul(WinogradConv.TWENTY_FOURTH).add(g2.mul(WinogradConv.SIXTH));
+            FloatVector odd4 = g1.mul(WinogradConv.TWELFTH).add(g3.mul(WinogradConv.THIRD));
+            even4.add(odd4).intoArray(out, out0 + 3 * outStride + m);
+            even4.sub(odd4).intoArray(out, out0 + 4 * outStride + m);
+            g3.intoArray(out, out0 + 5 * outStride + m);
+        }
+    }
+
+    /** See {@link Kernels#winogradWeightOutputTransform}. */
+    static void weightOutputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
+                                      int count) {
+        if (count < L) {
+            KernelProvider.scalar().winogradWeightOutputTransform(in, in0, inStride, out, out0, outStride, count);
+            return;
+        }
+        for (int step = 0; step < count; step += L) {
+            int m = Math.min(step, count - L);
+            FloatVector p1 = FloatVector.fromArray(S, in, in0 + inStride + m);
+            FloatVector p2 = FloatVector.fromArray(S, in, in0 + 2 * inStride + m);
+            FloatVector p3 = FloatVector.fromArray(S, in, in0 + 3 * inStride + m);
+            FloatVector p4 = FloatVector.fromArray(S, in, in0 + 4 * inStride + m);
+            FloatVector sum12 = p1.add(p2);
+            FloatVector sum34 = p3.add(p4);
+            FloatVector.fromArray(S, in, in0 + m).add(sum12).add(sum34).intoArray(out, out0 + m);
+            p1.sub(p2).add(p3.sub(p4).mul(2f)).intoArray(out, out0 + outStride + m);
+            sum12.add(sum34.mul(4f)).add(FloatVector.fromArray(S, in, in0 + 5 * inStride + m))
+                    .intoArray(out, out0 + 2 * outStride + m);
         }
     }
 

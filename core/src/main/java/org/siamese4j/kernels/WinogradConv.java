@@ -41,9 +41,11 @@ public final class WinogradConv {
     static final int XI = 36;
     /** Floats of one band's transformed tiles and products together. */
     static final int BAND_FLOATS = 1 << 20;
-    private static final float SIXTH = 1f / 6f;
-    private static final float TWELFTH = 1f / 12f;
-    private static final float TWENTY_FOURTH = 1f / 24f;
+    /** The fractions of G (and of the weight gradient's G'), rounded to float once for every implementation. */
+    static final float SIXTH = 1f / 6f;
+    static final float TWELFTH = 1f / 12f;
+    static final float TWENTY_FOURTH = 1f / 24f;
+    static final float THIRD = 1f / 3f;
 
     /** The per-thread scratch arrays of the transforms (see {@link #scratch}). */
     enum Scratch { GATHERED, OUTPUTS, WINDOWS, POSITIONS, ROWS, COMBINED }

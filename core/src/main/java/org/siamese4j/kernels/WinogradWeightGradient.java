@@ -26,17 +26,16 @@ package org.siamese4j.kernels;
  */
 public final class WinogradWeightGradient {
     private static final int XI = WinogradConv.XI;
-    private static final float SIXTH = 1f / 6f;
-    private static final float TWELFTH = 1f / 12f;
-    private static final float TWENTY_FOURTH = 1f / 24f;
-    private static final float THIRD = 1f / 3f;
 
     private WinogradWeightGradient() {
     }
 
-    /** Floats of {@link #weightGradient}'s scratch for the summed tile products of o x c filters. */
+    /**
+     * Floats of {@link #weightGradient}'s scratch for o x c filters: the 36 summed tile products, then the 18 and
+     * 9 rows of their transform back to 3x3.
+     */
     public static int productsSize(int outChannels, int channels) {
-        return XI * outChannels * channels;
+        return (XI + 18 + 9) * outChannels * channels;
     }
 
     /**
@@ -59,41 +58,30 @@ public final class WinogradWeightGradient {
             int ty1 = Math.min(tilesH, ty0 + bandRows);
             int n = (ty1 - ty0) * tilesW;
             WinogradConv.transformInput(kernels, x, xOff, channels, h, w, tilesW, ty0, ty1, inputTiles, gathered);
-            transformGradient(g, gOff, outChannels, h, w, tilesW, ty0, ty1, gradTiles, gathered);
+            transformGradient(kernels, g, gOff, outChannels, h, w, tilesW, ty0, ty1, gradTiles, gathered);
             for (int xi = 0; xi < XI; xi++) {
                 // P[xi] [O, C] (+)= Ug[xi] [O, T] * V[xi]^T [T, C]; V[xi] is stored [C, T] and read transposed
                 kernels.gemm(false, true, outChannels, channels, n, gradTiles, xi * outChannels * n, inputTiles,
                         xi * channels * n, products, xi * pSize, ty0 > 0);
             }
         }
-        // dW[o, c] += A'^T P A': r = A'^T p (3x6) down the columns of p (pkl = P[6k + l]), then along the rows of r
-        float[] r = new float[18];             // r[6i + l]
-        float[] row = new float[3];
+        // dW[o, c] += A'^T P A' for all o, c at once: r = A'^T p (3x6) down the columns of p (pkl = P[6k + l]),
+        // then y = r A' along the rows of r, each a long loop over the O * C filters
+        int rows = XI * pSize;                 // r[6i + l] [O * C]
+        int outputs = rows + 18 * pSize;       // y[3i + j] [O * C]
+        for (int l = 0; l < 6; l++) {
+            kernels.winogradWeightOutputTransform(products, l * pSize, 6 * pSize, products, rows + l * pSize,
+                    6 * pSize, pSize);
+        }
+        for (int i = 0; i < 3; i++) {
+            kernels.winogradWeightOutputTransform(products, rows + 6 * i * pSize, pSize, products,
+                    outputs + 3 * i * pSize, pSize, pSize);
+        }
         for (int oc = 0; oc < pSize; oc++) {
-            for (int l = 0; l < 6; l++) {
-                int at = l * pSize + oc;
-                weightOutput(products[at], products[at + 6 * pSize], products[at + 12 * pSize],
-                        products[at + 18 * pSize], products[at + 24 * pSize], products[at + 30 * pSize], r, l, 6);
-            }
-            int dw = oc * 9;
-            for (int i = 0; i < 3; i++) {
-                int at = 6 * i;
-                weightOutput(r[at], r[at + 1], r[at + 2], r[at + 3], r[at + 4], r[at + 5], row, 0, 1);
-                dW[dw + 3 * i] += row[0];
-                dW[dw + 3 * i + 1] += row[1];
-                dW[dw + 3 * i + 2] += row[2];
+            for (int k = 0; k < 9; k++) {
+                dW[oc * 9 + k] += products[outputs + k * pSize + oc];
             }
         }
-    }
-
-    /** A'^T (p0 .. p5) to out[at], out[at + stride], out[at + 2 * stride]. */
-    private static void weightOutput(float p0, float p1, float p2, float p3, float p4, float p5, float[] out, int at,
-                                     int stride) {
-        float sum12 = p1 + p2;
-        float sum34 = p3 + p4;
-        out[at] = p0 + sum12 + sum34;
-        out[at + stride] = p1 - p2 + 2f * (p3 - p4);
-        out[at + 2 * stride] = sum12 + 4f * sum34 + p5;
     }
 
     /**
@@ -102,8 +90,8 @@ public final class WinogradWeightGradient {
      * of a tile row over the whole width, the four columns of each tile gathered into arrays across the band's
      * tiles (d, 24 arrays), and G' across those.
      */
-    private static void transformGradient(float[] g, int gOff, int outChannels, int h, int w, int tilesW, int ty0,
-                                          int ty1, float[] u, float[] d) {
+    private static void transformGradient(Kernels kernels, float[] g, int gOff, int outChannels, int h, int w,
+                                          int tilesW, int ty0, int ty1, float[] u, float[] d) {
         int n = (ty1 - ty0) * tilesW;
         int uSize = outChannels * n;
         int width = 4 * tilesW;
@@ -116,49 +104,23 @@ public final class WinogradWeightGradient {
                 for (int i = 0; i < 4 && 4 * ty + i < h; i++) {
                     System.arraycopy(g, plane + (4 * ty + i) * w, rows, i * width, w);
                 }
-                gradientTransform(rows, 0, width, s, 0, width, width);
-                // d[4i + k][t] = s[i][4 tx + k]
+                kernels.winogradGradientTransform(rows, 0, width, s, 0, width, width);
+                // d[4i + k][t] = s[i][4 tx + k], tile by tile (as in WinogradConv.transformInput)
                 int first = (ty - ty0) * tilesW;
-                for (int i = 0; i < 6; i++) {
-                    for (int k = 0; k < 4; k++) {
-                        int from = i * width + k;
-                        int to = (4 * i + k) * n + first;
-                        for (int tx = 0; tx < tilesW; tx++) {
-                            d[to + tx] = s[from + 4 * tx];
-                        }
+                for (int tx = 0; tx < tilesW; tx++) {
+                    for (int i = 0; i < 6; i++) {
+                        int from = i * width + 4 * tx;
+                        int to = 4 * i * n + first + tx;
+                        d[to] = s[from];
+                        d[to + n] = s[from + 1];
+                        d[to + 2 * n] = s[from + 2];
+                        d[to + 3 * n] = s[from + 3];
                     }
                 }
             }
             for (int i = 0; i < 6; i++) {
-                gradientTransform(d, 4 * i * n, n, u, 6 * i * uSize + o * n, uSize, n);
+                kernels.winogradGradientTransform(d, 4 * i * n, n, u, 6 * i * uSize + o * n, uSize, n);
             }
-        }
-    }
-
-    /**
-     * G' along one axis, on count values at once: out[out0 + j * outStride + m] = sum over k of G'[j][k] *
-     * in[in0 + k * inStride + m], for j = 0..5, m < count.
-     */
-    private static void gradientTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
-                                          int count) {
-        int i1 = in0 + inStride;
-        int i2 = i1 + inStride;
-        int i3 = i2 + inStride;
-        for (int m = 0; m < count; m++) {
-            float g0 = in[in0 + m];
-            float g1 = in[i1 + m];
-            float g2 = in[i2 + m];
-            float g3 = in[i3 + m];
-            float even = g0 + g2;
-            float odd = g1 + g3;
-            out[out0 + m] = 0.25f * g0;
-            out[out0 + outStride + m] = -SIXTH * (even + odd);
-            out[out0 + 2 * outStride + m] = -SIXTH * (even - odd);
-            float even4 = TWENTY_FOURTH * g0 + SIXTH * g2;
-            float odd4 = TWELFTH * g1 + THIRD * g3;
-            out[out0 + 3 * outStride + m] = even4 + odd4;
-            out[out0 + 4 * outStride + m] = even4 - odd4;
-            out[out0 + 5 * outStride + m] = g3;
         }
     }
 }

@@ -544,6 +544,12 @@ class KernelsParityTest {
         {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
     private static final double[][] OUTPUT_TRANSFORM = {
         {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0}, {0, 1, -1, 8, -8, 1}};
+    /** The weight gradient's A'^T and G' (WinogradWeightGradient), G' on four rows. */
+    private static final double[][] WEIGHT_OUTPUT_TRANSFORM = {
+        {1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 1}};
+    private static final double[][] GRADIENT_TRANSFORM = {
+        {1 / 4.0, 0, 0, 0}, {-1 / 6.0, -1 / 6.0, -1 / 6.0, -1 / 6.0}, {-1 / 6.0, 1 / 6.0, -1 / 6.0, 1 / 6.0},
+        {1 / 24.0, 1 / 12.0, 1 / 6.0, 1 / 3.0}, {1 / 24.0, -1 / 12.0, 1 / 6.0, -1 / 3.0}, {0, 0, 0, 1}};
 
     @Test
     void winogradTransformsAreExactAndApplyTheirMatrices() {
@@ -578,6 +584,22 @@ class KernelsParityTest {
                 assertExact("output transform" + what, outputS, outputV);
                 assertAppliesMatrix("output transform" + what, OUTPUT_TRANSFORM, in, 2, inStride, outputS, 5,
                         outStride, count);
+
+                float[] gradientS = filled(5 + 6 * outStride + 2);
+                float[] gradientV = filled(5 + 6 * outStride + 2);
+                scalar.winogradGradientTransform(in, 2, inStride, gradientS, 5, outStride, count);
+                v.winogradGradientTransform(in, 2, inStride, gradientV, 5, outStride, count);
+                assertExact("gradient transform" + what, gradientS, gradientV);
+                assertAppliesMatrix("gradient transform" + what, GRADIENT_TRANSFORM, in, 2, inStride, gradientS, 5,
+                        outStride, count);
+
+                float[] weightS = filled(5 + 3 * outStride + 2);
+                float[] weightV = filled(5 + 3 * outStride + 2);
+                scalar.winogradWeightOutputTransform(in, 2, inStride, weightS, 5, outStride, count);
+                v.winogradWeightOutputTransform(in, 2, inStride, weightV, 5, outStride, count);
+                assertExact("weight output transform" + what, weightS, weightV);
+                assertAppliesMatrix("weight output transform" + what, WEIGHT_OUTPUT_TRANSFORM, in, 2, inStride,
+                        weightS, 5, outStride, count);
             }
         }
     }
@@ -589,7 +611,7 @@ class KernelsParityTest {
         for (int j = 0; j < matrix.length; j++) {
             for (int m = 0; m < count; m++) {
                 double expected = 0;
-                for (int k = 0; k < 6; k++) {
+                for (int k = 0; k < matrix[j].length; k++) {
                     expected += matrix[j][k] == 0 ? 0 : matrix[j][k] * in[in0 + k * inStride + m];
                 }
                 int at = out0 + j * outStride + m;
