@@ -569,39 +569,33 @@ class KernelsParityTest {
                 }
                 String what = " count=" + count + (apart ? " apart" : "");
 
-                float[] inputS = filled(5 + 6 * outStride + 2);
-                float[] inputV = filled(5 + 6 * outStride + 2);
-                scalar.winogradInputTransform(in, 2, inStride, inputS, 5, outStride, count);
-                v.winogradInputTransform(in, 2, inStride, inputV, 5, outStride, count);
-                assertExact("input transform" + what, inputS, inputV);
-                assertAppliesMatrix("input transform" + what, INPUT_TRANSFORM, in, 2, inStride, inputS, 5,
-                        outStride, count);
-
-                float[] outputS = filled(5 + 4 * outStride + 2);
-                float[] outputV = filled(5 + 4 * outStride + 2);
-                scalar.winogradOutputTransform(in, 2, inStride, outputS, 5, outStride, count);
-                v.winogradOutputTransform(in, 2, inStride, outputV, 5, outStride, count);
-                assertExact("output transform" + what, outputS, outputV);
-                assertAppliesMatrix("output transform" + what, OUTPUT_TRANSFORM, in, 2, inStride, outputS, 5,
-                        outStride, count);
-
-                float[] gradientS = filled(5 + 6 * outStride + 2);
-                float[] gradientV = filled(5 + 6 * outStride + 2);
-                scalar.winogradGradientTransform(in, 2, inStride, gradientS, 5, outStride, count);
-                v.winogradGradientTransform(in, 2, inStride, gradientV, 5, outStride, count);
-                assertExact("gradient transform" + what, gradientS, gradientV);
-                assertAppliesMatrix("gradient transform" + what, GRADIENT_TRANSFORM, in, 2, inStride, gradientS, 5,
-                        outStride, count);
-
-                float[] weightS = filled(5 + 3 * outStride + 2);
-                float[] weightV = filled(5 + 3 * outStride + 2);
-                scalar.winogradWeightOutputTransform(in, 2, inStride, weightS, 5, outStride, count);
-                v.winogradWeightOutputTransform(in, 2, inStride, weightV, 5, outStride, count);
-                assertExact("weight output transform" + what, weightS, weightV);
-                assertAppliesMatrix("weight output transform" + what, WEIGHT_OUTPUT_TRANSFORM, in, 2, inStride,
-                        weightS, 5, outStride, count);
+                checkTransform("input transform" + what, Kernels::winogradInputTransform, INPUT_TRANSFORM, v, in,
+                        inStride, outStride, count);
+                checkTransform("output transform" + what, Kernels::winogradOutputTransform, OUTPUT_TRANSFORM, v, in,
+                        inStride, outStride, count);
+                checkTransform("gradient transform" + what, Kernels::winogradGradientTransform, GRADIENT_TRANSFORM,
+                        v, in, inStride, outStride, count);
+                checkTransform("weight output transform" + what, Kernels::winogradWeightOutputTransform,
+                        WEIGHT_OUTPUT_TRANSFORM, v, in, inStride, outStride, count);
             }
         }
+    }
+
+    /** One of the Winograd transform kernels, as a method of {@link Kernels}. */
+    private interface Transform {
+        void apply(Kernels kernels, float[] in, int in0, int inStride, float[] out, int out0, int outStride,
+                   int count);
+    }
+
+    /** The transform on in (rows from offset 2) by both kernels, written at offset 5: equal, and the matrix's. */
+    private void checkTransform(String what, Transform transform, double[][] matrix, Kernels v, float[] in,
+                                int inStride, int outStride, int count) {
+        float[] expected = filled(5 + matrix.length * outStride + 2);
+        float[] actual = filled(expected.length);
+        transform.apply(scalar, in, 2, inStride, expected, 5, outStride, count);
+        transform.apply(v, in, 2, inStride, actual, 5, outStride, count);
+        assertExact(what, expected, actual);
+        assertAppliesMatrix(what, matrix, in, 2, inStride, expected, 5, outStride, count);
     }
 
     /** out row j = sum over k of matrix[j][k] * in row k at every m < count (in double), and nothing else written. */
