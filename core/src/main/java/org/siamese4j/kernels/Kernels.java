@@ -33,9 +33,9 @@ public interface Kernels {
 
     /**
      * {@code C = A B} with A already in the row panels above (the order the vector kernels' GEMM packs A into) and
-     * B row-major [k, n], read in place: a caller that multiplies many B by the same A, or can write A that way
-     * (Winograd's filter transform), skips all the packing. C [m, n] is row-major. The whole shared dimension k
-     * is one block, so this is for short products (k up to a few hundred).
+     * B row-major [k, n]: a caller that multiplies many B by the same A, or can write A that way (Winograd's
+     * filter transform), skips packing A, the larger part of the packing for short products. C [m, n] is
+     * row-major. The whole shared dimension k is one block, so this is for short products (k up to a few hundred).
      */
     void gemmPackedA(int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff);
 

@@ -119,28 +119,23 @@ final class VectorGemm {
     }
 
     /**
-     * C [m, n] = A B with A already in MR-row panels and B row-major, read in place (see
-     * {@link Kernels#gemmPackedA}): the micro-kernel loop of {@link #blockProduct} with no packing. The micro-kernel
-     * reads NR columns of B from each of its k rows, which for a short product stay in L1 while every A panel
-     * passes; only a ragged last group of columns is copied, zero-padded, so that nothing past B is read.
+     * C [m, n] = A B with A already in MR-row panels and B row-major (see {@link Kernels#gemmPackedA}): the
+     * micro-kernel loop of {@link #blockProduct} with only B packed. Each group of NR columns of B is copied into a
+     * panel once and then read by every A panel, so the copy costs 1 / (number of A panels) of the multiply-adds'
+     * reads. Reading B in place instead (a step of n floats) measured as fast on AVX2, but the micro-kernel then
+     * needs a stride that is not a constant, which keeps C2 from removing the bounds checks of its loads: the
+     * whole GEMM lost 10-15% on JDK 17 and about a third on JDK 25 (AVX-512, 2026-12-05).
      */
     static void gemmPackedA(int m, int n, int k, float[] a, int aOff, float[] b, int bOff, float[] c, int cOff) {
         int mPanels = (m + MR - 1) / MR;
+        float[] panel = packedBBuffer(k * NR);
         for (int j = 0; j < n; j += NR) {
             int cols = Math.min(NR, n - j);
-            float[] panel = b;
-            int panelAt = bOff + j;
-            int ldb = n;
-            if (cols < NR) {
-                panel = packedBBuffer(k * NR);
-                packB(false, k, n, b, bOff, 0, k, j, cols, panel, 0, 1);
-                panelAt = 0;
-                ldb = NR;
-            }
+            packB(false, k, n, b, bOff, 0, k, j, cols, panel, 0, 1);
             for (int ip = 0; ip < mPanels; ip++) {
                 int i = ip * MR;
-                microKernel(a, aOff + ip * MR * k, panel, panelAt, ldb, k, c, cOff + i * n + j, n,
-                        Math.min(MR, m - i), cols, false);
+                microKernel(a, aOff + ip * MR * k, panel, 0, k, c, cOff + i * n + j, n, Math.min(MR, m - i), cols,
+                        false);
             }
         }
     }
@@ -175,18 +170,22 @@ final class VectorGemm {
             for (int ip = 0; ip < mPanels; ip++) {
                 int i = ic + ip * MR;
                 int rows = Math.min(MR, m - i);
-                microKernel(packedA, ip * MR * kc, packedB, bPanel, NR, kc, c, cOff + i * n + j, n, rows, cols, add);
+                microKernel(packedA, ip * MR * kc, packedB, bPanel, kc, c, cOff + i * n + j, n, rows, cols, add);
             }
         }
     }
 
     /**
      * The MR x 2-vector tile: C[0..rows, 0..cols) (+)= sum over p of A[:, p] (x) B[p, :].
-     * Packed A holds MR values per step p; B holds NR values per step p, each step ldb floats after the last
-     * (NR when packed). The accumulators start from C (when adding) or zero, so the end is a plain store; a
-     * ragged edge tile goes through a small buffer.
+     * Packed A holds MR values per step p, packed B holds NR values per step p. The accumulators start from C
+     * (when adding) or zero, so the end is a plain store; a ragged edge tile goes through a small buffer.
+     *
+     * <p>Two tiles, written out in full: 8 rows (16 accumulators) for AVX-512 and 6 rows (12) for AVX2. MR is a
+     * constant, so the JIT compiles only one of them. Both sit in this method rather than in one method each: with
+     * the 8-row tile in its own method, JDK 25 ran the whole GEMM about 15-25% slower (measured on AVX-512,
+     * 2026-12-05).
      */
-    private static void microKernel(float[] pa, int aIndex, float[] pb, int bIndex, int ldb, int kc, float[] c,
+    private static void microKernel(float[] pa, int aIndex, float[] pb, int bIndex, int kc, float[] c,
                                     int cIndex, int ldc, int rows, int cols, boolean add) {
         boolean full = rows == MR && cols == NR;
         float[] dst = c;
@@ -206,121 +205,109 @@ final class VectorGemm {
         }
         boolean load = add || !full;
         if (MR == 8) {
-            tile8(pa, aIndex, pb, bIndex, ldb, kc, dst, base, ld, load);
+            FloatVector c00 = start(load, dst, base), c01 = start(load, dst, base + L);
+            FloatVector c10 = start(load, dst, base + ld), c11 = start(load, dst, base + ld + L);
+            FloatVector c20 = start(load, dst, base + 2 * ld), c21 = start(load, dst, base + 2 * ld + L);
+            FloatVector c30 = start(load, dst, base + 3 * ld), c31 = start(load, dst, base + 3 * ld + L);
+            FloatVector c40 = start(load, dst, base + 4 * ld), c41 = start(load, dst, base + 4 * ld + L);
+            FloatVector c50 = start(load, dst, base + 5 * ld), c51 = start(load, dst, base + 5 * ld + L);
+            FloatVector c60 = start(load, dst, base + 6 * ld), c61 = start(load, dst, base + 6 * ld + L);
+            FloatVector c70 = start(load, dst, base + 7 * ld), c71 = start(load, dst, base + 7 * ld + L);
+            int ai = aIndex;
+            int bi = bIndex;
+            for (int p = 0; p < kc; p++, ai += 8, bi += NR) {
+                FloatVector b0 = FloatVector.fromArray(S, pb, bi);
+                FloatVector b1 = FloatVector.fromArray(S, pb, bi + L);
+                FloatVector av = FloatVector.broadcast(S, pa[ai]);
+                c00 = av.fma(b0, c00);
+                c01 = av.fma(b1, c01);
+                av = FloatVector.broadcast(S, pa[ai + 1]);
+                c10 = av.fma(b0, c10);
+                c11 = av.fma(b1, c11);
+                av = FloatVector.broadcast(S, pa[ai + 2]);
+                c20 = av.fma(b0, c20);
+                c21 = av.fma(b1, c21);
+                av = FloatVector.broadcast(S, pa[ai + 3]);
+                c30 = av.fma(b0, c30);
+                c31 = av.fma(b1, c31);
+                av = FloatVector.broadcast(S, pa[ai + 4]);
+                c40 = av.fma(b0, c40);
+                c41 = av.fma(b1, c41);
+                av = FloatVector.broadcast(S, pa[ai + 5]);
+                c50 = av.fma(b0, c50);
+                c51 = av.fma(b1, c51);
+                av = FloatVector.broadcast(S, pa[ai + 6]);
+                c60 = av.fma(b0, c60);
+                c61 = av.fma(b1, c61);
+                av = FloatVector.broadcast(S, pa[ai + 7]);
+                c70 = av.fma(b0, c70);
+                c71 = av.fma(b1, c71);
+            }
+            c00.intoArray(dst, base);
+            c01.intoArray(dst, base + L);
+            c10.intoArray(dst, base + ld);
+            c11.intoArray(dst, base + ld + L);
+            c20.intoArray(dst, base + 2 * ld);
+            c21.intoArray(dst, base + 2 * ld + L);
+            c30.intoArray(dst, base + 3 * ld);
+            c31.intoArray(dst, base + 3 * ld + L);
+            c40.intoArray(dst, base + 4 * ld);
+            c41.intoArray(dst, base + 4 * ld + L);
+            c50.intoArray(dst, base + 5 * ld);
+            c51.intoArray(dst, base + 5 * ld + L);
+            c60.intoArray(dst, base + 6 * ld);
+            c61.intoArray(dst, base + 6 * ld + L);
+            c70.intoArray(dst, base + 7 * ld);
+            c71.intoArray(dst, base + 7 * ld + L);
         } else {
-            tile6(pa, aIndex, pb, bIndex, ldb, kc, dst, base, ld, load);
+            FloatVector c00 = start(load, dst, base), c01 = start(load, dst, base + L);
+            FloatVector c10 = start(load, dst, base + ld), c11 = start(load, dst, base + ld + L);
+            FloatVector c20 = start(load, dst, base + 2 * ld), c21 = start(load, dst, base + 2 * ld + L);
+            FloatVector c30 = start(load, dst, base + 3 * ld), c31 = start(load, dst, base + 3 * ld + L);
+            FloatVector c40 = start(load, dst, base + 4 * ld), c41 = start(load, dst, base + 4 * ld + L);
+            FloatVector c50 = start(load, dst, base + 5 * ld), c51 = start(load, dst, base + 5 * ld + L);
+            int ai = aIndex;
+            int bi = bIndex;
+            for (int p = 0; p < kc; p++, ai += 6, bi += NR) {
+                FloatVector b0 = FloatVector.fromArray(S, pb, bi);
+                FloatVector b1 = FloatVector.fromArray(S, pb, bi + L);
+                FloatVector av = FloatVector.broadcast(S, pa[ai]);
+                c00 = av.fma(b0, c00);
+                c01 = av.fma(b1, c01);
+                av = FloatVector.broadcast(S, pa[ai + 1]);
+                c10 = av.fma(b0, c10);
+                c11 = av.fma(b1, c11);
+                av = FloatVector.broadcast(S, pa[ai + 2]);
+                c20 = av.fma(b0, c20);
+                c21 = av.fma(b1, c21);
+                av = FloatVector.broadcast(S, pa[ai + 3]);
+                c30 = av.fma(b0, c30);
+                c31 = av.fma(b1, c31);
+                av = FloatVector.broadcast(S, pa[ai + 4]);
+                c40 = av.fma(b0, c40);
+                c41 = av.fma(b1, c41);
+                av = FloatVector.broadcast(S, pa[ai + 5]);
+                c50 = av.fma(b0, c50);
+                c51 = av.fma(b1, c51);
+            }
+            c00.intoArray(dst, base);
+            c01.intoArray(dst, base + L);
+            c10.intoArray(dst, base + ld);
+            c11.intoArray(dst, base + ld + L);
+            c20.intoArray(dst, base + 2 * ld);
+            c21.intoArray(dst, base + 2 * ld + L);
+            c30.intoArray(dst, base + 3 * ld);
+            c31.intoArray(dst, base + 3 * ld + L);
+            c40.intoArray(dst, base + 4 * ld);
+            c41.intoArray(dst, base + 4 * ld + L);
+            c50.intoArray(dst, base + 5 * ld);
+            c51.intoArray(dst, base + 5 * ld + L);
         }
         if (!full) {
             for (int r = 0; r < rows; r++) {
                 System.arraycopy(dst, r * NR, c, cIndex + r * ldc, cols);
             }
         }
-    }
-
-    /** The 8-row tile (AVX-512): 16 accumulators, C[r, :] at dst[base + r * ld], loaded first when {@code load}. */
-    private static void tile8(float[] pa, int aIndex, float[] pb, int bIndex, int ldb, int kc, float[] dst,
-                              int base, int ld, boolean load) {
-        FloatVector c00 = start(load, dst, base), c01 = start(load, dst, base + L);
-        FloatVector c10 = start(load, dst, base + ld), c11 = start(load, dst, base + ld + L);
-        FloatVector c20 = start(load, dst, base + 2 * ld), c21 = start(load, dst, base + 2 * ld + L);
-        FloatVector c30 = start(load, dst, base + 3 * ld), c31 = start(load, dst, base + 3 * ld + L);
-        FloatVector c40 = start(load, dst, base + 4 * ld), c41 = start(load, dst, base + 4 * ld + L);
-        FloatVector c50 = start(load, dst, base + 5 * ld), c51 = start(load, dst, base + 5 * ld + L);
-        FloatVector c60 = start(load, dst, base + 6 * ld), c61 = start(load, dst, base + 6 * ld + L);
-        FloatVector c70 = start(load, dst, base + 7 * ld), c71 = start(load, dst, base + 7 * ld + L);
-        int ai = aIndex;
-        int bi = bIndex;
-        for (int p = 0; p < kc; p++, ai += 8, bi += ldb) {
-            FloatVector b0 = FloatVector.fromArray(S, pb, bi);
-            FloatVector b1 = FloatVector.fromArray(S, pb, bi + L);
-            FloatVector av = FloatVector.broadcast(S, pa[ai]);
-            c00 = av.fma(b0, c00);
-            c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, pa[ai + 1]);
-            c10 = av.fma(b0, c10);
-            c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, pa[ai + 2]);
-            c20 = av.fma(b0, c20);
-            c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(S, pa[ai + 3]);
-            c30 = av.fma(b0, c30);
-            c31 = av.fma(b1, c31);
-            av = FloatVector.broadcast(S, pa[ai + 4]);
-            c40 = av.fma(b0, c40);
-            c41 = av.fma(b1, c41);
-            av = FloatVector.broadcast(S, pa[ai + 5]);
-            c50 = av.fma(b0, c50);
-            c51 = av.fma(b1, c51);
-            av = FloatVector.broadcast(S, pa[ai + 6]);
-            c60 = av.fma(b0, c60);
-            c61 = av.fma(b1, c61);
-            av = FloatVector.broadcast(S, pa[ai + 7]);
-            c70 = av.fma(b0, c70);
-            c71 = av.fma(b1, c71);
-        }
-        c00.intoArray(dst, base);
-        c01.intoArray(dst, base + L);
-        c10.intoArray(dst, base + ld);
-        c11.intoArray(dst, base + ld + L);
-        c20.intoArray(dst, base + 2 * ld);
-        c21.intoArray(dst, base + 2 * ld + L);
-        c30.intoArray(dst, base + 3 * ld);
-        c31.intoArray(dst, base + 3 * ld + L);
-        c40.intoArray(dst, base + 4 * ld);
-        c41.intoArray(dst, base + 4 * ld + L);
-        c50.intoArray(dst, base + 5 * ld);
-        c51.intoArray(dst, base + 5 * ld + L);
-        c60.intoArray(dst, base + 6 * ld);
-        c61.intoArray(dst, base + 6 * ld + L);
-        c70.intoArray(dst, base + 7 * ld);
-        c71.intoArray(dst, base + 7 * ld + L);
-    }
-
-    /** The 6-row tile (AVX2 and narrower): 12 accumulators, otherwise as {@link #tile8}. */
-    private static void tile6(float[] pa, int aIndex, float[] pb, int bIndex, int ldb, int kc, float[] dst,
-                              int base, int ld, boolean load) {
-        FloatVector c00 = start(load, dst, base), c01 = start(load, dst, base + L);
-        FloatVector c10 = start(load, dst, base + ld), c11 = start(load, dst, base + ld + L);
-        FloatVector c20 = start(load, dst, base + 2 * ld), c21 = start(load, dst, base + 2 * ld + L);
-        FloatVector c30 = start(load, dst, base + 3 * ld), c31 = start(load, dst, base + 3 * ld + L);
-        FloatVector c40 = start(load, dst, base + 4 * ld), c41 = start(load, dst, base + 4 * ld + L);
-        FloatVector c50 = start(load, dst, base + 5 * ld), c51 = start(load, dst, base + 5 * ld + L);
-        int ai = aIndex;
-        int bi = bIndex;
-        for (int p = 0; p < kc; p++, ai += 6, bi += ldb) {
-            FloatVector b0 = FloatVector.fromArray(S, pb, bi);
-            FloatVector b1 = FloatVector.fromArray(S, pb, bi + L);
-            FloatVector av = FloatVector.broadcast(S, pa[ai]);
-            c00 = av.fma(b0, c00);
-            c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, pa[ai + 1]);
-            c10 = av.fma(b0, c10);
-            c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, pa[ai + 2]);
-            c20 = av.fma(b0, c20);
-            c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(S, pa[ai + 3]);
-            c30 = av.fma(b0, c30);
-            c31 = av.fma(b1, c31);
-            av = FloatVector.broadcast(S, pa[ai + 4]);
-            c40 = av.fma(b0, c40);
-            c41 = av.fma(b1, c41);
-            av = FloatVector.broadcast(S, pa[ai + 5]);
-            c50 = av.fma(b0, c50);
-            c51 = av.fma(b1, c51);
-        }
-        c00.intoArray(dst, base);
-        c01.intoArray(dst, base + L);
-        c10.intoArray(dst, base + ld);
-        c11.intoArray(dst, base + ld + L);
-        c20.intoArray(dst, base + 2 * ld);
-        c21.intoArray(dst, base + 2 * ld + L);
-        c30.intoArray(dst, base + 3 * ld);
-        c31.intoArray(dst, base + 3 * ld + L);
-        c40.intoArray(dst, base + 4 * ld);
-        c41.intoArray(dst, base + 4 * ld + L);
-        c50.intoArray(dst, base + 5 * ld);
-        c51.intoArray(dst, base + 5 * ld + L);
     }
 
     private static FloatVector start(boolean load, float[] src, int index) {

@@ -27,9 +27,9 @@ import org.siamese4j.kernels.ConvGeometry.PaddingMode;
  * up to 8 and 5 and the filter's by 1/6, so results differ from a direct sum by more float32 ulps than with
  * F(2x2, 3x3) (the convolution tests bound it like any other path).
  *
- * <p>The filter transform writes each U[xi] straight into the row panels of {@link Kernels#gemmPackedA}, which
- * reads V[xi] in place, so the 36 products of every image skip the GEMM's packing (for these short products it
- * costs about as much as the multiply-adds). With a 2x2 max pool after the convolution,
+ * <p>The filter transform writes each U[xi] straight into the row panels of {@link Kernels#gemmPackedA}, so the
+ * 36 products of every image skip packing A (for these short products the GEMM's packing costs about as much as
+ * the multiply-adds); the GEMM copies each group of V[xi]'s columns into a panel once, for all of U's panels. With a 2x2 max pool after the convolution,
  * {@link #convolveReluMaxPool2} pools the four windows of each tile as soon as its outputs exist.
  *
  * <p>The input gradient of a same 3x3 convolution is itself a same 3x3 convolution, of the output gradient with
