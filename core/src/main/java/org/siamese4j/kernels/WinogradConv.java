@@ -29,8 +29,9 @@ import org.siamese4j.kernels.ConvGeometry.PaddingMode;
  *
  * <p>The filter transform writes each U[xi] straight into the row panels of {@link Kernels#gemmPackedA}, so the
  * 36 products of every image skip packing A (for these short products the GEMM's packing costs about as much as
- * the multiply-adds); the GEMM copies each group of V[xi]'s columns into a panel once, for all of U's panels. With a 2x2 max pool after the convolution,
- * {@link #convolveReluMaxPool2} pools the four windows of each tile as soon as its outputs exist.
+ * the multiply-adds); the GEMM copies each group of V[xi]'s columns into a panel once, for all of U's panels.
+ * With a 2x2 max pool after the convolution, {@link #convolveReluMaxPool2} pools the four windows of each tile as
+ * soon as its outputs exist.
  *
  * <p>The input gradient of a same 3x3 convolution is itself a same 3x3 convolution, of the output gradient with
  * the filters turned by 180 degrees and their channel axes swapped, so backward reuses {@link #convolve} with
@@ -58,7 +59,9 @@ public final class WinogradConv {
 
     /**
      * This thread's scratch array for {@code use}, of at least size floats, contents undefined: kept from call to
-     * call, so that a training step makes no garbage here.
+     * call, so that a training step makes no garbage here. A thread-local is safe here, unlike for ConvOps' per-task
+     * workspaces, because no value in these arrays lives across a call that could run another task on this thread
+     * (the transforms and GEMMs between their uses run inline).
      */
     static float[] scratch(Scratch use, int size) {
         float[][] all = SCRATCH.get();
@@ -283,10 +286,11 @@ public final class WinogradConv {
     /**
      * V[xi][c][t] = (B^T d B)[xi] for the 6x6 tile d of channel c around output tile t (zeros outside), for the
      * tile rows ty0 .. ty1-1. Tile (ty, tx) reads padded rows 4ty .. 4ty + 5 and columns 4tx .. 4tx + 5 (padded
-     * row or column m holds input m - 1). So that the arithmetic runs in long loops over contiguous memory, which
-     * the JIT can vectorise: for each channel, B^T is applied along the height over the whole padded width of each
-     * tile row; the six columns each tile needs of the six combined rows are gathered into d, 36 arrays over all
-     * the band's tiles; and B is applied along the width across all those tiles at once.
+     * row or column m holds input m - 1). So that the arithmetic runs in long loops over contiguous memory (the
+     * vector kernels' {@link Kernels#winogradInputTransform}): for each channel, B^T is applied along the height
+     * over the whole padded width of each tile row; the six columns each tile needs of the six combined rows are
+     * gathered into d, 36 arrays over all the band's tiles; and B is applied along the width across all those
+     * tiles at once.
      *
      * @param d scratch of at least 36 * (ty1 - ty0) * tilesW floats
      */
