@@ -16,4 +16,5 @@ module org.siamese4j.siamese {
     exports org.siamese4j.siamese.head;
     exports org.siamese4j.siamese.plot;
     exports org.siamese4j.siamese.verify;
+    exports org.siamese4j.siamese.train;
 }

@@ -29,7 +29,9 @@ import org.siamese4j.tensor.Tensor;
  * <ul>
  *   <li>{@code model.<name>}: each entry of {@link Module#stateDict()} ({@code model.0.weight});</li>
  *   <li>{@code optim.<i>.<buffer>}: buffer {@code <buffer>} ({@code exp_avg}, {@code momentum_buffer}) of the
- *       optimiser's parameter {@code i}, shaped like the parameter, for each parameter updated at least once.</li>
+ *       optimiser's parameter {@code i}, shaped like the parameter, for each parameter updated at least once;</li>
+ *   <li>{@code snapshot.<name>.<tensor>}: other named states of the model kept by the run, such as the weights of
+ *       the best validation epoch ({@code snapshot.best.0.weight}).</li>
  * </ul>
  * Metadata (strings, in the safetensors {@code __metadata__}):
  * <ul>
@@ -75,6 +77,7 @@ public final class Checkpoint {
     private static final String RNG = "rng.";
     private static final String STATE = "state.";
     private static final String SCHEDULER = "scheduler.";
+    private static final String SNAPSHOT = "snapshot.";
 
     /** One parameter's optimiser state: its update count and buffers (each as long as the parameter). */
     private record ParamEntry(long step, int[] shape, LinkedHashMap<String, float[]> buffers) {
@@ -94,11 +97,14 @@ public final class Checkpoint {
     private final long step;
     private final LinkedHashMap<String, Long> rngs;
     private final LinkedHashMap<String, String> states;
+    private final LinkedHashMap<String, LinkedHashMap<String, Tensor>> snapshots;
 
     private Checkpoint(String source, LinkedHashMap<String, Tensor> model, OptimizerEntry optimizer,
                        SchedulerEntry scheduler, int epoch, long step, LinkedHashMap<String, Long> rngs,
-                       LinkedHashMap<String, String> states) {
+                       LinkedHashMap<String, String> states,
+                       LinkedHashMap<String, LinkedHashMap<String, Tensor>> snapshots) {
         this.source = source;
+        this.snapshots = snapshots;
         this.model = model;
         this.optimizer = optimizer;
         this.scheduler = scheduler;
@@ -126,6 +132,7 @@ public final class Checkpoint {
         private long step;
         private final LinkedHashMap<String, Long> rngs = new LinkedHashMap<>();
         private final LinkedHashMap<String, String> states = new LinkedHashMap<>();
+        private final LinkedHashMap<String, LinkedHashMap<String, Tensor>> snapshots = new LinkedHashMap<>();
 
         private Builder(Module model) {
             if (model == null) {
@@ -182,6 +189,23 @@ public final class Checkpoint {
             return this;
         }
 
+        /**
+         * Saves copies of {@code state} (a state dict of the model, such as the weights of its best epoch) under
+         * {@code name}, which must be non-empty and hold no dot.
+         */
+        public Builder snapshot(String name, Map<String, Tensor> state) {
+            if (state == null) {
+                throw new IllegalArgumentException("Checkpoint: snapshot '" + name + "' is null");
+            }
+            if (name != null && name.indexOf('.') >= 0) {
+                throw new IllegalArgumentException("Checkpoint: a snapshot name holds no dot, got '" + name + "'");
+            }
+            LinkedHashMap<String, Tensor> copy = new LinkedHashMap<>();
+            state.forEach((tensorName, t) -> copy.put(tensorName, t.copy()));
+            snapshots.put(checkName("snapshot", name, snapshots), copy);
+            return this;
+        }
+
         private static String checkName(String kind, String name, Map<String, ?> existing) {
             if (name == null || name.isEmpty()) {
                 throw new IllegalArgumentException("Checkpoint: " + kind + " name must be non-empty, got '" + name
@@ -219,7 +243,7 @@ public final class Checkpoint {
                         entries);
             }
             return new Checkpoint("<unsaved checkpoint>", weights, opt, sched, epoch, step,
-                    new LinkedHashMap<>(rngs), new LinkedHashMap<>(states));
+                    new LinkedHashMap<>(rngs), new LinkedHashMap<>(states), new LinkedHashMap<>(snapshots));
         }
     }
 
@@ -227,6 +251,8 @@ public final class Checkpoint {
     public void save(Path file) throws IOException {
         LinkedHashMap<String, Tensor> tensors = new LinkedHashMap<>();
         model.forEach((name, t) -> tensors.put(MODEL + name, t));
+        snapshots.forEach((snapshot, state) -> state.forEach((name, t) -> tensors.put(SNAPSHOT + snapshot + "."
+                + name, t)));
         LinkedHashMap<String, String> meta = new LinkedHashMap<>();
         meta.put("format", FORMAT);
         meta.put("format_version", Integer.toString(FORMAT_VERSION));
@@ -285,11 +311,18 @@ public final class Checkpoint {
 
         LinkedHashMap<String, Tensor> model = new LinkedHashMap<>();
         TreeMap<Integer, LinkedHashMap<String, Tensor>> optimBuffers = new TreeMap<>();
+        LinkedHashMap<String, LinkedHashMap<String, Tensor>> snapshots = new LinkedHashMap<>();
         List<String> strayTensors = new ArrayList<>();
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             String name = e.getKey();
             if (name.startsWith(MODEL) && name.length() > MODEL.length()) {
                 model.put(name.substring(MODEL.length()), e.getValue());
+                continue;
+            }
+            int snapshotDot = name.startsWith(SNAPSHOT) ? name.indexOf('.', SNAPSHOT.length()) : -1;
+            if (snapshotDot > SNAPSHOT.length() && snapshotDot < name.length() - 1) {
+                snapshots.computeIfAbsent(name.substring(SNAPSHOT.length(), snapshotDot), k -> new LinkedHashMap<>())
+                        .put(name.substring(snapshotDot + 1), e.getValue());
                 continue;
             }
             int index = name.startsWith(OPTIM) ? optimIndex(name) : -1;
@@ -302,7 +335,7 @@ public final class Checkpoint {
         }
         if (!strayTensors.isEmpty()) {
             throw new ModelFormatException(source, "unexpected tensors " + abbreviate(strayTensors.toString())
-                    + " (a checkpoint holds only model.<name> and optim.<index>.<buffer>)", "tensor \""
+                    + " (a checkpoint holds only model.<name>, optim.<index>.<buffer> and snapshot.<name>.<tensor>)", "tensor \""
                     + abbreviate(strayTensors.get(0)) + "\"");
         }
 
@@ -325,7 +358,7 @@ public final class Checkpoint {
             }
         }
         f.rejectUnread();
-        return new Checkpoint(source, model, optimizer, scheduler, epoch, step, rngs, states);
+        return new Checkpoint(source, model, optimizer, scheduler, epoch, step, rngs, states, snapshots);
     }
 
     /** {@code i} of {@code optim.<i>.<buffer>} with a decimal index and a non-empty buffer name, else -1. */
@@ -688,6 +721,40 @@ public final class Checkpoint {
                     "metadata field \"" + OPTIM + "lr\"");
         }
         return optimizer.lr();
+    }
+
+    /** The names of the saved snapshots, in saving order. */
+    public Set<String> snapshotNames() {
+        return Collections.unmodifiableSet(snapshots.keySet());
+    }
+
+    /**
+     * The snapshot saved under {@code name}, checked against {@code model}: the same tensor names and shapes as
+     * its state dict, so it can be loaded into it. A missing name lists the saved ones.
+     */
+    public Map<String, Tensor> snapshot(String name, Module model) throws ModelFormatException {
+        LinkedHashMap<String, Tensor> saved = snapshots.get(name);
+        if (saved == null) {
+            throw new ModelFormatException(source, "no snapshot named '" + name + "' (the checkpoint has "
+                    + snapshots.keySet() + ")", "tensor \"" + SNAPSHOT + name + ".*\"");
+        }
+        Map<String, Tensor> expected = model.stateDict();
+        for (Map.Entry<String, Tensor> e : expected.entrySet()) {
+            Tensor t = saved.get(e.getKey());
+            if (t == null || !Arrays.equals(t.shape(), e.getValue().shape())) {
+                throw new ModelFormatException(source, "snapshot '" + name + "' does not fit the model: tensor '"
+                        + e.getKey() + "' is " + (t == null ? "missing" : Shapes.toString(t.shape()) + ", the model's"
+                        + " is " + Shapes.toString(e.getValue().shape())), "tensor \"" + SNAPSHOT + name + "."
+                        + e.getKey() + "\"");
+            }
+        }
+        if (saved.size() != expected.size()) {
+            List<String> extra = new ArrayList<>(saved.keySet());
+            extra.removeAll(expected.keySet());
+            throw new ModelFormatException(source, "snapshot '" + name + "' has tensors the model does not: "
+                    + abbreviate(extra.toString()), "tensor \"" + SNAPSHOT + name + "." + extra.get(0) + "\"");
+        }
+        return Collections.unmodifiableMap(saved);
     }
 
     /** The names of the saved Rng states, in saving order. */

@@ -51,6 +51,26 @@ class LRSchedulerTest {
     }
 
     @Test
+    void warmupRisesLinearlyThenCosineDecaysToTheFloor() {
+        SGD opt = optimizer(0.1f);
+        WarmupCosineLR sched = new WarmupCosineLR(opt, 4, 14, 0.001);
+        // Hand values: warm-up 0.1 * (t + 1) / 5 for t = 0..3, then the base rate at t = 4.
+        double[] warm = {0.02, 0.04, 0.06, 0.08, 0.1};
+        for (int t = 0; t < warm.length; t++) {
+            assertThat((double) opt.learningRate()).as("step %d", t).isCloseTo(warm[t], within(1e-8));
+            sched.step();
+        }
+        sched.setEpoch(9);                                  // half-way through the 10 decay steps
+        assertThat((double) opt.learningRate()).isCloseTo(0.0505, within(1e-8));
+        sched.setEpoch(14);
+        assertThat((double) opt.learningRate()).isCloseTo(0.001, within(1e-9));
+        sched.setEpoch(40);                                 // past the end it stays at the floor
+        assertThat((double) opt.learningRate()).isCloseTo(0.001, within(1e-9));
+        assertThatThrownBy(() -> new WarmupCosineLR(optimizer(0.1f), 5, 5, 0)).isInstanceOf(
+                IllegalArgumentException.class).hasMessageContaining("warmup 5").hasMessageContaining("total 5");
+    }
+
+    @Test
     void resumingAtAnEpochGivesTheSameRate() {
         CosineAnnealingLR a = new CosineAnnealingLR(optimizer(0.2f), 7);
         for (int i = 0; i < 4; i++) {

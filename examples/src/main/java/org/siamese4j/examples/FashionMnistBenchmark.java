@@ -2,6 +2,7 @@ package org.siamese4j.examples;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,10 +17,8 @@ import org.siamese4j.optim.Adam;
 import org.siamese4j.optim.CosineAnnealingLR;
 import org.siamese4j.siamese.Distance;
 import org.siamese4j.siamese.Embeddings;
-import org.siamese4j.siamese.TripletTrainer;
 import org.siamese4j.siamese.data.Idx;
 import org.siamese4j.siamese.data.ImageDataset;
-import org.siamese4j.siamese.data.PKSampler;
 import org.siamese4j.siamese.loss.TripletLoss;
 import org.siamese4j.siamese.metrics.EmbeddingDistance;
 import org.siamese4j.siamese.metrics.Retrieval;
@@ -27,6 +26,8 @@ import org.siamese4j.siamese.metrics.ScoredPairs;
 import org.siamese4j.siamese.mining.BatchHardMiner;
 import org.siamese4j.siamese.mining.OnlineMiner;
 import org.siamese4j.siamese.mining.SemiHardMiner;
+import org.siamese4j.siamese.train.OnlineTripletObjective;
+import org.siamese4j.siamese.train.Trainer;
 import org.siamese4j.tensor.Rng;
 
 /**
@@ -36,9 +37,9 @@ import org.siamese4j.tensor.Rng;
  * a shirt looks much like the T-shirts, pullovers and coats of training, while a sneaker or a bag is new.
  *
  * <p>Training: a small conv tower built from an {@link ArchSpec} for 1x28x28 images, triplet loss with online
- * mining ({@link TripletTrainer}) on P x K batches ({@link PKSampler}: P classes x K images), Adam with a cosine
- * learning-rate schedule. An epoch is as many batches as it takes to draw as many images as the training subset
- * holds (with six classes a P x K sampler's own "epoch" would be a single batch). Evaluation, on the 1,000
+ * mining ({@link OnlineTripletObjective}, through the {@link Trainer}) on P x K batches (P classes x K images),
+ * Adam with a cosine learning-rate schedule. An epoch is as many batches as it takes to draw as many images as the
+ * training subset holds. Evaluation, on the 1,000
  * test-set images of each held-out class: leave-one-out retrieval ({@link Retrieval}: Recall@1, Recall@4,
  * R-precision, MAP@R) and the verification AUC over every pair. The same figures are printed for the untrained
  * tower and for raw pixels (the 784 grey values as the embedding), so the trained numbers have something to be
@@ -166,47 +167,46 @@ public final class FashionMnistBenchmark {
         Retrieval.Report seenUntrained = seenRetrieval(tower, seen);
 
         Adam adam = new Adam(tower.parameters(), s.lr());
-        CosineAnnealingLR schedule = new CosineAnnealingLR(adam, s.epochs());
-        TripletTrainer trainer = new TripletTrainer(tower, TripletLoss.hard(s.margin(), Distance.EUCLIDEAN),
-                miner(s.miner()), adam, null);
-        PKSampler sampler = new PKSampler(train, s.p(), s.k(), PKSampler.Shortfall.SKIP, rng.split());
-        int batch = s.p() * s.k();
-        int stepsPerEpoch = Math.max(1, (train.size() + batch - 1) / batch);
+        OnlineTripletObjective objective = new OnlineTripletObjective(train, s.p(), s.k(),
+                TripletLoss.hard(s.margin(), Distance.EUCLIDEAN), miner(s.miner()), rng.split());
+        int stepsPerEpoch = objective.stepsPerEpoch();
+        CosineAnnealingLR schedule = new CosineAnnealingLR(adam, s.epochs() * stepsPerEpoch);
         out.printf(Locale.ROOT, "tower %s (%,d parameters); triplet loss, margin %.2f, %s miner, P %d x K %d, "
                         + "%d steps per epoch, Adam %.4f with cosine decay%n", arch,
                 arch.parameterCount(INPUT), s.margin(), s.miner(), s.p(), s.k(), stepsPerEpoch, s.lr());
 
         long trainStart = System.nanoTime();
         float[] epochLoss = new float[s.epochs()];
-        tower.train();
-        for (int epoch = 1; epoch <= s.epochs(); epoch++) {
-            double loss = 0;
-            double active = 0;
-            long easy = 0;
-            long semiHard = 0;
-            long hard = 0;
-            int steps = 0;
-            for (int step = 1; step <= stepsPerEpoch; step++) {
-                TripletTrainer.StepReport r = trainer.step(train, sampler.nextBatch(), epoch, step, stepsPerEpoch);
-                if (r == null) {
-                    continue;           // no valid triplet in the batch: nothing to learn from it
-                }
-                loss += r.loss();
-                active += r.activeFraction();
-                easy += r.mined().easy();
-                semiHard += r.mined().semiHard();
-                hard += r.mined().hard();
-                steps++;
-            }
-            schedule.step();
-            int n = Math.max(1, steps);
-            long triplets = Math.max(1, easy + semiHard + hard);
-            epochLoss[epoch - 1] = (float) (loss / n);
-            Retrieval.Report now = Retrieval.leaveOneOut(Embeddings.of(tower, heldOut, 256), heldOut.labels(), 1);
-            out.printf(Locale.ROOT, "epoch %2d: loss %.4f, active %3.0f%%, triplets easy %3.0f%% semi-hard %3.0f%% "
-                            + "hard %3.0f%%; held-out Recall@1 %.3f, MAP@R %.3f (%.0f s)%n", epoch, loss / n,
-                    100 * active / n, 100.0 * easy / triplets, 100.0 * semiHard / triplets, 100.0 * hard / triplets,
-                    now.recallAt(1), now.mapAtR(), seconds(trainStart));
+        long[] kinds = new long[3];                 // easy, semi-hard, hard triplets of the epoch
+        Trainer trainer = Trainer.builder(tower, objective, adam, train).schedule(schedule)
+                .listener(new Trainer.Listener() {
+                    @Override
+                    public void onStep(Trainer.StepReport r) {
+                        if (!r.skipped()) {
+                            kinds[0] += r.mined().easy();
+                            kinds[1] += r.mined().semiHard();
+                            kinds[2] += r.mined().hard();
+                        }
+                    }
+
+                    @Override
+                    public void onEpoch(Trainer.EpochReport e) {
+                        long triplets = Math.max(1, kinds[0] + kinds[1] + kinds[2]);
+                        epochLoss[e.epoch() - 1] = (float) e.meanLoss();
+                        Retrieval.Report now = Retrieval.leaveOneOut(Embeddings.of(tower, heldOut, 256),
+                                heldOut.labels(), 1);
+                        out.printf(Locale.ROOT, "epoch %2d: loss %.4f, active %3.0f%%, triplets easy %3.0f%% "
+                                        + "semi-hard %3.0f%% hard %3.0f%%; held-out Recall@1 %.3f, MAP@R %.3f "
+                                        + "(%.0f s)%n", e.epoch(), e.meanLoss(), 100 * e.activeFraction(),
+                                100.0 * kinds[0] / triplets, 100.0 * kinds[1] / triplets, 100.0 * kinds[2] / triplets,
+                                now.recallAt(1), now.mapAtR(), seconds(trainStart));
+                        java.util.Arrays.fill(kinds, 0);
+                    }
+                }).build();
+        try {
+            trainer.fit(Trainer.Budget.epochs(s.epochs()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("no checkpoint is written, so this cannot happen", e);
         }
         double trainSeconds = seconds(trainStart);
 

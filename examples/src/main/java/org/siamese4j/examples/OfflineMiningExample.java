@@ -2,15 +2,12 @@ package org.siamese4j.examples;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import org.siamese4j.nn.Conv2d;
 import org.siamese4j.nn.Init;
@@ -26,14 +23,12 @@ import org.siamese4j.siamese.data.FaceFolders;
 import org.siamese4j.siamese.data.ImageDataset;
 import org.siamese4j.siamese.data.Splits;
 import org.siamese4j.siamese.data.SyntheticFaces;
-import org.siamese4j.siamese.loss.LossResult;
 import org.siamese4j.siamese.loss.TripletLoss;
 import org.siamese4j.siamese.metrics.EmbeddingDistance;
 import org.siamese4j.siamese.metrics.VerificationReport;
-import org.siamese4j.siamese.mining.DistanceFunction;
 import org.siamese4j.siamese.mining.OfflineTripletSelector;
-import org.siamese4j.siamese.mining.TripletKind;
-import org.siamese4j.siamese.mining.Triplets;
+import org.siamese4j.siamese.train.OfflineTripletObjective;
+import org.siamese4j.siamese.train.Trainer;
 import org.siamese4j.tensor.Rng;
 import org.siamese4j.tensor.Tensor;
 
@@ -56,9 +51,6 @@ import org.siamese4j.tensor.Tensor;
  *     [--test-people 40] [--seed 5]</pre>
  */
 public final class OfflineMiningExample {
-    /** Kinds of triplets trained on. */
-    static final Set<TripletKind> KEEP = EnumSet.of(TripletKind.SEMI_HARD, TripletKind.HARD);
-
     /**
      * What a run does; {@link #defaults()} is the synthetic run of the docs.
      *
@@ -149,53 +141,34 @@ public final class OfflineMiningExample {
 
         TripletLoss loss = TripletLoss.hard(s.margin(), Distance.EUCLIDEAN);
         Optimizer optimizer = new Adam(tower.parameters(), s.lr());
-
-        // The selector asks for distances between training images under the current model. Embedding the whole
-        // training set once per stage (eval mode, no graph) answers both of its questions (anchor-positive and
-        // anchor-negative); the cache is dropped after training, when the model has changed.
-        float[][][] embedded = {null};
-        DistanceFunction distances = (anchors, others) -> {
-            if (embedded[0] == null) {
-                embedded[0] = Embeddings.of(tower, train, 64);
-            }
-            float[] d = new float[anchors.length];
-            for (int i = 0; i < d.length; i++) {
-                d[i] = (float) Distance.EUCLIDEAN.between(embedded[0][anchors[i]], embedded[0][others[i]]);
-            }
-            return d;
-        };
-        OfflineTripletSelector selector = new OfflineTripletSelector(train, distances,
-                new OfflineTripletSelector.Config(s.candidates(), s.margin(), KEEP, s.minNonEasy(), s.stages()),
-                rng.split());
         out.printf(Locale.ROOT, "margin %.2f; each stage measures %d random triplets and keeps the %s ones; stop "
-                + "below %.0f%% non-easy or after %d stages%n", s.margin(), s.candidates(), KEEP, 100 * s.minNonEasy(),
-                s.stages());
+                + "below %.0f%% non-easy or after %d stages%n", s.margin(), s.candidates(),
+                OfflineTripletObjective.KEEP, 100 * s.minNonEasy(), s.stages());
 
-        Rng order = rng.split();
+        // One stage per epoch: the objective mines with the tower as it is, then the trainer runs the passes.
+        List<OfflineTripletSelector.StageReport> stages = new ArrayList<>();
         List<Float> stageLoss = new ArrayList<>();
-        while (selector.hasNextStage()) {
-            OfflineTripletSelector.Stage stage = selector.nextStage();
-            Triplets kept = stage.triplets();
-            double sum = 0;
-            int steps = 0;
-            for (int pass = 0; pass < s.passes(); pass++) {
-                int[] shuffled = order.permutation(kept.size());
-                for (int from = 0; from < shuffled.length; from += s.batch()) {
-                    int[] chosen = Arrays.copyOfRange(shuffled, from, Math.min(shuffled.length, from + s.batch()));
-                    sum += step(tower, loss, optimizer, train, kept, chosen);
-                    steps++;
-                }
+        OfflineTripletObjective objective = new OfflineTripletObjective(train, loss, s.candidates(), s.minNonEasy(),
+                s.batch(), s.passes(), rng.split(), stages::add);
+        Trainer trainer = Trainer.builder(tower, objective, optimizer, train).listener(new Trainer.Listener() {
+            @Override
+            public void onEpoch(Trainer.EpochReport e) {
+                OfflineTripletSelector.StageReport r = stages.get(stages.size() - 1);
+                float mean = e.steps() == 0 ? 0f : (float) e.meanLoss();
+                stageLoss.add(mean);
+                out.printf(Locale.ROOT, "%s (easy %d, semi-hard %d, hard %d of %d); trained %d steps, mean loss "
+                                + "%.4f%n", r, r.stats().easy(), r.stats().semiHard(), r.stats().hard(),
+                        r.candidates(), e.steps(), mean);
             }
-            embedded[0] = null;
-            float mean = steps == 0 ? 0f : (float) (sum / steps);
-            stageLoss.add(mean);
-            OfflineTripletSelector.StageReport r = stage.report();
-            out.printf(Locale.ROOT, "%s (easy %d, semi-hard %d, hard %d of %d); trained %d steps, mean loss %.4f%n",
-                    r, r.stats().easy(), r.stats().semiHard(), r.stats().hard(), r.candidates(), steps, mean);
+        }).build();
+        Trainer.Result result;
+        try {
+            result = trainer.fit(Trainer.Budget.epochs(s.stages()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("no checkpoint is written, so this cannot happen", e);
         }
-        out.println("stopped: " + selector.stopReason().map(reason -> reason
-                == OfflineTripletSelector.StopReason.BELOW_THRESHOLD ? "few non-easy triplets left"
-                : "stage limit reached").orElse("?"));
+        out.println("stopped: " + (result.reason() == Trainer.StopReason.OBJECTIVE_DONE ? "few non-easy triplets left"
+                : "stage limit reached"));
 
         VerificationReport report = report(tower, test);
         out.printf(Locale.ROOT, "held-out people: AUC %.3f (untrained %.3f), EER %.3f, 10-fold accuracy %.3f at "
@@ -204,33 +177,7 @@ public final class OfflineMiningExample {
         for (int i = 0; i < losses.length; i++) {
             losses[i] = stageLoss.get(i);
         }
-        return new Outcome(selector.reports(), losses, untrained, report);
-    }
-
-    /**
-     * One optimiser step on the triplets {@code chosen} (positions in {@code kept}). Each image is embedded once,
-     * in one batch, and the loss picks the anchor, positive and negative rows by index, so an image used by
-     * several triplets collects the gradients of all of them.
-     */
-    private static double step(Sequential tower, TripletLoss loss, Optimizer optimizer, ImageDataset train,
-                               Triplets kept, int[] chosen) {
-        Map<Integer, Integer> rowOf = new LinkedHashMap<>();
-        int[] a = new int[chosen.length];
-        int[] p = new int[chosen.length];
-        int[] n = new int[chosen.length];
-        for (int i = 0; i < chosen.length; i++) {
-            a[i] = rowOf.computeIfAbsent(kept.anchor(chosen[i]), image -> rowOf.size());
-            p[i] = rowOf.computeIfAbsent(kept.positive(chosen[i]), image -> rowOf.size());
-            n[i] = rowOf.computeIfAbsent(kept.negative(chosen[i]), image -> rowOf.size());
-        }
-        int[] images = rowOf.keySet().stream().mapToInt(Integer::intValue).toArray();
-        tower.train();
-        Tensor embeddings = tower.forward(train.batch(images));
-        LossResult r = loss.compute(embeddings, a, p, n);
-        optimizer.zeroGrad();
-        r.loss().backward();
-        optimizer.step();
-        return r.value();
+        return new Outcome(stages, losses, untrained, report);
     }
 
     /**

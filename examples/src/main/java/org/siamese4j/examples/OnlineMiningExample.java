@@ -1,12 +1,13 @@
 package org.siamese4j.examples;
 
+import java.io.IOException;
+import java.util.Arrays;
 import java.util.Locale;
 import org.siamese4j.nn.Sequential;
 import org.siamese4j.optim.Adam;
 import org.siamese4j.siamese.Distance;
 import org.siamese4j.siamese.Embeddings;
 import org.siamese4j.siamese.Towers;
-import org.siamese4j.siamese.TripletTrainer;
 import org.siamese4j.siamese.data.Augmenter;
 import org.siamese4j.siamese.data.ImageDataset;
 import org.siamese4j.siamese.data.SyntheticFaces;
@@ -17,6 +18,8 @@ import org.siamese4j.siamese.mining.BatchAllMiner;
 import org.siamese4j.siamese.mining.BatchHardMiner;
 import org.siamese4j.siamese.mining.OnlineMiner;
 import org.siamese4j.siamese.mining.SemiHardMiner;
+import org.siamese4j.siamese.train.OnlineTripletObjective;
+import org.siamese4j.siamese.train.Trainer;
 import org.siamese4j.tensor.Rng;
 
 /**
@@ -31,7 +34,7 @@ public final class OnlineMiningExample {
     private OnlineMiningExample() {
     }
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws IOException {
         String minerName = args.length > 0 ? args[0] : "batch-hard";
         int epochs = args.length > 1 ? Integer.parseInt(args[1]) : 25;
         OnlineMiner miner = switch (minerName) {
@@ -48,24 +51,32 @@ public final class OnlineMiningExample {
         Sequential tower = Towers.small(rng.split());
         System.out.printf(Locale.ROOT, "miner %s, %s train, %s test; untrained held-out AUC %.3f%n", minerName,
                 train, test, auc(tower, test));
-        TripletTrainer trainer = new TripletTrainer(tower, TripletLoss.hard(0.3f, Distance.EUCLIDEAN), miner,
-                new Adam(tower.parameters(), 2e-3f), new Augmenter(Augmenter.Config.faces(), rng.split()));
-        for (int epoch = 1; epoch <= epochs; epoch++) {
-            double[] sums = new double[5];
-            int[] steps = {0};
-            trainer.fit(train, 12, 4, 1, rng.split(), r -> {
-                sums[0] += r.loss();
-                sums[1] += r.activeFraction();
-                sums[2] += r.mined().easyFraction();
-                sums[3] += r.mined().semiHardFraction();
-                sums[4] += r.mined().hardFraction();
-                steps[0]++;
-            });
-            int n = Math.max(1, steps[0]);
-            System.out.printf(Locale.ROOT, "epoch %2d: loss %.3f, active %3.0f%%, easy %3.0f%%, semi-hard %3.0f%%, "
-                            + "hard %3.0f%%, held-out AUC %.3f%n", epoch, sums[0] / n, 100 * sums[1] / n,
-                    100 * sums[2] / n, 100 * sums[3] / n, 100 * sums[4] / n, auc(tower, test));
-        }
+        OnlineTripletObjective objective = new OnlineTripletObjective(train, 12, 4,
+                TripletLoss.hard(0.3f, Distance.EUCLIDEAN), miner, rng.split());
+        double[] kinds = new double[3];             // easy, semi-hard and hard fractions summed over the epoch
+        Trainer trainer = Trainer.builder(tower, objective, new Adam(tower.parameters(), 2e-3f), train)
+                .augmenter(new Augmenter(Augmenter.Config.faces(), rng.split()))
+                .listener(new Trainer.Listener() {
+                    @Override
+                    public void onStep(Trainer.StepReport r) {
+                        if (!r.skipped()) {
+                            kinds[0] += r.mined().easyFraction();
+                            kinds[1] += r.mined().semiHardFraction();
+                            kinds[2] += r.mined().hardFraction();
+                        }
+                    }
+
+                    @Override
+                    public void onEpoch(Trainer.EpochReport e) {
+                        int n = Math.max(1, e.steps());
+                        System.out.printf(Locale.ROOT, "epoch %2d: loss %.3f, active %3.0f%%, easy %3.0f%%, "
+                                        + "semi-hard %3.0f%%, hard %3.0f%%, held-out AUC %.3f%n", e.epoch(),
+                                e.meanLoss(), 100 * e.activeFraction(), 100 * kinds[0] / n, 100 * kinds[1] / n,
+                                100 * kinds[2] / n, auc(tower, test));
+                        Arrays.fill(kinds, 0);
+                    }
+                }).build();
+        trainer.fit(Trainer.Budget.epochs(epochs));
     }
 
     private static double auc(Sequential tower, ImageDataset data) {

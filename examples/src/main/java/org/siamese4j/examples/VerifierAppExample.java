@@ -2,6 +2,7 @@ package org.siamese4j.examples;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -10,12 +11,13 @@ import org.siamese4j.nn.ArchSpec;
 import org.siamese4j.nn.Sequential;
 import org.siamese4j.optim.Adam;
 import org.siamese4j.siamese.Distance;
-import org.siamese4j.siamese.TripletTrainer;
 import org.siamese4j.siamese.data.GrayImage;
 import org.siamese4j.siamese.data.ImageDataset;
 import org.siamese4j.siamese.data.SyntheticFaces;
 import org.siamese4j.siamese.loss.TripletLoss;
 import org.siamese4j.siamese.mining.BatchAllMiner;
+import org.siamese4j.siamese.train.OnlineTripletObjective;
+import org.siamese4j.siamese.train.Trainer;
 import org.siamese4j.siamese.verify.Calibration;
 import org.siamese4j.siamese.verify.Gallery;
 import org.siamese4j.siamese.verify.Match;
@@ -167,16 +169,20 @@ public final class VerifierAppExample {
         ArchSpec arch = ArchSpec.parse(ARCH);
         Sequential tower = arch.build(INPUT, rng.split());
         ImageDataset train = SyntheticFaces.generateRange(0, s.trainPeople(), 8, FACES, INPUT[1], INPUT[2]);
-        TripletTrainer trainer = new TripletTrainer(tower, TripletLoss.hard(0.3f, Distance.EUCLIDEAN),
-                BatchAllMiner.all(), new Adam(tower.parameters(), 2e-3f), null);
-        for (int epoch = 1; epoch <= s.epochs(); epoch++) {
-            double[] sum = new double[2];
-            trainer.fit(train, Math.min(12, s.trainPeople()), 4, 1, rng.split(), r -> {
-                sum[0] += r.loss();
-                sum[1]++;
-            });
-            out.printf(Locale.ROOT, "training epoch %d/%d: triplet loss %.4f%n", epoch, s.epochs(),
-                    sum[0] / Math.max(1, sum[1]));
+        OnlineTripletObjective objective = new OnlineTripletObjective(train, Math.min(12, s.trainPeople()), 4,
+                TripletLoss.hard(0.3f, Distance.EUCLIDEAN), BatchAllMiner.all(), rng.split());
+        Trainer trainer = Trainer.builder(tower, objective, new Adam(tower.parameters(), 2e-3f), train)
+                .listener(new Trainer.Listener() {
+                    @Override
+                    public void onEpoch(Trainer.EpochReport e) {
+                        out.printf(Locale.ROOT, "training epoch %d/%d: triplet loss %.4f%n", e.epoch(), s.epochs(),
+                                e.meanLoss());
+                    }
+                }).build();
+        try {
+            trainer.fit(Trainer.Budget.epochs(s.epochs()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("no checkpoint is written, so this cannot happen", e);
         }
         // the verifier copies the weights: the application could keep training `tower` without affecting it
         return Verifier.of(tower, arch, INPUT, Distance.EUCLIDEAN, null);

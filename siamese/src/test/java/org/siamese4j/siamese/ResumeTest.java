@@ -38,14 +38,16 @@ import org.siamese4j.siamese.data.PKSampler;
 import org.siamese4j.siamese.data.SyntheticFaces;
 import org.siamese4j.siamese.loss.TripletLoss;
 import org.siamese4j.siamese.mining.BatchHardMiner;
+import org.siamese4j.siamese.train.OnlineTripletObjective;
+import org.siamese4j.siamese.train.Trainer;
 import org.siamese4j.tensor.Rng;
 import org.siamese4j.tensor.Tensor;
 
 /**
- * Exact resume: 4 epochs straight give bit for bit the weights of 2 epochs, a checkpoint, and 2 more epochs in a
- * fresh JVM (same JDK, kernels and thread count). Everything random in the run is covered: the P x K sampler,
- * the augmenter and a dropout layer; batch-norm running statistics, the Adam moments and a step schedule are
- * state that must come back too.
+ * Exact resume of the {@link Trainer} with online-mined triplets: 4 epochs straight give bit for bit the weights
+ * of 2 epochs, a checkpoint, and 2 more epochs in a fresh JVM (same JDK, kernels and thread count). Everything
+ * random in the run is covered: the P x K sampler, the augmenter and a dropout layer; batch-norm running
+ * statistics, the Adam moments and a step schedule are state that must come back too.
  *
  * <p>This class is also the child process's main class ({@link #main}).
  */
@@ -53,6 +55,8 @@ class ResumeTest {
     private static final long DATA_SEED = 5;
     private static final int P = 4;
     private static final int K = 2;
+    /** 48 images at P x K = 8 a step. */
+    private static final int STEPS_PER_EPOCH = 6;
 
     @TempDir
     Path dir;
@@ -62,10 +66,14 @@ class ResumeTest {
         final ImageDataset data = SyntheticFaces.generateRange(0, 12, 4, DATA_SEED, 24, 20);
         final Sequential tower;
         final Adam adam;
-        final TripletTrainer trainer;
-        final PKSampler sampler;
+        final Trainer trainer;
 
         Run(long seed) {
+            this(seed, null);
+        }
+
+        /** Also writes a checkpoint to {@code file} after every epoch, unless it is null. */
+        Run(long seed, Path file) {
             Rng rng = new Rng(seed);
             Rng dropout = rng.split();
             // 1x24x20 -> conv 4x24x20 -> pool 4x12x10 -> conv 8x12x10 -> pool 8x6x5 = 240 -> 16.
@@ -73,15 +81,21 @@ class ResumeTest {
                     new Conv2d(4, 8, 3, 1, 1, rng), new ReLU(), new MaxPool2d(2), new Flatten(),
                     new Dropout(0.2f, dropout), new Linear(240, 16, rng), new L2Normalize());
             adam = new Adam(tower.parameters(), 3e-3f);
-            trainer = new TripletTrainer(tower, TripletLoss.hard(0.3f, Distance.EUCLIDEAN), new BatchHardMiner(),
-                    adam, new Augmenter(Augmenter.Config.faces(), rng.split()))
-                    .withSchedule(new StepLR(adam, 1, 0.7))
-                    .withRng("dropout", dropout);
-            sampler = new PKSampler(data, P, K, PKSampler.Shortfall.REPEAT, rng.split());
+            Augmenter augmenter = new Augmenter(Augmenter.Config.faces(), rng.split());
+            // the schedule steps once per optimiser step: a decay of 0.7 per epoch
+            trainer = Trainer.builder(tower, objective(P, rng.split()), adam, data).augmenter(augmenter)
+                    .schedule(new StepLR(adam, STEPS_PER_EPOCH, 0.7)).rng("dropout", dropout).checkpoint(file)
+                    .build();
         }
 
-        void fit(int epochs) {
-            trainer.fit(data, sampler, epochs, null);
+        OnlineTripletObjective objective(int p, Rng rng) {
+            return new OnlineTripletObjective(data, p, K, TripletLoss.hard(0.3f, Distance.EUCLIDEAN),
+                    new BatchHardMiner(), rng);
+        }
+
+        /** Trains until {@code epochs} epochs of the run are done. */
+        void fit(int epochs) throws IOException {
+            trainer.fit(Trainer.Budget.epochs(epochs));
         }
 
         /** A snapshot of the state dict (weights, batch-norm statistics and counter). */
@@ -92,14 +106,14 @@ class ResumeTest {
         }
     }
 
-    /** Child process: {@code <checkpoint> <epochs> <out.safetensors>}. */
+    /** Child process: {@code <checkpoint> <epochs of the whole run> <out.safetensors>}. */
     public static void main(String[] args) throws IOException {
         Run run = new Run(12345);                  // other weights and Rngs: all must come from the checkpoint
-        run.trainer.resume(Path.of(args[0]), run.sampler);
+        run.trainer.resume(Path.of(args[0]));
         run.fit(Integer.parseInt(args[1]));
         SafeTensors.write(Path.of(args[2]), run.tower.stateDict(), Map.of(
                 "epoch", Integer.toString(run.trainer.epoch()),
-                "batches", Long.toString(run.trainer.batches()),
+                "steps", Long.toString(run.trainer.steps()),
                 "threads", Integer.toString(Parallel.threads()),
                 "kernels", KernelProvider.kernels().name()));
     }
@@ -138,14 +152,15 @@ class ResumeTest {
         straight.fit(4);
         Map<String, Tensor> expected = straight.weights();
         assertThat(straight.trainer.epoch()).isEqualTo(4);
+        assertThat(straight.trainer.steps()).isEqualTo(4 * STEPS_PER_EPOCH);
 
-        Run first = new Run(1);
         Path checkpoint = dir.resolve("run.ckpt");
-        first.trainer.fit(first.data, first.sampler, 2, null, new TripletTrainer.CheckpointPolicy(checkpoint, 1));
+        Run first = new Run(1, checkpoint);
+        first.fit(2);
         assertThat(anyDifferent(first.weights(), expected)).as("epochs 3 and 4 change the weights").isTrue();
 
         Path out = dir.resolve("resumed.safetensors");
-        Process child = new ProcessBuilder(childCommand(checkpoint.toString(), "2", out.toString()))
+        Process child = new ProcessBuilder(childCommand(checkpoint.toString(), "4", out.toString()))
                 .redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
         if (!child.waitFor(60, TimeUnit.SECONDS)) {
             child.destroyForcibly();
@@ -156,7 +171,7 @@ class ResumeTest {
 
         SafeTensors.Contents resumed = SafeTensors.read(out);
         assertThat(resumed.metadata()).containsEntry("epoch", "4")
-                .containsEntry("batches", Long.toString(straight.trainer.batches()))
+                .containsEntry("steps", Long.toString(straight.trainer.steps()))
                 .containsEntry("threads", Integer.toString(Parallel.threads()))
                 .containsEntry("kernels", KernelProvider.kernels().name());
         assertBitIdentical(expected, resumed.tensors());
@@ -190,14 +205,15 @@ class ResumeTest {
         straight.fit(3);
         Run first = new Run(1);
         first.fit(1);
-        Checkpoint saved = first.trainer.checkpoint(first.sampler);
-        first.fit(1);                               // the snapshot does not follow later training
+        Checkpoint saved = first.trainer.checkpoint();
+        first.fit(2);                               // the snapshot does not follow later training
         Run resumed = new Run(777);
-        resumed.trainer.resume(saved, resumed.sampler);
+        resumed.trainer.resume(saved);
         assertThat(resumed.trainer.epoch()).isEqualTo(1);
+        assertThat(resumed.trainer.steps()).isEqualTo(STEPS_PER_EPOCH);
         assertThat(resumed.adam.learningRate()).isEqualTo((float) (3e-3f * 0.7));
-        resumed.fit(2);
-        assertThat(resumed.trainer.batches()).isEqualTo(straight.trainer.batches());
+        resumed.fit(3);
+        assertThat(resumed.trainer.steps()).isEqualTo(straight.trainer.steps());
         assertBitIdentical(straight.weights(), resumed.weights());
     }
 
@@ -206,39 +222,53 @@ class ResumeTest {
         Run first = new Run(1);
         first.fit(1);
         Path file = dir.resolve("run.ckpt");
-        first.trainer.saveCheckpoint(file, first.sampler);
+        first.trainer.checkpoint().save(file);
 
-        // Other P: the sampler refuses its state; nothing else has been touched.
+        // Other P: the objective's sampler refuses its state; nothing else has been touched.
         Run other = new Run(2);
-        PKSampler otherSampler = new PKSampler(other.data, 3, K, PKSampler.Shortfall.REPEAT, new Rng(3));
+        OnlineTripletObjective otherP = other.objective(3, new Rng(3));
+        Trainer threePeople = Trainer.builder(other.tower, otherP, other.adam, other.data)
+                .augmenter(new Augmenter(Augmenter.Config.faces(), new Rng(1)))
+                .schedule(new StepLR(other.adam, STEPS_PER_EPOCH, 0.7)).rng("dropout", new Rng(2)).build();
         Map<String, Tensor> before = other.weights();
-        String samplerBefore = otherSampler.exportState();
-        assertThatThrownBy(() -> other.trainer.resume(file, otherSampler))
+        String samplerBefore = otherP.exportState();
+        assertThatThrownBy(() -> threePeople.resume(file))
                 .isInstanceOf(ModelFormatException.class)
-                .hasMessageContaining("the saved sampler state does not fit this sampler")
+                .hasMessageContaining("the saved sampling state does not fit this objective")
                 .hasMessageContaining("the state has p=4, this sampler has p=3")
-                .hasMessageEndingWith("(at metadata field \"state.sampler\")");
+                .hasMessageEndingWith("(at metadata field \"state.objective.state\")");
         assertBitIdentical(before, other.weights());
-        assertThat(otherSampler.exportState()).isEqualTo(samplerBefore);
-        assertThat(other.trainer.epoch()).isZero();
+        assertThat(otherP.exportState()).isEqualTo(samplerBefore);
+        assertThat(threePeople.epoch()).isZero();
+        assertThat(threePeople.history()).isEmpty();
         assertThat(other.adam.state()).isEmpty();
 
         // A trainer without the dropout Rng: the checkpoint names the generator it cannot put back.
         Run noDropoutRng = new Run(2);
-        TripletTrainer bare = new TripletTrainer(noDropoutRng.tower, TripletLoss.hard(0.3f, Distance.EUCLIDEAN),
-                new BatchHardMiner(), noDropoutRng.adam, new Augmenter(Augmenter.Config.faces(), new Rng(1)))
-                .withSchedule(new StepLR(noDropoutRng.adam, 1, 0.7));
-        assertThatThrownBy(() -> bare.resume(file, noDropoutRng.sampler))
+        Trainer bare = Trainer.builder(noDropoutRng.tower, noDropoutRng.objective(P, new Rng(3)), noDropoutRng.adam,
+                noDropoutRng.data).augmenter(new Augmenter(Augmenter.Config.faces(), new Rng(1)))
+                .schedule(new StepLR(noDropoutRng.adam, STEPS_PER_EPOCH, 0.7)).build();
+        assertThatThrownBy(() -> bare.resume(file))
                 .isInstanceOf(ModelFormatException.class)
-                .hasMessageContaining("Rng states [extra.dropout] this trainer has no Rng for");
+                .hasMessageContaining("the checkpoint's Rngs [augmenter, extra.dropout] are not this trainer's "
+                        + "[augmenter]; unknown: [extra.dropout]");
 
         // A trainer without the schedule the saved run had.
         Run noSchedule = new Run(2);
-        TripletTrainer constant = new TripletTrainer(noSchedule.tower, TripletLoss.hard(0.3f, Distance.EUCLIDEAN),
-                new BatchHardMiner(), noSchedule.adam, null);
-        assertThatThrownBy(() -> constant.resume(file, noSchedule.sampler))
+        Trainer constant = Trainer.builder(noSchedule.tower, noSchedule.objective(P, new Rng(3)), noSchedule.adam,
+                noSchedule.data).augmenter(new Augmenter(Augmenter.Config.faces(), new Rng(1)))
+                .rng("dropout", new Rng(2)).build();
+        assertThatThrownBy(() -> constant.resume(file))
                 .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("the saved run had a learning-rate schedule, this trainer has none");
+
+        // A checkpoint not written by the Trainer (a bare model and optimiser): start again, it says.
+        Path bareFile = dir.resolve("bare.ckpt");
+        Checkpoint.builder(first.tower).optimizer(first.adam).build().save(bareFile);
+        assertThatThrownBy(() -> new Run(2).trainer.resume(bareFile))
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("not a checkpoint of this trainer (siamese4j-trainer/1)")
+                .hasMessageContaining("start the run again");
 
         // A wider last layer: the model check names the tensor and both shapes.
         Rng rng = new Rng(4);
@@ -246,9 +276,8 @@ class ResumeTest {
                 new MaxPool2d(2), new Conv2d(4, 8, 3, 1, 1, rng), new ReLU(), new MaxPool2d(2), new Flatten(),
                 new Dropout(0.2f, rng), new Linear(240, 32, rng), new L2Normalize());
         Adam adam = new Adam(wider.parameters(), 3e-3f);
-        TripletTrainer widerTrainer = new TripletTrainer(wider, TripletLoss.hard(0.3f, Distance.EUCLIDEAN),
-                new BatchHardMiner(), adam, null);
-        assertThatThrownBy(() -> widerTrainer.resume(file, other.sampler))
+        Trainer widerTrainer = Trainer.builder(wider, other.objective(P, new Rng(3)), adam, other.data).build();
+        assertThatThrownBy(() -> widerTrainer.resume(file))
                 .isInstanceOf(ModelFormatException.class)
                 .hasMessageContaining("model.9.weight: checkpoint [16, 240], model [32, 240]");
     }

@@ -29,6 +29,8 @@ final class CliData {
     static final long SYNTHETIC_SEED = 11;
     /** First identity of the held-out synthetic people. */
     static final int HELD_OUT_FIRST = 100_000;
+    /** First identity of the synthetic validation people: neither training nor held-out people. */
+    static final int VALIDATION_FIRST = 200_000;
     /** {@link org.siamese4j.siamese.Towers#small} as a spec: three conv blocks, a 64-d unit-length embedding. */
     static final String DEFAULT_ARCH = "conv(16,3,pad=1) batchnorm relu maxpool(2) conv(32,3,pad=1) batchnorm relu "
             + "maxpool(2) conv(64,3,pad=1) batchnorm relu maxpool(2) flatten dense(64) l2norm";
@@ -36,6 +38,9 @@ final class CliData {
     /** Metadata keys the train command writes next to the weights. */
     static final String KEY_THRESHOLD = "threshold";
     static final String KEY_DISTANCE = "distance";
+    /** Metadata: the names of the people a model was trained on, and validated on, comma-separated. */
+    static final String KEY_TRAINING_PEOPLE = "training_people";
+    static final String KEY_VALIDATION_PEOPLE = "validation_people";
 
     private CliData() {
     }

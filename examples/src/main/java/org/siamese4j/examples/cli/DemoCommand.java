@@ -23,9 +23,9 @@ import org.siamese4j.siamese.plot.RocChart;
 import org.siamese4j.tensor.Rng;
 
 /**
- * {@code siamese4j demo}: the README's main command. Trains a small Siamese embedding network with online semi-hard
- * triplet mining on generated faces (nothing to download), then measures how well it tells apart
- * people it never saw in training, before and after training, and saves the model and the plots (loss,
+ * {@code siamese4j demo}: the README's main command. A plain {@code train} with the library's defaults on generated
+ * faces (nothing to download): it validates on people kept out of training, then measures how well it tells apart
+ * test people it never saw, before and after training, and saves the model and the plots (loss,
  * ROC with the EER point, distance histograms with the threshold, image pairs with their distances, PCA view),
  * with the training diagnostics of {@code train --diagnostics} (per-step and per-epoch CSV and their chart).
  */
@@ -38,7 +38,7 @@ final class DemoCommand implements Siamese4j.Command {
     @Override
     public Options options() {
         return new Options("demo")
-                .option("epochs", "training epochs (default 20)")
+                .option("epochs", "training epochs (default: train's)")
                 .option("people", "synthetic training people (default 160)")
                 .option("images", "images per training person (default 8)")
                 .option("test-people", "held-out people never seen in training (default 40)")
@@ -54,7 +54,7 @@ final class DemoCommand implements Siamese4j.Command {
 
     @Override
     public int run(Options o, PrintStream out, PrintStream err) throws IOException {
-        int epochs = o.integer("epochs", 20, 1, 1000);
+        int epochs = o.integer("epochs", TrainCommand.DEFAULT_EPOCHS, 1, 1000);
         int people = o.integer("people", 160, 4, 100_000);
         int images = o.integer("images", 8, 2, 1000);
         int testPeople = o.integer("test-people", 40, 5, 100_000);
@@ -71,13 +71,18 @@ final class DemoCommand implements Siamese4j.Command {
         out.println("siamese4j demo: learn to tell faces apart, then verify people never seen in training");
         out.printf(Locale.ROOT, "kernels: %s, threads: %d; output folder: %s%n", KernelProvider.kernels().name(),
                 Parallel.threads(), dir);
-        int p = Math.min(12, people);
-        TrainCommand.Config config = new TrainCommand.Config("synthetic:" + people + "x" + images,
-                CliData.DEFAULT_ARCH, ArchSpec.parseInput(CliData.DEFAULT_INPUT), "triplet", "semi-hard", 0.3f,
-                epochs, p, 4, 2e-3f, "adam", seed, true, testPeople, model, null).withDiagnostics(dir);
+        // The demo is a plain `train` run with the library's defaults, on generated faces.
+        List<String> args = new ArrayList<>(List.of("--data", "synthetic:" + people + "x" + images,
+                "--test-identities", Integer.toString(testPeople), "--seed", Long.toString(seed), "--out",
+                model.toString(), "--diagnostics", dir.toString(), "--force"));
+        if (o.string("epochs", null) != null) {
+            args.addAll(List.of("--epochs", Integer.toString(epochs)));
+        }
+        TrainCommand.Config config = TrainCommand.parse(new TrainCommand().options().parse(args.toArray(String[]::new),
+                0));
 
         // The untrained baseline: the network train starts from (its Rng draws the split first, then the weights),
-        // on the same held-out people.
+        // on the same test people.
         ImageDataset heldOut = CliData.load(new CliData.DataSpec(null, testPeople, Math.min(6, images)),
                 CliData.HELD_OUT_FIRST, config.input());
         Rng init = new Rng(seed);
@@ -85,21 +90,26 @@ final class DemoCommand implements Siamese4j.Command {
         var untrained = ArchSpec.parse(config.arch()).build(config.input(), init.split());
         VerificationReport before = VerificationReport.evaluate(Embeddings.of(untrained, heldOut, 64),
                 heldOut.labels(), EmbeddingDistance.EUCLIDEAN, 5, 500, new Rng(3));
-        out.printf(Locale.ROOT, "untrained network on the held-out people: AUC %.3f, 5-way one-shot %.1f%%%n",
+        out.printf(Locale.ROOT, "untrained network on the test people: AUC %.3f, 5-way one-shot %.1f%%%n",
                 before.auc(), 100 * before.oneShotAccuracy());
 
         TrainCommand.Result result = TrainCommand.train(config, out, err, terminal);
         VerificationReport after = result.report();
 
         out.println();
-        out.println("summary (held-out people, never seen in training):");
+        out.println("summary (test people, never seen in training or validation):");
         out.printf(Locale.ROOT, "  %-28s %10s %10s%n", "", "untrained", "trained");
         row(out, "ROC AUC", before.auc(), after.auc(), false);
         row(out, "equal error rate", before.eer(), after.eer(), true);
         row(out, "verification accuracy", before.accuracy(), after.accuracy(), true);
         row(out, "5-way one-shot accuracy", before.oneShotAccuracy(), after.oneShotAccuracy(), true);
         row(out, "rank-1 identification", before.rank1(), after.rank1(), true);
-        out.printf(Locale.ROOT, "  decision threshold: distance <= %.4f means same person%n", result.threshold());
+        if (result.validation() != null) {
+            out.printf(Locale.ROOT, "  validation people (chose the epoch and the threshold): AUC %.3f, 5-way one-shot "
+                    + "%.1f%%%n", result.validation().auc(), 100 * result.validation().oneShotAccuracy());
+        }
+        out.printf(Locale.ROOT, "  decision threshold (calibrated on the validation people): distance <= %.4f means "
+                + "same person%n", result.threshold());
         out.printf(Locale.ROOT, "model: %s (try: siamese4j eval --model %s)%n", model, model);
         writePlots(dir, result);
         out.printf(Locale.ROOT, "plots: %s, %s, %s, %s, %s%n", dir.resolve("loss.png"), dir.resolve("roc.png"),
@@ -111,8 +121,8 @@ final class DemoCommand implements Siamese4j.Command {
     static void writePlots(Path dir, TrainCommand.Result result) throws IOException {
         double[] losses = result.epochLosses().stream().mapToDouble(Double::doubleValue).toArray();
         LossChart.write(dir.resolve("loss.png"), losses);
-        ImageDataset heldOut = result.heldOut();
-        float[][] embeddings = result.heldOutEmbeddings();
+        ImageDataset heldOut = result.test();
+        float[][] embeddings = result.testEmbeddings();
         ScoredPairs pairs = ScoredPairs.all(embeddings, heldOut.labels(), EmbeddingDistance.EUCLIDEAN);
         RocChart.write(dir.resolve("roc.png"), pairs.roc());
         DistanceHistogram.write(dir.resolve("distances.png"), pairs, result.threshold());

@@ -1,12 +1,17 @@
 package org.siamese4j.examples.cli;
 
 import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.Locale;
 import java.util.function.ToDoubleBiFunction;
 import org.siamese4j.io.ModelFile;
 import org.siamese4j.kernels.Parallel;
 import org.siamese4j.siamese.Embeddings;
 import org.siamese4j.siamese.data.ImageDataset;
+import org.siamese4j.siamese.data.Splits;
 import org.siamese4j.siamese.head.HeadSiameseNetwork;
 import org.siamese4j.siamese.metrics.EmbeddingDistance;
 import org.siamese4j.siamese.metrics.Identification;
@@ -42,11 +47,18 @@ final class EvalCommand implements Siamese4j.Command {
                 .option("trials", "one-shot trials (default 1000)")
                 .option("seed", "seed of the one-shot draws (default 1)")
                 .option("threads", "worker threads for the kernels (default: all processors)")
+                .flag("exclude-training", "leave out the people the model was trained or validated on (the model "
+                        + "file names them), so the figures are on unseen people only")
                 .flag("json", "print one JSON object on stdout and nothing else");
     }
 
     @Override
     public int run(Options o, PrintStream out) throws Exception {
+        return run(o, out, System.err);
+    }
+
+    @Override
+    public int run(Options o, PrintStream out, PrintStream err) throws Exception {
         if (!o.positional().isEmpty()) {
             throw new Options.UsageException("unexpected argument '" + o.positional().get(0) + "'");
         }
@@ -79,6 +91,23 @@ final class EvalCommand implements Siamese4j.Command {
             scoreName = model.metadata().getOrDefault(CliData.KEY_DISTANCE, "euclidean");
         }
         ImageDataset data = CliData.load(spec, CliData.HELD_OUT_FIRST, model.inputShape());
+        Set<String> seen = seenPeople(model);
+        List<String> overlap = data.identityNames().stream().filter(seen::contains).toList();
+        if (!overlap.isEmpty() && o.flag("exclude-training")) {
+            int unseenCount = data.identityCount() - overlap.size();
+            if (unseenCount < 2) {
+                throw new Options.UsageException(spec + ": only " + unseenCount + " of its people were not used to "
+                        + "train or validate the model; the evaluation needs at least 2");
+            }
+            data = Splits.byIdentityNames(data, new HashSet<>(overlap)).train();
+        } else if (!overlap.isEmpty()) {
+            err.printf(Locale.ROOT, "warning: %d of the %d people in %s were used to train or validate this "
+                            + "model (%s): the figures below are not on unseen people; --exclude-training leaves "
+                            + "them out%n", overlap.size(), data.identityCount(), spec,
+                    String.join(",", overlap.subList(0, Math.min(8, overlap.size()))) + (overlap.size() > 8 ? ",..."
+                            : ""));
+        }
+        boolean unseen = overlap.isEmpty() || o.flag("exclude-training");
         if (data.identityCount() < ways) {
             throw new Options.UsageException("--ways " + ways + " needs at least " + ways + " people, the data has "
                     + data.identityCount());
@@ -94,13 +123,15 @@ final class EvalCommand implements Siamese4j.Command {
         double modelThreshold = parseThreshold(model);
         double modelAccuracy = Double.NaN;
         if (Double.isFinite(modelThreshold)) {
-            modelAccuracy = balancedAccuracy(pairs, modelThreshold);
+            modelAccuracy = TrainCommand.balancedAccuracy(pairs, modelThreshold);
         }
         if (json) {
             String base = report.toJson();
             out.println(base.substring(0, base.length() - 1)
                     + ",\"ways\":" + ways
                     + ",\"identities\":" + data.identityCount()
+                    + ",\"unseen_people_only\":" + unseen
+                    + ",\"seen_people\":" + (o.flag("exclude-training") ? 0 : overlap.size())
                     + ",\"images\":" + data.size()
                     + ",\"score\":" + CliData.quote(scoreName)
                     + ",\"direction\":" + CliData.quote(direction.name().toLowerCase(Locale.ROOT))
@@ -111,13 +142,26 @@ final class EvalCommand implements Siamese4j.Command {
         } else {
             out.printf(Locale.ROOT, "model %s on %s (%s), scored by %s%n", modelPath, spec, data,
                     head ? "its similarity head, P(same) (higher is more alike)" : "the " + scoreName + " distance");
-            TrainCommand.printReport(out, report, ways, data, head ? "P(same)" : "distance");
+            TrainCommand.printReport(out, report, ways, data, head ? "P(same)" : "distance",
+                    unseen ? "unseen" : "people (some seen in training)");
             if (Double.isFinite(modelThreshold)) {
                 out.printf(Locale.ROOT, "  the model's stored threshold %.4f: balanced accuracy %.2f%%%n",
                         modelThreshold, 100 * modelAccuracy);
             }
         }
         return 0;
+    }
+
+    /** The people the model file says it was trained and validated on (none for an older file). */
+    static Set<String> seenPeople(ModelFile.LoadedModel model) {
+        Set<String> seen = new HashSet<>();
+        for (String key : List.of(CliData.KEY_TRAINING_PEOPLE, CliData.KEY_VALIDATION_PEOPLE)) {
+            String names = model.metadata().get(key);
+            if (names != null && !names.isEmpty()) {
+                seen.addAll(Arrays.asList(names.split(",")));
+            }
+        }
+        return seen;
     }
 
     static double parseThreshold(ModelFile.LoadedModel model) {
@@ -130,11 +174,5 @@ final class EvalCommand implements Siamese4j.Command {
         } catch (NumberFormatException e) {
             return Double.NaN;
         }
-    }
-
-    /** Mean of the accept rate on same pairs and the reject rate on different pairs (insensitive to the mix). */
-    private static double balancedAccuracy(ScoredPairs pairs, double threshold) {
-        var point = Thresholds.evaluate(pairs.scores(), pairs.same(), pairs.direction(), threshold);
-        return (point.tar() + (1 - point.far())) / 2;
     }
 }

@@ -1,6 +1,7 @@
 package org.siamese4j.examples.cli;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -31,6 +32,17 @@ final class Options {
 
     /** Declares {@code --name VALUE}. */
     Options option(String name, String help) {
+        declared.put(name, help);
+        return this;
+    }
+
+    /** The declared options by name, with their help (a flag's help starts with "!"). */
+    Map<String, String> declared() {
+        return Collections.unmodifiableMap(declared);
+    }
+
+    /** Declares an option as {@link #declared()} gives it: a flag when its help starts with "!". */
+    Options declare(String name, String help) {
         declared.put(name, help);
         return this;
     }
@@ -71,6 +83,11 @@ final class Options {
             }
         }
         return this;
+    }
+
+    /** The options given on the command line, by name, as written (flags as "true"). */
+    Map<String, String> given() {
+        return Collections.unmodifiableMap(values);
     }
 
     List<String> positional() {

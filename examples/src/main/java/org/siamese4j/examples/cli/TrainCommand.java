@@ -7,116 +7,122 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.StringJoiner;
-import java.util.function.ToDoubleBiFunction;
+import org.siamese4j.io.Checkpoint;
 import org.siamese4j.io.ModelFile;
 import org.siamese4j.kernels.Parallel;
 import org.siamese4j.nn.ArchSpec;
 import org.siamese4j.nn.Module;
 import org.siamese4j.nn.Sequential;
 import org.siamese4j.optim.Adam;
+import org.siamese4j.optim.AdamW;
+import org.siamese4j.optim.LRScheduler;
 import org.siamese4j.optim.Optimizer;
 import org.siamese4j.optim.SGD;
+import org.siamese4j.optim.WarmupCosineLR;
 import org.siamese4j.siamese.Distance;
 import org.siamese4j.siamese.Embeddings;
-import org.siamese4j.siamese.MetricTrainer;
-import org.siamese4j.siamese.TripletTrainer;
 import org.siamese4j.siamese.data.Augmenter;
 import org.siamese4j.siamese.data.ImageDataset;
-import org.siamese4j.siamese.data.PKSampler;
-import org.siamese4j.siamese.data.PairSampler;
 import org.siamese4j.siamese.data.Splits;
 import org.siamese4j.siamese.diagnostics.DiagnosticKind;
 import org.siamese4j.siamese.diagnostics.DiagnosticsListener;
 import org.siamese4j.siamese.diagnostics.EpochFigures;
 import org.siamese4j.siamese.diagnostics.NonFiniteTrainingException;
 import org.siamese4j.siamese.diagnostics.StepFigures;
-import org.siamese4j.siamese.diagnostics.StepGuard;
 import org.siamese4j.siamese.diagnostics.TrainingMonitor;
 import org.siamese4j.siamese.head.HeadSiameseNetwork;
-import org.siamese4j.siamese.head.HeadTrainer;
 import org.siamese4j.siamese.head.SimilarityHead;
 import org.siamese4j.siamese.loss.CircleLoss;
 import org.siamese4j.siamese.loss.ContrastiveLoss;
 import org.siamese4j.siamese.loss.LabelConvention;
-import org.siamese4j.siamese.loss.LossResult;
 import org.siamese4j.siamese.loss.TripletLoss;
-import org.siamese4j.siamese.metrics.EmbeddingDistance;
 import org.siamese4j.siamese.metrics.ScoreDirection;
 import org.siamese4j.siamese.metrics.ScoredPairs;
 import org.siamese4j.siamese.metrics.Thresholds;
 import org.siamese4j.siamese.metrics.VerificationReport;
 import org.siamese4j.siamese.mining.BatchAllMiner;
 import org.siamese4j.siamese.mining.BatchHardMiner;
-import org.siamese4j.siamese.mining.DistanceFunction;
-import org.siamese4j.siamese.mining.OfflineTripletSelector;
 import org.siamese4j.siamese.mining.OnlineMiner;
 import org.siamese4j.siamese.mining.SemiHardMiner;
-import org.siamese4j.siamese.mining.TripletKind;
 import org.siamese4j.siamese.mining.TripletStats;
-import org.siamese4j.siamese.mining.Triplets;
+import org.siamese4j.siamese.train.CircleObjective;
+import org.siamese4j.siamese.train.ContrastiveObjective;
+import org.siamese4j.siamese.train.HeadObjective;
+import org.siamese4j.siamese.train.Objective;
+import org.siamese4j.siamese.train.OfflineTripletObjective;
+import org.siamese4j.siamese.train.OnlineTripletObjective;
+import org.siamese4j.siamese.train.Trainer;
+import org.siamese4j.siamese.train.ValidationFigures;
 import org.siamese4j.tensor.Rng;
-import org.siamese4j.tensor.Tensor;
 
 /**
- * {@code siamese4j train}: trains an embedding tower with a metric-learning loss, checkpoints every epoch next to
- * the model ({@code MODEL.ckpt}), evaluates it on identities it never saw, and saves it as a {@link ModelFile}
- * whose metadata holds the architecture, the input shape and the decision threshold ({@code threshold}, in units
- * of {@code distance}) calibrated for best accuracy on the held-out identities.
+ * {@code siamese4j train}: splits the people of the data three ways (training, validation, test; nobody in two),
+ * trains an embedding tower with one {@link Objective} through the one {@link Trainer}, validates after every
+ * epoch, keeps the weights of the best validation epoch (stopping early with {@code --patience}), calibrates the
+ * decision threshold on the validation people, reports on the test people only, and saves a {@link ModelFile}
+ * whose metadata holds the architecture, the input shape, the threshold and who was in which part.
  *
  * <p>{@code --loss bce-head} trains a pair model instead (Koch et al. 2015): the tower and a learned similarity
- * head on |e1 - e2| ({@code --head SPEC}), with binary cross-entropy on balanced random pairs
- * ({@link HeadTrainer}). Its score is the head's P(same), higher meaning more alike, so its held-out report and
- * its threshold are on P(same), and the model file holds the head next to the tower (no {@code distance} key).
+ * head on |e1 - e2|, binary cross-entropy on balanced pairs; its score and threshold are P(same).
  *
- * <p>Every run is watched by a {@link TrainingMonitor}: the progress shows the loss, the active fraction and, for
- * triplet training, the easy, semi-hard and hard counts of the step; each epoch ends with a line of its figures
- * (positive and negative distances, their gap, the embedding norm and per-dimension variance); the monitor's
- * warnings go to stderr, one line each; {@code --diagnostics DIR} writes the figures as CSV and a chart. A
- * non-finite step ({@link NonFiniteTrainingException}) ends the run with one error line that names the layer and
- * the last good checkpoint, which is kept.
+ * <p>A checkpoint ({@code MODEL.ckpt}) is written after every epoch with the run's options; {@code --resume}
+ * reads them back, refuses an option that contradicts them, and continues exactly. Every run is watched by a
+ * {@link TrainingMonitor}, whose warnings go to stderr, one line each; a non-finite step ends the run with one
+ * error line naming the layer and the last good checkpoint.
  */
 final class TrainCommand implements Siamese4j.Command {
     static final String[] LOSSES = {"contrastive", "triplet", "circle", "bce-head"};
     /**
-     * Default of {@code --head}: one hidden layer of 64 on |e1 - e2|, then the logit. On AT&T (30 epochs, the
-     * default tower) it reached a held-out AUC of about 0.95 where Koch et al.'s single {@code dense(1)} (a weighted
-     * L1 distance) reached 0.90 and {@code dense(16) relu dense(1)} 0.91: the unit-length embeddings differ by
-     * about 0.1 per dimension, and one linear layer needs many steps to grow weights large enough to be
-     * confident, while a hidden layer rescales them early (docs/cli.md has the figures).
+     * Default of {@code --head}: one hidden layer of 64 on |e1 - e2|, then the logit. On AT&T it reached a held-out
+     * AUC of about 0.95 where Koch et al.'s single {@code dense(1)} reached 0.90: one linear layer needs many steps
+     * to grow weights large enough to be confident, a hidden layer rescales early (docs/cli.md has the figures).
      */
     static final String DEFAULT_HEAD = "dense(64) relu dense(1)";
     static final String[] MINERS = {"none", "offline", "batch-all", "batch-hard", "semi-hard"};
-    static final String[] OPTIMIZERS = {"adam", "sgd"};
+    static final String[] OPTIMIZERS = {"adam", "adamw", "sgd"};
+    static final String[] SCHEDULES = {"cosine", "constant"};
 
-    /** Kinds of triplets kept by {@code --miner offline}. */
-    static final Set<TripletKind> OFFLINE_KEEP = EnumSet.of(TripletKind.SEMI_HARD, TripletKind.HARD);
+    // The defaults of a plain `train --data DIR`, chosen by the sweep in docs/siamese.md ("Choosing the defaults").
+    static final String DEFAULT_LOSS = "triplet";
+    static final String DEFAULT_MINER = "batch-hard";
+    static final float DEFAULT_TRIPLET_MARGIN = 0.2f;
+    static final int DEFAULT_EPOCHS = 40;
+    static final String DEFAULT_BATCH = "10x4";
+    static final float DEFAULT_ADAM_LR = 1e-3f;
+    static final int DEFAULT_PATIENCE = 0;
+    /** Validation people by default: this fraction of the people not kept for test, at least 2. */
+    static final double DEFAULT_VALIDATION_FRACTION = 0.2;
+    /** Test people of a folder by default: this fraction of its people, at least 2. */
+    static final double DEFAULT_TEST_FRACTION = 0.2;
+    /** Synthetic runs: people of the validation and test sets, each from its own range of identities. */
+    static final int SYNTHETIC_VALIDATION_PEOPLE = 20;
+    static final int SYNTHETIC_TEST_PEOPLE = 40;
+
     /** Default of {@code --min-non-easy}: stop mining once fewer than 5% of the candidates are non-easy. */
     static final float OFFLINE_MIN_NON_EASY = 0.05f;
     /** Default of {@code --candidates}, per training image. */
     static final int OFFLINE_CANDIDATES_PER_IMAGE = 4;
+    /** Options a resumed run may set anew: how long to go on and where to write, not how to train. */
+    static final Set<String> RESUME_MAY_CHANGE = Set.of("epochs", "steps", "out", "diagnostics", "threads",
+            "resume", "force");
 
     /**
-     * Everything a training run depends on. With {@code --miner offline}, {@code epochs} is the maximum number of
-     * mining stages; {@code candidates} (0: {@value #OFFLINE_CANDIDATES_PER_IMAGE} per training image) and
-     * {@code minNonEasy} are used only there.
+     * Everything a training run depends on. {@code epochs} and {@code steps} bound the run together (0 steps: no
+     * step bound); with {@code --miner offline} an epoch is one mining stage. {@code testIdentities} and
+     * {@code validationIdentities} are -1 for their defaults; validation 0 means none (no early stopping, the
+     * threshold then comes from the training people).
      */
-    record Config(String data, String arch, int[] input, String loss, String miner, float margin, int epochs,
-                  int p, int k, float lr, String optimizer, long seed, boolean augment, int testIdentities,
-                  Path out, Path resume, int candidates, float minNonEasy, String head, Path diagnostics) {
-        /** A run with the default offline-mining settings (which only {@code --miner offline} uses). */
-        Config(String data, String arch, int[] input, String loss, String miner, float margin, int epochs,
-               int p, int k, float lr, String optimizer, long seed, boolean augment, int testIdentities,
-               Path out, Path resume) {
-            this(data, arch, input, loss, miner, margin, epochs, p, k, lr, optimizer, seed, augment, testIdentities,
-                    out, resume, 0, OFFLINE_MIN_NON_EASY, null, null);
-        }
+    record Config(String data, String arch, int[] input, String loss, String miner, float margin, String head,
+                  int epochs, long steps, int p, int k, float lr, String optimizer, float weightDecay,
+                  String schedule, int warmup, long seed, long splitSeed, boolean augment, int testIdentities,
+                  int validationIdentities, int patience, int candidates, float minNonEasy, Path out, Path resume,
+                  boolean force, Path diagnostics) {
 
         boolean offline() {
             return miner.equals("offline");
@@ -127,26 +133,75 @@ final class TrainCommand implements Siamese4j.Command {
             return loss.equals("bce-head");
         }
 
-        /** This run writing its diagnostics (steps.csv, epochs.csv, diagnostics.png) to {@code dir}. */
-        Config withDiagnostics(Path dir) {
-            return new Config(data, arch, input, loss, miner, margin, epochs, p, k, lr, optimizer, seed, augment,
-                    testIdentities, out, resume, candidates, minNonEasy, head, dir);
+        /**
+         * The options that make the run what it is, as the command line would give them: saved in checkpoints
+         * ({@code run.<option>}) so that {@code --resume} continues the same run.
+         */
+        Map<String, String> runOptions() {
+            Map<String, String> m = new LinkedHashMap<>();
+            m.put("data", data);
+            m.put("arch", arch);
+            m.put("input", ArchSpec.formatInput(input));
+            m.put("loss", loss);
+            m.put("miner", miner);
+            if (!headModel()) {
+                m.put("margin", Float.toString(margin));
+            } else {
+                m.put("head", head);
+            }
+            m.put("epochs", Integer.toString(epochs));
+            if (steps > 0) {
+                m.put("steps", Long.toString(steps));
+            }
+            m.put("batch", pairLoss(loss) || offline() ? Integer.toString(p * k) : p + "x" + k);
+            m.put("lr", Float.toString(lr));
+            m.put("optimizer", optimizer);
+            m.put("weight-decay", Float.toString(weightDecay));
+            m.put("schedule", schedule);
+            if (warmup >= 0) {
+                m.put("warmup", Integer.toString(warmup));
+            }
+            m.put("seed", Long.toString(seed));
+            m.put("split-seed", Long.toString(splitSeed));
+            m.put("augment", augment ? "yes" : "no");
+            if (testIdentities >= 0) {
+                m.put("test-identities", Integer.toString(testIdentities));
+            }
+            if (validationIdentities >= 0) {
+                m.put("validation-identities", Integer.toString(validationIdentities));
+            }
+            m.put("patience", Integer.toString(patience));
+            if (offline()) {
+                m.put("candidates", Integer.toString(candidates));
+                m.put("min-non-easy", Float.toString(minNonEasy));
+            }
+            return m;
         }
     }
 
     /**
      * What a run produced. For a head model {@code network} is the pair model and {@code threshold} is on P(same)
      * ({@code direction} HIGHER_IS_SAME); otherwise {@code network} is null and the threshold is a distance.
+     * {@code report} is on the test people, {@code validation} on the validation people (null without them).
      */
-    record Result(Sequential tower, ArchSpec arch, int[] input, ImageDataset heldOut, float[][] heldOutEmbeddings,
-                  VerificationReport report, double threshold, List<Double> epochLosses, double seconds,
-                  HeadSiameseNetwork network, ScoreDirection direction, TrainingMonitor monitor) {
+    record Result(Sequential tower, ArchSpec arch, int[] input, ImageDataset test, float[][] testEmbeddings,
+                  VerificationReport report, VerificationReport validation, double threshold,
+                  List<Trainer.EpochReport> history, Trainer.Result run, double seconds, HeadSiameseNetwork network,
+                  ScoreDirection direction, TrainingMonitor monitor) {
+        /** The mean training loss of every epoch of the run, resumed ones included. */
+        List<Double> epochLosses() {
+            return history.stream().map(Trainer.EpochReport::meanLoss).toList();
+        }
+    }
+
+    /** The people of a run: training, validation (null for none) and test, nobody in two of them. */
+    record DataSplit(ImageDataset train, ImageDataset validation, ImageDataset test) {
     }
 
     @Override
     public String summary() {
-        return "train an embedding network (contrastive, triplet or circle loss) or a pair model with a learned "
-                + "similarity head (bce-head), and save it with its threshold";
+        return "train an embedding network (triplet, contrastive or circle loss) or a pair model with a learned "
+                + "similarity head (bce-head), validate it, and save it with its threshold";
     }
 
     @Override
@@ -156,35 +211,49 @@ final class TrainCommand implements Siamese4j.Command {
                         + " (default synthetic = 120x8)")
                 .option("arch", "architecture spec (default: the small 3-block CNN for 1x56x46, see docs)")
                 .option("input", "input shape CxHxW; images are resized to it (default " + CliData.DEFAULT_INPUT + ")")
-                .option("loss", "contrastive, triplet, circle, or bce-head (a learned similarity head on |e1 - e2|, "
-                        + "binary cross-entropy on balanced pairs) (default triplet)")
+                .option("loss", "triplet, contrastive, circle, or bce-head (a learned similarity head on |e1 - e2|, "
+                        + "binary cross-entropy on balanced pairs) (default " + DEFAULT_LOSS + ")")
                 .option("miner", "triplet: batch-hard, batch-all, semi-hard (online, in each PxK batch) or offline "
                         + "(stages of hard and semi-hard triplets chosen from the whole training set with the "
-                        + "current model); contrastive, circle and bce-head: none (default batch-hard for triplet, "
-                        + "none otherwise)")
-                .option("margin", "loss margin (default: triplet 0.3, contrastive 1.0, circle 0.25; not for "
-                        + "bce-head)")
+                        + "current model, one stage per epoch); the other losses: none (default " + DEFAULT_MINER
+                        + " for triplet)")
+                .option("margin", "loss margin (default: triplet " + DEFAULT_TRIPLET_MARGIN + ", contrastive 1.0, "
+                        + "circle 0.25; not for bce-head)")
                 .option("head", "--loss bce-head: the similarity head's spec on |e1 - e2|, ending in one logit "
                         + "(default '" + DEFAULT_HEAD + "'; 'dense(1)' is Koch et al.'s weighted L1 distance)")
-                .option("epochs", "training epochs in total, counting resumed ones (default 10); with --miner "
-                        + "offline the maximum number of mining stages, each followed by one pass over its kept "
-                        + "triplets")
-                .option("batch", "PxK: P people, K images each (default 12x4); contrastive and bce-head: pairs per "
-                        + "step, B or PxK meaning P*K (default 24); --miner offline: P*K triplets per step")
+                .option("epochs", "epochs in total, counting resumed ones; an epoch is one pass over the training "
+                        + "images (default " + DEFAULT_EPOCHS + "); with --miner offline, one mining stage")
+                .option("steps", "stop after this many steps in total instead (or as well): a budget in steps")
+                .option("batch", "PxK: P people, K images each (default " + DEFAULT_BATCH + "); contrastive and "
+                        + "bce-head: pairs per step, B or PxK meaning P*K (default 24); --miner offline: triplets "
+                        + "per step")
                 .option("candidates", "--miner offline: random triplets measured per stage (default "
                         + OFFLINE_CANDIDATES_PER_IMAGE + " per training image)")
                 .option("min-non-easy", "--miner offline: stop after a stage with fewer non-easy (hard or semi-hard)"
                         + " candidates than this fraction, 0 to 1 (default " + OFFLINE_MIN_NON_EASY + ")")
-                .option("lr", "learning rate (default: adam 0.002, sgd 0.01)")
-                .option("optimizer", "adam or sgd (momentum 0.9) (default adam)")
-                .option("seed", "random seed of initialisation, sampling and augmentation (default 1)")
+                .option("lr", "peak learning rate (default: adam and adamw " + DEFAULT_ADAM_LR + ", sgd 0.01)")
+                .option("optimizer", "adam, adamw (decoupled weight decay) or sgd (momentum 0.9) (default adam)")
+                .option("weight-decay", "adamw: decoupled weight decay (default 0.0001); sgd: L2 penalty (default 0)")
+                .option("schedule", "cosine (linear warm-up, then cosine decay to 1% over the budget) or constant "
+                        + "(default cosine; offline mining: constant)")
+                .option("warmup", "warm-up steps of the cosine schedule (default: 5% of the budget, at most 100)")
+                .option("seed", "random seed of the split, initialisation, sampling and augmentation (default 1)")
+                .option("split-seed", "another seed for the split alone: the people of each part are those --seed "
+                        + "of this value would choose (default: --seed)")
                 .option("threads", "worker threads for the kernels (default: all processors)")
                 .option("augment", "yes or no: random flips, shifts, brightness and contrast (default yes)")
-                .option("test-identities", "people held out for the final evaluation (default: synthetic 40, "
-                        + "folder 20%)")
+                .option("test-identities", "people kept out for the final report, at least 2 (default: synthetic "
+                        + SYNTHETIC_TEST_PEOPLE + " others, folder 20%)")
+                .option("validation-identities", "people kept out of training to validate each epoch, choose the "
+                        + "best epoch and calibrate the threshold; 0 for none (default: synthetic "
+                        + SYNTHETIC_VALIDATION_PEOPLE + " others, folder 20% of the rest)")
+                .option("patience", "stop when the validation AUC has not improved for this many epochs (default "
+                        + (DEFAULT_PATIENCE == 0 ? "0: train the whole budget, still keeping the best epoch" : "")
+                        + ")")
                 .option("out", "model file to write (default model.safetensors); the checkpoint is MODEL.ckpt")
-                .option("resume", "continue the run saved in this checkpoint (same options as the saved run; not "
-                        + "with --miner offline)")
+                .option("resume", "continue the run saved in this checkpoint, with its options (only --epochs, "
+                        + "--steps, --out, --diagnostics and --threads may be given anew)")
+                .flag("force", "start a new run even though MODEL.ckpt holds an earlier one (it is replaced)")
                 .option("diagnostics", "folder to write the training figures to: steps.csv (one row per step), "
                         + "epochs.csv (one row per epoch) and diagnostics.png");
     }
@@ -199,15 +268,82 @@ final class TrainCommand implements Siamese4j.Command {
         if (!o.positional().isEmpty()) {
             throw new Options.UsageException("unexpected argument '" + o.positional().get(0) + "'");
         }
-        Parallel.setThreads(o.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024));
-        Config config = parse(o);
-        train(config, out, err, System.console() != null);
+        Options effective = o.string("resume", null) == null ? o : withSavedOptions(o);
+        // a resumed run keeps its thread count unless told otherwise: parallel sums round by thread count
+        Parallel.setThreads(effective.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024));
+        train(parse(effective), out, err, System.console() != null);
         return 0;
     }
 
+    /**
+     * The options of the run saved in {@code --resume}'s checkpoint, with the few given anew
+     * ({@link #RESUME_MAY_CHANGE}). Any other option given must agree with the saved run, or it is refused by
+     * name: a resumed run that silently trained otherwise would make its checkpoint and metadata lie.
+     */
+    Options withSavedOptions(Options given) throws IOException {
+        Path file = Path.of(given.string("resume", null));
+        if (!Files.isRegularFile(file)) {
+            throw new NoSuchFileException(file.toString(), null, "no such checkpoint");
+        }
+        Checkpoint c = Checkpoint.load(file);
+        Map<String, String> saved = new LinkedHashMap<>();
+        for (String name : c.stateNames()) {
+            if (name.startsWith(RUN_OPTION)) {
+                saved.put(name.substring(RUN_OPTION.length()), c.state(name));
+            }
+        }
+        if (saved.isEmpty()) {
+            throw new Options.UsageException("--resume " + file + ": the checkpoint holds no run options (an older "
+                    + "siamese4j wrote it); start the run again");
+        }
+        Map<String, String> savedCanonical = parse(options(saved, Map.of())).runOptions();
+        for (Map.Entry<String, String> option : given.given().entrySet()) {
+            String name = option.getKey();
+            if (RESUME_MAY_CHANGE.contains(name)) {
+                continue;
+            }
+            // each option on its own, read as the parser reads it: 1e-3 is 0.001
+            String before = savedCanonical.get(name);
+            String after;
+            try {
+                after = parse(options(saved, Map.of(name, option.getValue()))).runOptions().get(name);
+            } catch (Options.UsageException doesNotFitTheSavedRun) {
+                after = option.getValue();
+            }
+            if (before == null ? after != null : !before.equals(after)) {
+                throw new Options.UsageException("--" + name + " " + option.getValue() + " differs from the run "
+                        + "saved in " + file + " (" + (before == null ? "not set" : before) + "); a resumed run "
+                        + "continues with its own options: leave --" + name + " out, or start a new run");
+            }
+        }
+        Map<String, String> anew = new LinkedHashMap<>();
+        given.given().forEach((name, value) -> {
+            if (RESUME_MAY_CHANGE.contains(name)) {
+                anew.put(name, value);
+            }
+        });
+        return options(saved, anew);
+    }
+
+    /** Parsed options of {@code base} overlaid with {@code overrides}. */
+    private Options options(Map<String, String> base, Map<String, String> overrides) {
+        Map<String, String> all = new LinkedHashMap<>(base);
+        all.putAll(overrides);
+        List<String> args = new ArrayList<>();
+        all.forEach((name, value) -> {
+            args.add("--" + name);
+            if (!name.equals("force")) {
+                args.add(value);
+            }
+        });
+        return options().parse(args.toArray(String[]::new), 0);
+    }
+
+    static final String RUN_OPTION = "run.";
+
     static Config parse(Options o) {
-        String loss = o.choice("loss", "triplet", LOSSES);
-        String miner = o.choice("miner", loss.equals("triplet") ? "batch-hard" : "none", MINERS);
+        String loss = o.choice("loss", DEFAULT_LOSS, LOSSES);
+        String miner = o.choice("miner", loss.equals("triplet") ? DEFAULT_MINER : "none", MINERS);
         checkCombination(loss, miner);
         boolean head = loss.equals("bce-head");
         if (head && o.string("margin", null) != null) {
@@ -228,15 +364,22 @@ final class TrainCommand implements Siamese4j.Command {
             }
         }
         float defaultMargin = switch (loss) {
-            case "triplet" -> 0.3f;
+            case "triplet" -> DEFAULT_TRIPLET_MARGIN;
             case "contrastive" -> 1.0f;
             default -> 0.25f;
         };
         float margin = loss.equals("circle") ? o.number("margin", defaultMargin, 0f, 0.499f)
                 : o.number("margin", defaultMargin, 0f, 100f);
         String optimizer = o.choice("optimizer", "adam", OPTIMIZERS);
-        float lr = o.number("lr", optimizer.equals("adam") ? 2e-3f : 1e-2f, 1e-7f, 10f);
-        int[] pk = parseBatch(o.string("batch", pairLoss(loss) ? "24" : "12x4"), loss);
+        float lr = o.number("lr", optimizer.equals("sgd") ? 1e-2f : DEFAULT_ADAM_LR, 1e-7f, 10f);
+        float weightDecay = o.number("weight-decay", optimizer.equals("adamw") ? 1e-4f : 0f, 0f, 1f);
+        if (weightDecay > 0 && optimizer.equals("adam")) {
+            throw new Options.UsageException("--weight-decay needs --optimizer adamw (decoupled) or sgd; Adam's "
+                    + "L2 penalty is scaled away by its per-parameter step size");
+        }
+        boolean pairs = pairLoss(loss);
+        int[] pk = parseBatch(o.string("batch", pairs ? "24" : miner.equals("offline") ? "40" : DEFAULT_BATCH),
+                pairs || miner.equals("offline"));
         int[] input;
         try {
             input = ArchSpec.parseInput(o.string("input", CliData.DEFAULT_INPUT));
@@ -244,60 +387,38 @@ final class TrainCommand implements Siamese4j.Command {
             throw new Options.UsageException("--input: " + e.getMessage());
         }
         CliData.requireGrey(input);
-        String augment = o.choice("augment", "yes", "yes", "no");
-        String resume = o.string("resume", null);
-        if (resume != null && miner.equals("offline")) {
-            throw new Options.UsageException("--resume does not work with --miner offline: the mining stages are not "
-                    + "checkpointed (start the run again, or use an online miner: batch-hard, batch-all, semi-hard)");
+        String schedule = o.choice("schedule", miner.equals("offline") ? "constant" : "cosine", SCHEDULES);
+        if (schedule.equals("cosine") && miner.equals("offline")) {
+            throw new Options.UsageException("--schedule cosine needs the run's length in steps, which offline mining "
+                    + "only knows stage by stage; use --schedule constant");
+        }
+        int validation = o.integer("validation-identities", -1, 0, 1_000_000);
+        if (validation == 1) {
+            throw new Options.UsageException("--validation-identities 1: validation needs at least 2 people (one-shot "
+                    + "and verification compare people), or 0 for none");
         }
         String diagnostics = o.string("diagnostics", null);
+        String resume = o.string("resume", null);
+        long steps = o.longValue("steps", 0);
+        long seed = o.longValue("seed", 1);
+        if (steps < 0) {
+            throw new Options.UsageException("--steps " + steps + " is out of range; valid: 1 or more");
+        }
+        boolean augment = o.choice("augment", "yes", "yes", "no").equals("yes");
+        int test = o.integer("test-identities", -1, 2, 1_000_000);
+        Path out = Path.of(o.string("out", "model.safetensors"));
         return new Config(o.string("data", "synthetic"), o.string("arch", CliData.DEFAULT_ARCH), input, loss, miner,
-                head ? Float.NaN : margin, o.integer("epochs", 10, 1, 100_000), pk[0], pk[1], lr, optimizer,
-                o.longValue("seed", 1), augment.equals("yes"), o.integer("test-identities", 0, 0, 1_000_000),
-                Path.of(o.string("out", "model.safetensors")), resume == null ? null : Path.of(resume),
-                o.integer("candidates", 0, 1, 10_000_000), o.number("min-non-easy", OFFLINE_MIN_NON_EASY, 0f, 1f),
-                headSpec, diagnostics == null ? null : Path.of(diagnostics));
+                head ? Float.NaN : margin, head ? headSpec : null, o.integer("epochs", DEFAULT_EPOCHS, 1, 1_000_000),
+                steps, pk[0], pk[1], lr, optimizer, weightDecay, schedule, o.integer("warmup", -1, 0, 1_000_000),
+                seed, o.longValue("split-seed", seed), augment, test, validation,
+                o.integer("patience", DEFAULT_PATIENCE, 0, 1_000_000), o.integer("candidates", 0, 1, 10_000_000),
+                o.number("min-non-easy", OFFLINE_MIN_NON_EASY, 0f, 1f), out, resume == null ? null : Path.of(resume),
+                o.flag("force"), diagnostics == null ? null : Path.of(diagnostics));
     }
 
     /** Losses trained on random pairs, whose {@code --batch} is a number of pairs. */
     static boolean pairLoss(String loss) {
         return loss.equals("contrastive") || loss.equals("bce-head");
-    }
-
-    /** Rejects loss and miner pairs the trainers do not implement, listing what works. */
-    static void checkCombination(String loss, String miner) {
-        String works = "valid combinations: --loss triplet --miner batch-hard|batch-all|semi-hard|offline; "
-                + "--loss contrastive --miner none (random balanced pairs); --loss circle --miner none (all pairs "
-                + "of each PxK batch); --loss bce-head --miner none (random balanced pairs, learned head)";
-        boolean ok = loss.equals("triplet") ? !miner.equals("none") : miner.equals("none");
-        if (!ok) {
-            throw new Options.UsageException("--loss " + loss + " does not work with --miner " + miner + "; " + works);
-        }
-    }
-
-    /** {@code PxK} as {P, K}; for the pair losses a plain {@code B} as {B, 1} (B pairs). */
-    static int[] parseBatch(String text, String loss) {
-        String t = text.trim().toLowerCase(Locale.ROOT);
-        boolean pairs = pairLoss(loss);
-        try {
-            int x = t.indexOf('x');
-            if (x < 0 && pairs) {
-                int b = Integer.parseInt(t);
-                if (b >= 1 && b <= 100_000) {
-                    return new int[] {b, 1};
-                }
-            } else if (x > 0) {
-                int p = Integer.parseInt(t.substring(0, x));
-                int k = Integer.parseInt(t.substring(x + 1));
-                if (p >= (pairs ? 1 : 2) && k >= (pairs ? 1 : 2) && (long) p * k <= 100_000) {
-                    return new int[] {p, k};
-                }
-            }
-        } catch (NumberFormatException e) {
-            // the usage message below
-        }
-        throw new Options.UsageException("--batch '" + text + "' is not valid; use PxK with P >= 2 people and K >= 2 "
-                + "images each (e.g. 12x4)" + (pairs ? ", or a number of pairs (e.g. 24)" : ""));
     }
 
     /** {@link #train(Config, PrintStream, PrintStream, boolean)} with the warnings on {@code System.err}. */
@@ -306,8 +427,9 @@ final class TrainCommand implements Siamese4j.Command {
     }
 
     /**
-     * Runs the whole training: data, model, loop with checkpoints, held-out evaluation, model file. Progress and
-     * per-epoch figures go to {@code out}, the monitor's warnings to {@code err}, one line each.
+     * Runs the whole training: the three-way split, the model, the {@link Trainer} with checkpoints and
+     * validation, the threshold on the validation people, the report on the test people, the model file.
+     * Progress and per-epoch figures go to {@code out}, the monitor's warnings to {@code err}, one line each.
      *
      * @throws IllegalStateException when a step went non-finite: one line naming the layer and the checkpoint that
      *                               is kept (the model file is not written)
@@ -321,67 +443,81 @@ final class TrainCommand implements Siamese4j.Command {
             throw new Options.UsageException("--arch: " + e.getMessage());
         }
         ArchSpec headArch = c.headModel() ? headArch(c, arch) : null;
+        Path checkpoint = Path.of(c.out() + ".ckpt");
+        if (c.resume() == null && Files.exists(checkpoint) && !c.force()) {
+            throw new Options.UsageException(checkpoint + " holds the checkpoint of an earlier run: continue it with "
+                    + "--resume " + checkpoint + " --out " + c.out() + ", or give --force to start a new run over it");
+        }
         if (c.resume() != null && !Files.isRegularFile(c.resume())) {
             throw new NoSuchFileException(c.resume().toString(), null, "no such checkpoint");
         }
+        // Before training, not after the first epoch: a typo in --out should cost nothing.
+        Path folder = c.out().toAbsolutePath().getParent();
+        if (folder != null) {
+            Files.createDirectories(folder);
+        }
         CliData.DataSpec spec = CliData.parseData(c.data(), 120, 8);
-        ImageDataset train;
-        ImageDataset heldOut;
         Rng rng = new Rng(c.seed());
         Rng splitRng = rng.split();
-        if (spec.synthetic()) {
-            train = CliData.load(spec, 0, c.input());
-            int test = c.testIdentities() > 0 ? c.testIdentities() : 40;
-            heldOut = CliData.load(new CliData.DataSpec(null, test, Math.max(2, Math.min(6,
-                    spec.imagesPerIdentity()))), CliData.HELD_OUT_FIRST, c.input());
-        } else {
-            ImageDataset all = CliData.load(spec, 0, c.input());
-            Splits.Split split = c.testIdentities() > 0 ? Splits.byIdentity(all, c.testIdentities(), splitRng)
-                    : Splits.byIdentity(all, 0.2, splitRng);
-            train = split.train();
-            heldOut = split.test();
-        }
+        DataSplit split = split(c, spec, c.splitSeed() == c.seed() ? splitRng : new Rng(c.splitSeed()).split());
         Sequential tower = arch.build(c.input(), rng.split());
         // the head draws after the tower, so the other losses initialise exactly as before
         HeadSiameseNetwork network = headArch == null ? null
                 : new HeadSiameseNetwork(tower, new SimilarityHead(headArch, arch.outputShape(c.input())[0],
                 rng.split()));
-        Module trained = network == null ? tower : network;
-        Optimizer optimizer = c.optimizer().equals("adam") ? new Adam(trained.parameters(), c.lr())
-                : new SGD(trained.parameters(), c.lr(), 0.9f);
+        Objective objective = objective(c, split.train(), network, rng.split(), out);
+        Module model = objective.model(tower);
+        Optimizer optimizer = switch (c.optimizer()) {
+            case "adam" -> new Adam(model.parameters(), c.lr());
+            case "adamw" -> AdamW.builder(model.parameters()).lr(c.lr()).weightDecay(c.weightDecay()).build();
+            default -> new SGD(model.parameters(), c.lr(), 0.9f, 0f, c.weightDecay(), false);
+        };
         Augmenter augmenter = c.augment() ? new Augmenter(Augmenter.Config.faces(), rng.split()) : null;
-        Path checkpoint = Path.of(c.out() + ".ckpt");
+        long budgetSteps = c.steps() > 0 ? Math.min(c.steps(), (long) c.epochs() * objective.stepsPerEpoch())
+                : (long) c.epochs() * objective.stepsPerEpoch();
+        LRScheduler schedule = null;
+        if (c.schedule().equals("cosine")) {
+            int total = (int) Math.min(Integer.MAX_VALUE, Math.max(2, budgetSteps));
+            int warmup = c.warmup() >= 0 ? Math.min(c.warmup(), total - 1) : (int) Math.min(100, total / 20);
+            schedule = new WarmupCosineLR(optimizer, warmup, total, c.lr() * 0.01);
+        }
         TrainingMonitor monitor = new TrainingMonitor()
                 .withDistance(c.loss().equals("circle") ? Distance.COSINE : Distance.EUCLIDEAN)
+                .withMargin(c.loss().equals("triplet") ? c.margin() : Double.NaN)
                 .withListener(warningsTo(err));
-
-        Loop loop = c.offline() ? null : buildLoop(c, train, tower, network, optimizer, augmenter, rng, monitor);
-        if (c.resume() != null && loop != null) {
-            loop.resume(c.resume());
-            out.printf(Locale.ROOT, "resumed from %s after epoch %d%n", c.resume(), loop.epoch());
+        EpochPrinter printer = new EpochPrinter(out, terminal, c, monitor);
+        Trainer.Builder builder = Trainer.builder(tower, objective, optimizer, split.train()).augmenter(augmenter)
+                .schedule(schedule).monitor(monitor).validation(split.validation()).earlyStopping(c.patience())
+                .checkpoint(checkpoint).listener(printer);
+        c.runOptions().forEach(builder::runInfo);
+        builder.runInfo("threads", Integer.toString(Parallel.threads()));
+        Trainer trainer = builder.build();
+        if (c.resume() != null) {
+            trainer.resume(c.resume());
+            out.printf(Locale.ROOT, "resumed from %s after epoch %d (step %d)%n", c.resume(), trainer.epoch(),
+                    trainer.steps());
+            Map<String, String> saved = c.runOptions();
+            Checkpoint checkpointRead = Checkpoint.load(c.resume());
+            String savedBudget = checkpointRead.state(RUN_OPTION + "epochs") + " epochs" + (checkpointRead
+                    .stateNames().contains(RUN_OPTION + "steps") ? " or " + checkpointRead.state(RUN_OPTION + "steps")
+                    + " steps" : "");
+            String budget = saved.get("epochs") + " epochs" + (saved.containsKey("steps") ? " or " + saved.get("steps")
+                    + " steps" : "");
+            if (schedule != null && !savedBudget.equals(budget)) {
+                out.printf(Locale.ROOT, "note: the budget changed from %s to %s, and the cosine schedule spans the "
+                        + "new one: the learning rate is now %.3g, not what an uninterrupted run of either budget "
+                        + "would use%n", savedBudget, budget, schedule.currentLr());
+            }
         }
-        out.printf(Locale.ROOT, "train: %s; held out: %s (people never seen in training)%n", train, heldOut);
-        if (network == null) {
-            out.printf(Locale.ROOT, "model: %s, %,d parameters, input %s%n", arch, tower.parameterCount(),
-                    ArchSpec.formatInput(c.input()));
-            out.printf(Locale.ROOT, "loss %s, miner %s, margin %s, batch %s, %s lr %s, seed %d, threads %d%n",
-                    c.loss(), c.miner(), c.margin(), c.loss().equals("contrastive") ? (c.p() * c.k()) + " pairs"
-                            : c.offline() ? (c.p() * c.k()) + " triplets" : c.p() + "x" + c.k(), c.optimizer(),
-                    c.lr(), c.seed(), Parallel.threads());
-        } else {
-            out.printf(Locale.ROOT, "model: %s, then similarity head %s on |e1 - e2|; %,d parameters (head %,d), "
-                            + "input %s%n", arch, headArch, network.parameterCount(),
-                    network.head().parameterCount(), ArchSpec.formatInput(c.input()));
-            out.printf(Locale.ROOT, "loss bce-head (binary cross-entropy on balanced pairs), batch %d pairs, %s lr %s,"
-                    + " seed %d, threads %d%n", c.p() * c.k(), c.optimizer(), c.lr(), c.seed(), Parallel.threads());
-        }
+        printHeader(out, c, split, arch, headArch, tower, network, objective);
 
         long start = System.nanoTime();
-        int epochsBefore = loop == null ? 0 : loop.epoch();
-        List<Double> losses;
+        int epochsBefore = trainer.epoch();
+        Trainer.Result run;
+        Thread interrupted = resumeHint(err, c, checkpoint, trainer);
+        Runtime.getRuntime().addShutdownHook(interrupted);
         try {
-            losses = loop == null ? trainOffline(c, train, tower, optimizer, augmenter, rng, monitor, out, terminal)
-                    : trainEpochs(c, loop, checkpoint, monitor, out, terminal);
+            run = trainer.fit(new Trainer.Budget(c.epochs(), c.steps() > 0 ? c.steps() : Long.MAX_VALUE));
         } catch (NonFiniteTrainingException e) {
             String note = "";
             try {
@@ -389,61 +525,286 @@ final class TrainCommand implements Siamese4j.Command {
             } catch (IOException | RuntimeException failed) {
                 note = "; writing the diagnostics failed: " + Siamese4j.describe(failed);
             }
-            throw new IllegalStateException(stoppedMessage(c, e, loop, epochsBefore, checkpoint) + note, e);
+            throw new IllegalStateException(stoppedMessage(c, e, trainer.epoch(), epochsBefore, checkpoint) + note, e);
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(interrupted);
+            } catch (IllegalStateException shuttingDown) {
+                // the JVM is exiting (Ctrl-C): the hook prints how to resume
+            }
         }
         writeDiagnostics(c.diagnostics(), monitor, out);
-        int remaining = losses.size();
         double seconds = (System.nanoTime() - start) / 1e9;
+        printStop(out, run, trainer);
 
-        float[][] embeddings = Embeddings.of(tower, heldOut, 64);
-        int ways = Math.min(5, heldOut.identityCount());
-        ScoreDirection direction = network == null ? ScoreDirection.LOWER_IS_SAME : ScoreDirection.HIGHER_IS_SAME;
-        ToDoubleBiFunction<float[], float[]> score = network == null ? EmbeddingDistance.EUCLIDEAN::between
-                : network::score;
-        VerificationReport report = VerificationReport.evaluate(embeddings, heldOut.labels(), score, direction,
-                ways, 500, new Rng(c.seed() ^ 0x0E7A1L));
-        double threshold = report.threshold();
+        // The threshold comes from people the report does not use: validation, else training.
+        VerificationReport calibration = trainer.evaluate(split.validation() != null ? split.validation()
+                : split.train());
+        double threshold = calibration.threshold();
+        ScoreDirection direction = objective.scoring().direction();
         if (!Double.isFinite(threshold)) {
-            ScoredPairs pairs = ScoredPairs.all(embeddings, heldOut.labels(), score, direction);
+            float[][] e = Embeddings.of(tower, split.validation() != null ? split.validation() : split.train(), 64);
+            ScoredPairs pairs = ScoredPairs.all(e, (split.validation() != null ? split.validation() : split.train())
+                    .labels(), objective.scoring().score(), direction);
             threshold = Thresholds.forBestAccuracy(pairs.scores(), pairs.same(), pairs.direction()).threshold();
         }
-        printReport(out, report, ways, heldOut, network == null ? "distance" : "P(same)");
+        VerificationReport report = trainer.evaluate(split.test());
+        float[][] testEmbeddings = Embeddings.of(tower, split.test(), 64);
+        ScoredPairs testPairs = ScoredPairs.all(testEmbeddings, split.test().labels(), objective.scoring().score(),
+                direction);
+        String scoreName = network == null ? "distance" : "P(same)";
+        printReport(out, report, Math.min(5, split.test().identityCount()), split.test(), scoreName, "test");
+        out.printf(Locale.ROOT, "  at the threshold %.4f calibrated on the %s people: balanced accuracy %.2f%% on "
+                        + "the test people%n", threshold, split.validation() != null ? "validation" : "training",
+                100 * balancedAccuracy(testPairs, threshold));
 
-        Map<String, String> meta = new LinkedHashMap<>();
-        meta.put(CliData.KEY_THRESHOLD, Double.toString(threshold));
-        if (network == null) {
-            meta.put(CliData.KEY_DISTANCE, "euclidean");
-        }
-        meta.put("threshold_method", "best accuracy, mean of 10 folds of balanced pairs of held-out people"
-                + (network == null ? "" : "; on P(same), a pair is the same person when P(same) >= threshold"));
-        meta.put("description", network == null ? "siamese4j face embedding"
-                : "siamese4j pair model: face embedding tower and learned similarity head");
-        meta.put("training_data", spec.toString());
-        meta.put("training_identities", Integer.toString(train.identityCount()));
-        meta.put("loss", c.loss());
-        meta.put("miner", c.miner());
-        if (network == null) {
-            meta.put("margin", Float.toString(c.margin()));
-        }
-        meta.put(c.offline() ? "stages" : "epochs", Integer.toString(c.offline() ? losses.size() : c.epochs()));
-        meta.put("seed", Long.toString(c.seed()));
-        meta.put("held_out_auc", CliData.number(report.auc()));
-        StringJoiner history = new StringJoiner(",");
-        losses.forEach(l -> history.add(String.format(Locale.ROOT, "%.6f", l)));
-        meta.put("loss_history", history.toString());
-        if (c.out().toAbsolutePath().getParent() != null) {
-            Files.createDirectories(c.out().toAbsolutePath().getParent());
-        }
+        Map<String, String> meta = metadata(c, spec, split, trainer, run, report, calibration, threshold, network);
         if (network == null) {
             ModelFile.save(c.out(), tower, arch, c.input(), meta);
         } else {
             network.save(c.out(), arch, c.input(), meta);
         }
-        out.printf(Locale.ROOT, "trained %d %s in %.1f s; saved %s (threshold %.4f, %s)%n", remaining,
-                c.offline() ? "stages (offline mining, no checkpoint)" : "epochs", seconds, c.out(), threshold,
+        out.printf(Locale.ROOT, "trained %d epochs (%d steps) in %.1f s; saved %s (threshold %.4f, %s)%n",
+                trainer.epoch() - epochsBefore, trainer.steps(), seconds, c.out(), threshold,
                 network == null ? "euclidean" : "on P(same) of the similarity head");
-        return new Result(tower, arch, c.input(), heldOut, embeddings, report, threshold, losses, seconds, network,
+        return new Result(tower, arch, c.input(), split.test(), testEmbeddings, report,
+                split.validation() == null ? null : calibration, threshold, trainer.history(), run, seconds, network,
                 direction, monitor);
+    }
+
+    /** The objective of {@code --loss} and {@code --miner}; offline stages are printed as they are mined. */
+    private static Objective objective(Config c, ImageDataset train, HeadSiameseNetwork network, Rng rng,
+                                       PrintStream out) {
+        int people = train.identitiesWithAtLeast(2).length;
+        int p = c.p();
+        if (!pairLoss(c.loss()) && !c.offline() && p > people && people >= 2) {
+            // a small folder should train with the defaults rather than fail on them
+            out.printf(Locale.ROOT, "note: --batch %dx%d asks for %d people per batch, the training set has %d: "
+                    + "using %dx%d%n", p, c.k(), p, people, people, c.k());
+            p = people;
+        }
+        try {
+            return switch (c.loss()) {
+                case "triplet" -> {
+                    TripletLoss loss = TripletLoss.hard(c.margin(), Distance.EUCLIDEAN);
+                    if (c.offline()) {
+                        int candidates = offlineCandidates(c, train);
+                        yield new OfflineTripletObjective(train, loss, candidates, c.minNonEasy(), c.p() * c.k(), 1, rng,
+                                stage -> out.println(stage));
+                    }
+                    OnlineMiner miner = switch (c.miner()) {
+                        case "batch-all" -> BatchAllMiner.all();
+                        case "semi-hard" -> new SemiHardMiner();
+                        default -> new BatchHardMiner();
+                    };
+                    yield new OnlineTripletObjective(train, p, c.k(), loss, miner, rng);
+                }
+                case "circle" -> new CircleObjective(train, p, c.k(), new CircleLoss(c.margin(), 64f), rng);
+                case "bce-head" -> new HeadObjective(train, c.p() * c.k(), network, rng);
+                default -> new ContrastiveObjective(train, c.p() * c.k(), new ContrastiveLoss(c.margin(),
+                        LabelConvention.SAME_IS_ONE), Distance.EUCLIDEAN, rng);
+            };
+        } catch (IllegalArgumentException e) {
+            throw new Options.UsageException("--loss " + c.loss() + " --miner " + c.miner() + " --batch "
+                    + (pairLoss(c.loss()) || c.offline() ? c.p() * c.k() : c.p() + "x" + c.k()) + " does not fit the "
+                    + "training data (" + train + "): " + e.getMessage());
+        }
+    }
+
+    /** {@code --candidates}, or {@value #OFFLINE_CANDIDATES_PER_IMAGE} per training image. */
+    private static int offlineCandidates(Config c, ImageDataset train) {
+        return c.candidates() > 0 ? c.candidates()
+                : (int) Math.min(10_000_000L, (long) OFFLINE_CANDIDATES_PER_IMAGE * train.size());
+    }
+
+    /**
+     * Who is in which part. Synthetic data: training people from 0, validation and test people each from a range
+     * of their own. A folder: test people drawn first, then validation people from the rest, with the seed's
+     * split Rng, so the same seed gives the same people.
+     */
+    static DataSplit split(Config c, CliData.DataSpec spec, Rng splitRng) throws IOException {
+        if (spec.synthetic()) {
+            int images = Math.max(2, Math.min(6, spec.imagesPerIdentity()));
+            ImageDataset train = CliData.load(spec, 0, c.input());
+            int validation = c.validationIdentities() >= 0 ? c.validationIdentities() : SYNTHETIC_VALIDATION_PEOPLE;
+            ImageDataset val = validation == 0 ? null : CliData.load(new CliData.DataSpec(null, validation, images),
+                    CliData.VALIDATION_FIRST, c.input());
+            int test = c.testIdentities() > 0 ? c.testIdentities() : SYNTHETIC_TEST_PEOPLE;
+            return new DataSplit(train, val, CliData.load(new CliData.DataSpec(null, test, images),
+                    CliData.HELD_OUT_FIRST, c.input()));
+        }
+        ImageDataset all = CliData.load(spec, 0, c.input());
+        int people = all.identitiesWithAtLeast(1).length;
+        int test = c.testIdentities() > 0 ? c.testIdentities()
+                : (int) Math.max(2, Math.round(DEFAULT_TEST_FRACTION * people));
+        int rest = people - test;
+        int validation = c.validationIdentities() >= 0 ? c.validationIdentities()
+                : (int) Math.max(2, Math.round(DEFAULT_VALIDATION_FRACTION * rest));
+        if (rest - validation < 2) {
+            throw new Options.UsageException(spec + " has " + people + " people: " + test + " for test and "
+                    + validation + " for validation leave " + Math.max(0, rest - validation) + " to train on, and "
+                    + "training needs at least 2 (lower --test-identities or --validation-identities)");
+        }
+        Splits.Split testSplit = Splits.byIdentity(all, test, splitRng);
+        if (validation == 0) {
+            return new DataSplit(testSplit.train(), null, testSplit.test());
+        }
+        Splits.Split validationSplit = Splits.byIdentity(testSplit.train(), validation, splitRng);
+        return new DataSplit(validationSplit.train(), validationSplit.test(), testSplit.test());
+    }
+
+    private static void printHeader(PrintStream out, Config c, DataSplit split, ArchSpec arch, ArchSpec headArch,
+                                    Sequential tower, HeadSiameseNetwork network, Objective objective) {
+        out.printf(Locale.ROOT, "train: %s%n", split.train());
+        out.printf(Locale.ROOT, "validation: %s%n", split.validation() == null ? "none (--validation-identities 0):"
+                + " no early stopping, the threshold comes from the training people" : split.validation()
+                + ", people " + names(split.validation(), 12));
+        out.printf(Locale.ROOT, "test (never seen in training or validation): %s, people %s%n", split.test(),
+                names(split.test(), 12));
+        if (network == null) {
+            out.printf(Locale.ROOT, "model: %s, %,d parameters, input %s%n", arch, tower.parameterCount(),
+                    ArchSpec.formatInput(c.input()));
+        } else {
+            out.printf(Locale.ROOT, "model: %s, then similarity head %s on |e1 - e2|; %,d parameters (head %,d), "
+                            + "input %s%n", arch, headArch, network.parameterCount(), network.head().parameterCount(),
+                    ArchSpec.formatInput(c.input()));
+        }
+        String batch = pairLoss(c.loss()) ? (c.p() * c.k()) + " pairs" : c.offline() ? (c.p() * c.k())
+                + " triplets" : c.p() + "x" + c.k();
+        out.printf(Locale.ROOT, "loss %s, miner %s%s, batch %s, %s lr %s (%s), augment %s, seed %d, threads %d%n",
+                c.loss(), c.miner(), c.headModel() ? "" : ", margin " + c.margin(), batch, c.optimizer(), c.lr(),
+                c.schedule(), c.augment() ? "yes" : "no", c.seed(), Parallel.threads());
+        if (c.offline()) {
+            out.printf(Locale.ROOT, "offline mining: up to %d stages of %d candidate triplets, keeping %s, stopping "
+                    + "below %.0f%% non-easy%n", c.epochs(), offlineCandidates(c, split.train()),
+                    OfflineTripletObjective.KEEP, 100 * c.minNonEasy());
+        }
+        out.printf(Locale.ROOT, "an epoch is %s over the %d training images; budget %d epochs%s%s%n",
+                c.offline() ? "one mining stage, one pass over its triplets" : objective.stepsPerEpoch() + " steps",
+                split.train().size(), c.epochs(), c.steps() > 0 ? " or " + c.steps() + " steps" : "",
+                c.patience() > 0 ? ", early stopping after " + c.patience() + " epochs without a better validation AUC"
+                        : "");
+    }
+
+    /** The first {@code max} people's names, comma-separated, then how many more. */
+    static String names(ImageDataset data, int max) {
+        List<String> all = data.identityNames();
+        String shown = String.join(",", all.subList(0, Math.min(max, all.size())));
+        return all.size() <= max ? shown : shown + ",... (" + (all.size() - max) + " more)";
+    }
+
+    private static void printStop(PrintStream out, Trainer.Result run, Trainer trainer) {
+        String why = switch (run.reason()) {
+            case BUDGET -> "budget spent";
+            case EARLY_STOPPING -> "early stopping: no better validation AUC for the last "
+                    + (run.epochs() - run.bestEpoch()) + " epochs";
+            case OBJECTIVE_DONE -> "offline mining stopped: few non-easy triplets left";
+        };
+        out.printf(Locale.ROOT, "stopped after epoch %d (%s)%s%n", run.epochs(), why, run.best() == null ? ""
+                : String.format(Locale.ROOT, "; kept the weights of epoch %d, the best on validation: %s",
+                run.bestEpoch(), run.best()));
+    }
+
+    /** The model file's metadata: threshold, distance, who was in which part, and the run's figures. */
+    private static Map<String, String> metadata(Config c, CliData.DataSpec spec, DataSplit split, Trainer trainer,
+                                                Trainer.Result run, VerificationReport test,
+                                                VerificationReport calibration, double threshold,
+                                                HeadSiameseNetwork network) {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put(CliData.KEY_THRESHOLD, Double.toString(threshold));
+        if (network == null) {
+            meta.put(CliData.KEY_DISTANCE, "euclidean");
+        }
+        meta.put("threshold_method", "best accuracy, mean of 10 folds of balanced pairs of the "
+                + (split.validation() != null ? "validation" : "training") + " people"
+                + (network == null ? "" : "; on P(same), a pair is the same person when P(same) >= threshold"));
+        meta.put("description", network == null ? "siamese4j face embedding"
+                : "siamese4j pair model: face embedding tower and learned similarity head");
+        meta.put("training_data", spec.toString());
+        meta.put("training_identities", Integer.toString(split.train().identityCount()));
+        meta.put(CliData.KEY_TRAINING_PEOPLE, String.join(",", split.train().identityNames()));
+        if (split.validation() != null) {
+            meta.put(CliData.KEY_VALIDATION_PEOPLE, String.join(",", split.validation().identityNames()));
+            meta.put("validation_auc", CliData.number(calibration.auc()));
+        }
+        meta.put("test_people", String.join(",", split.test().identityNames()));
+        meta.put("test_auc", CliData.number(test.auc()));
+        c.runOptions().forEach((name, value) -> meta.put("option_" + name.replace('-', '_'), value));
+        meta.put("epochs_run", Integer.toString(run.epochs()));
+        meta.put("steps_run", Long.toString(run.steps()));
+        if (run.bestEpoch() > 0) {
+            meta.put("best_epoch", Integer.toString(run.bestEpoch()));
+        }
+        StringJoiner losses = new StringJoiner(",");
+        StringJoiner aucs = new StringJoiner(",");
+        for (Trainer.EpochReport e : trainer.history()) {
+            losses.add(String.format(Locale.ROOT, "%.6f", e.meanLoss()));
+            if (e.validation() != null) {
+                aucs.add(String.format(Locale.ROOT, "%.6f", e.validation().auc()));
+            }
+        }
+        meta.put("loss_history", losses.toString());
+        if (aucs.length() > 0) {
+            meta.put("validation_auc_history", aucs.toString());
+        }
+        return meta;
+    }
+
+    /** Mean of the accept rate on same pairs and the reject rate on different pairs (insensitive to the mix). */
+    static double balancedAccuracy(ScoredPairs pairs, double threshold) {
+        var point = Thresholds.evaluate(pairs.scores(), pairs.same(), pairs.direction(), threshold);
+        return (point.tar() + (1 - point.far())) / 2;
+    }
+
+    /**
+     * Prints, on Ctrl-C (or any other end of the JVM while training), where the last good checkpoint is and the
+     * command that continues from it.
+     */
+    private static Thread resumeHint(PrintStream err, Config c, Path checkpoint, Trainer trainer) {
+        return new Thread(() -> {
+            int epoch = trainer.epoch();
+            err.println();
+            err.println(epoch == 0 ? "interrupted before the first epoch ended: there is no checkpoint to resume"
+                    : "interrupted: the checkpoint " + checkpoint + " (after epoch " + epoch + ") is kept; continue "
+                    + "with: siamese4j train --resume " + checkpoint + " --out " + c.out());
+            err.flush();
+        }, "siamese4j-resume-hint");
+    }
+
+    /** Progress within each epoch, then one line per epoch: loss, validation figures, the monitor's figures. */
+    private static final class EpochPrinter implements Trainer.Listener {
+        private final PrintStream out;
+        private final boolean terminal;
+        private final Config c;
+        private final TrainingMonitor monitor;
+        private Progress progress;
+        private int progressEpoch;
+
+        EpochPrinter(PrintStream out, boolean terminal, Config c, TrainingMonitor monitor) {
+            this.out = out;
+            this.terminal = terminal;
+            this.c = c;
+            this.monitor = monitor;
+        }
+
+        @Override
+        public void onStep(Trainer.StepReport s) {
+            if (progress == null || progressEpoch != s.epoch()) {
+                progress = new Progress(out, terminal, "epoch " + s.epoch() + "/" + c.epochs(), s.stepsPerEpoch());
+                progressEpoch = s.epoch();
+            }
+            progress.update(s.step(), s.skipped() ? "skipped" : String.format(Locale.ROOT, "loss %.4f active %.0f%%%s",
+                    s.loss(), 100 * s.activeFraction(), mined(monitor)), s.images());
+        }
+
+        @Override
+        public void onEpoch(Trainer.EpochReport e) {
+            ValidationFigures v = e.validation();
+            out.printf(Locale.ROOT, "epoch %d/%d: %d steps, mean loss %.4f, active terms %.0f%%%s%n", e.epoch(),
+                    c.epochs(), e.steps(), e.meanLoss(), 100 * e.activeFraction(), v == null ? ""
+                            : "; validation " + v + (e.best() ? " (best)" : ""));
+            printFigures(out, monitor, e.epoch());
+        }
     }
 
     /** The head spec of a bce-head run, checked against the tower's output: flat features, one logit. */
@@ -476,7 +837,7 @@ final class TrainCommand implements Siamese4j.Command {
      * The one-line error of a run stopped by a non-finite step: where (epoch, step, layer, parameter), the guard's
      * diagnosis and suggested fix, and which checkpoint is kept.
      */
-    static String stoppedMessage(Config c, NonFiniteTrainingException e, Loop loop, int epochsBefore,
+    static String stoppedMessage(Config c, NonFiniteTrainingException e, int epochNow, int epochsBefore,
                                  Path checkpoint) {
         String what = switch (e.source()) {
             case INPUT -> "input batch";
@@ -497,10 +858,8 @@ final class TrainCommand implements Siamese4j.Command {
             diagnosis = diagnosis.substring(0, diagnosis.length() - 1);
         }
         sb.append(": ").append(diagnosis);
-        if (loop == null) {
-            sb.append("; offline mining writes no checkpoint, so there is none to resume");
-        } else if (loop.epoch() > epochsBefore) {
-            sb.append("; the last good checkpoint ").append(checkpoint).append(" (after epoch ").append(loop.epoch())
+        if (epochNow > epochsBefore) {
+            sb.append("; the last good checkpoint ").append(checkpoint).append(" (after epoch ").append(epochNow)
                     .append(") is kept: fix the cause and continue with --resume ").append(checkpoint);
         } else if (c.resume() != null) {
             sb.append("; the checkpoint ").append(c.resume()).append(" (after epoch ").append(epochsBefore)
@@ -525,35 +884,6 @@ final class TrainCommand implements Siamese4j.Command {
         }
         out.printf(Locale.ROOT, "diagnostics: %s, %s%s%n", dir.resolve("steps.csv"), dir.resolve("epochs.csv"),
                 anyStep ? ", " + dir.resolve("diagnostics.png") : " (no step taken, no chart)");
-    }
-
-    /** The epochs still to run of an online-mining, pair or circle run, with a checkpoint after each. */
-    private static List<Double> trainEpochs(Config c, Loop loop, Path checkpoint, TrainingMonitor monitor,
-                                            PrintStream out, boolean terminal) throws IOException {
-        int remaining = Math.max(0, c.epochs() - loop.epoch());
-        Progress progress = new Progress(out, terminal, "train", remaining * loop.stepsPerEpoch());
-        List<Double> losses = new ArrayList<>();
-        int[] done = {0};
-        while (loop.epoch() < c.epochs()) {
-            double[] sum = {0, 0};
-            int[] steps = {0};
-            int epochNumber = loop.epoch() + 1;
-            loop.epoch(checkpoint, (loss, active, images) -> {
-                sum[0] += loss;
-                sum[1] += active;
-                steps[0]++;
-                done[0]++;
-                progress.update(done[0], String.format(Locale.ROOT, "epoch %d/%d loss %.4f active %.0f%%%s",
-                        epochNumber, c.epochs(), sum[0] / steps[0], 100 * sum[1] / steps[0], mined(monitor)),
-                        images);
-            });
-            double mean = steps[0] == 0 ? Double.NaN : sum[0] / steps[0];
-            losses.add(mean);
-            out.printf(Locale.ROOT, "epoch %d/%d: mean loss %.4f, active terms %.0f%%, checkpoint %s%n", epochNumber,
-                    c.epochs(), mean, steps[0] == 0 ? 0 : 100 * sum[1] / steps[0], checkpoint);
-            printFigures(out, monitor, epochNumber);
-        }
-        return losses;
     }
 
     /** The triplet kinds of the monitor's last step, e.g. {@code " easy 3 semi-hard 20 hard 25"}, or "". */
@@ -593,207 +923,13 @@ final class TrainCommand implements Siamese4j.Command {
     }
 
     /**
-     * {@code --miner offline}: up to {@code --epochs} stages of {@link OfflineTripletSelector}. Each stage measures
-     * {@code --candidates} random triplets of the training set with the current tower, keeps the hard and
-     * semi-hard ones, and trains one pass over them, {@code P*K} triplets per step; the selection stops early after
-     * a stage with fewer than {@code --min-non-easy} non-easy candidates. One loss per stage is returned. No
-     * checkpoint is written: {@code --resume} is refused for this miner. The monitor sees each stage as an epoch.
+     * The report, its threshold named by {@code scoreName} ("distance", or "P(same)" for a head model), the people
+     * by {@code who} ("test", "held-out").
      */
-    static List<Double> trainOffline(Config c, ImageDataset train, Sequential tower, Optimizer optimizer,
-                                     Augmenter augmenter, Rng rng, TrainingMonitor monitor, PrintStream out,
-                                     boolean terminal) {
-        TripletLoss loss = TripletLoss.hard(c.margin(), Distance.EUCLIDEAN);
-        int candidates = c.candidates() > 0 ? c.candidates()
-                : (int) Math.min(10_000_000L, (long) OFFLINE_CANDIDATES_PER_IMAGE * train.size());
-        OfflineTripletSelector.Config settings = new OfflineTripletSelector.Config(candidates, c.margin(),
-                OFFLINE_KEEP, c.minNonEasy(), c.epochs());
-        TowerDistances distances = new TowerDistances(tower, train, Distance.EUCLIDEAN, 64);
-        Rng orderRng = rng.split();
-        OfflineTripletSelector selector;
-        try {
-            selector = new OfflineTripletSelector(train, distances, settings, rng.split());
-        } catch (IllegalArgumentException e) {
-            throw new Options.UsageException("--miner offline does not fit the training data (" + train + "): "
-                    + e.getMessage());
-        }
-        out.printf(Locale.ROOT, "offline mining: up to %d stages of %d candidate triplets, keeping %s, stopping "
-                + "below %.0f%% non-easy%n", c.epochs(), candidates, OFFLINE_KEEP, 100 * c.minNonEasy());
-        int perStep = c.p() * c.k();
-        List<Double> losses = new ArrayList<>();
-        while (selector.hasNextStage()) {
-            distances.invalidate();
-            OfflineTripletSelector.Stage stage = selector.nextStage();
-            out.println(stage.report());
-            Triplets kept = stage.triplets();
-            int steps = (kept.size() + perStep - 1) / perStep;
-            Progress progress = new Progress(out, terminal, "stage " + stage.number(), steps);
-            int[] order = orderRng.permutation(kept.size());
-            double sum = 0;
-            double active = 0;
-            for (int step = 0; step < steps; step++) {
-                int from = step * perStep;
-                int[] chosen = Arrays.copyOfRange(order, from, Math.min(order.length, from + perStep));
-                StepResult r = trainStep(tower, loss, optimizer, augmenter, train, kept, chosen,
-                        monitor.begin(tower, stage.number(), step + 1, steps), monitor, c.margin());
-                sum += r.loss();
-                active += r.activeFraction();
-                progress.update(step + 1, String.format(Locale.ROOT, "stage %d/%d loss %.4f active %.0f%%%s",
-                        stage.number(), c.epochs(), sum / (step + 1), 100 * active / (step + 1), mined(monitor)),
-                        r.images());
-            }
-            monitor.endEpoch();
-            double mean = steps == 0 ? 0 : sum / steps;
-            losses.add(mean);
-            out.printf(Locale.ROOT, "stage %d/%d: mean loss %.4f, active terms %.0f%%, %d steps%n", stage.number(),
-                    c.epochs(), mean, steps == 0 ? 0 : 100 * active / steps, steps);
-            printFigures(out, monitor, stage.number());
-        }
-        selector.stopReason().ifPresent(reason -> out.println("offline mining stopped: " + (reason
-                == OfflineTripletSelector.StopReason.BELOW_THRESHOLD ? "few non-easy triplets left" : "last stage")));
-        return losses;
-    }
-
-    private record StepResult(double loss, double activeFraction, int images) {
-    }
-
-    /**
-     * One optimiser step on the triplets {@code chosen} (positions in {@code kept}): every image the triplets use
-     * is embedded once, in one batch, and the loss picks the rows, so an image shared by several triplets gets all
-     * their gradients. The step runs under {@code guard} (a non-finite value stops it before the update) and is
-     * reported to the monitor with the easy, semi-hard and hard counts of its triplets.
-     */
-    private static StepResult trainStep(Sequential tower, TripletLoss loss, Optimizer optimizer, Augmenter augmenter,
-                                        ImageDataset train, Triplets kept, int[] chosen, StepGuard guard,
-                                        TrainingMonitor monitor, float margin) {
-        Map<Integer, Integer> rowOf = new LinkedHashMap<>();
-        int[] a = new int[chosen.length];
-        int[] p = new int[chosen.length];
-        int[] n = new int[chosen.length];
-        for (int i = 0; i < chosen.length; i++) {
-            a[i] = rowOf.computeIfAbsent(kept.anchor(chosen[i]), key -> rowOf.size());
-            p[i] = rowOf.computeIfAbsent(kept.positive(chosen[i]), key -> rowOf.size());
-            n[i] = rowOf.computeIfAbsent(kept.negative(chosen[i]), key -> rowOf.size());
-        }
-        int[] images = rowOf.keySet().stream().mapToInt(Integer::intValue).toArray();
-        Tensor batch = train.batch(images);
-        if (augmenter != null) {
-            batch = augmenter.apply(batch);
-        }
-        tower.train();
-        Tensor embeddings = guard.forward(batch);
-        LossResult r = loss.compute(embeddings, a, p, n);
-        optimizer.zeroGrad();
-        r.loss().backward();
-        guard.checkGradients(r.value());
-        monitor.step(guard, r.value(), r.activeFraction(), tripletStats(embeddings, a, p, n, margin),
-                embeddings.detach(), train.labelsOf(images));
-        optimizer.step();
-        return new StepResult(r.value(), r.activeFraction(), images.length);
-    }
-
-    /** The kinds of the triplets (rows a[i], p[i], n[i] of {@code embeddings}) by their Euclidean distances. */
-    private static TripletStats tripletStats(Tensor embeddings, int[] a, int[] p, int[] n, float margin) {
-        int d = embeddings.dim(1);
-        float[] e = embeddings.data();
-        float[] dAP = new float[a.length];
-        float[] dAN = new float[a.length];
-        for (int i = 0; i < a.length; i++) {
-            dAP[i] = (float) Math.sqrt(squaredDistance(e, a[i], p[i], d));
-            dAN[i] = (float) Math.sqrt(squaredDistance(e, a[i], n[i], d));
-        }
-        return TripletStats.of(dAP, dAN, margin);
-    }
-
-    private static double squaredDistance(float[] e, int i, int j, int d) {
-        double sum = 0;
-        for (int k = 0; k < d; k++) {
-            double diff = (double) e[i * d + k] - e[j * d + k];
-            sum += diff * diff;
-        }
-        return sum;
-    }
-
-    /**
-     * The offline selector's view of the model: distances between training images under the current tower, in
-     * eval mode and without a graph. Embeddings are cached until {@link #invalidate()} (call it after training),
-     * so the anchor-positive and anchor-negative passes of a stage embed each image once.
-     */
-    static final class TowerDistances implements DistanceFunction {
-        private final Module tower;
-        private final ImageDataset data;
-        private final Distance distance;
-        private final int batchSize;
-        private final float[][] cache;
-
-        TowerDistances(Module tower, ImageDataset data, Distance distance, int batchSize) {
-            this.tower = tower;
-            this.data = data;
-            this.distance = distance;
-            this.batchSize = batchSize;
-            this.cache = new float[data.size()][];
-        }
-
-        /** Forgets the cached embeddings: the tower has changed. */
-        void invalidate() {
-            Arrays.fill(cache, null);
-        }
-
-        @Override
-        public float[] distances(int[] anchors, int[] others) {
-            embedMissing(anchors, others);
-            float[] d = new float[anchors.length];
-            for (int i = 0; i < d.length; i++) {
-                d[i] = (float) distance.between(cache[anchors[i]], cache[others[i]]);
-            }
-            return d;
-        }
-
-        private void embedMissing(int[] first, int[] second) {
-            boolean[] wanted = new boolean[cache.length];
-            int count = 0;
-            for (int[] list : new int[][] {first, second}) {
-                for (int i : list) {
-                    if (cache[i] == null && !wanted[i]) {
-                        wanted[i] = true;
-                        count++;
-                    }
-                }
-            }
-            if (count == 0) {
-                return;
-            }
-            int[] missing = new int[count];
-            for (int i = 0, at = 0; i < wanted.length; i++) {
-                if (wanted[i]) {
-                    missing[at++] = i;
-                }
-            }
-            boolean wasTraining = tower.isTraining();
-            tower.eval();
-            try (var noGrad = Tensor.noGrad()) {
-                for (int start = 0; start < missing.length; start += batchSize) {
-                    int[] chunk = Arrays.copyOfRange(missing, start, Math.min(missing.length, start + batchSize));
-                    Tensor e = tower.forward(data.batch(chunk));
-                    int dim = e.dim(1);
-                    float[] values = e.data();
-                    for (int j = 0; j < chunk.length; j++) {
-                        cache[chunk[j]] = Arrays.copyOfRange(values, j * dim, (j + 1) * dim);
-                    }
-                }
-            } finally {
-                tower.train(wasTraining);
-            }
-        }
-    }
-
-    static void printReport(PrintStream out, VerificationReport r, int ways, ImageDataset data) {
-        printReport(out, r, ways, data, "distance");
-    }
-
-    /** The report, its threshold named by {@code scoreName} ("distance", or "P(same)" for a head model). */
-    static void printReport(PrintStream out, VerificationReport r, int ways, ImageDataset data, String scoreName) {
-        out.printf(Locale.ROOT, "held-out %d people, %d images: AUC %.4f, EER %.2f%%, 10-fold accuracy %.2f%% "
-                        + "(+-%.2f) at %s %.4f%n", data.identityCount(), data.size(), r.auc(), 100 * r.eer(),
+    static void printReport(PrintStream out, VerificationReport r, int ways, ImageDataset data, String scoreName,
+                            String who) {
+        out.printf(Locale.ROOT, "%s: %d people, %d images: AUC %.4f, EER %.2f%%, 10-fold accuracy %.2f%% "
+                        + "(+-%.2f) at %s %.4f%n", who, data.identityCount(), data.size(), r.auc(), 100 * r.eer(),
                 100 * r.accuracy(), 100 * r.accuracyStd(), scoreName, r.threshold());
         out.printf(Locale.ROOT, "  TAR@FAR=1e-2 %s, TAR@FAR=1e-3 %s, %d-way one-shot %.2f%%, rank-1 %.2f%%%n",
                 percent(r.tarAtFar1e2()), percent(r.tarAtFar1e3()), ways, 100 * r.oneShotAccuracy(), 100 * r.rank1());
@@ -803,144 +939,43 @@ final class TrainCommand implements Siamese4j.Command {
         return Double.isFinite(v) ? String.format(Locale.ROOT, "%.2f%%", 100 * v) : "n/a (too few pairs)";
     }
 
-    // =====================================================================================================
-    // The loops of the four losses behind one face
-    // =====================================================================================================
-
-    @FunctionalInterface
-    interface StepListener {
-        void step(double loss, double activeFraction, int images);
-    }
-
-    interface Loop {
-        int stepsPerEpoch();
-
-        int epoch();
-
-        /** One epoch, then a checkpoint. */
-        void epoch(Path checkpoint, StepListener listener) throws IOException;
-
-        void resume(Path checkpoint) throws IOException;
-    }
-
-    private static Loop buildLoop(Config c, ImageDataset train, Sequential tower, HeadSiameseNetwork network,
-                                  Optimizer optimizer, Augmenter augmenter, Rng rng, TrainingMonitor monitor) {
-        switch (c.loss()) {
-            case "triplet" -> {
-                OnlineMiner miner = switch (c.miner()) {
-                    case "batch-all" -> BatchAllMiner.all();
-                    case "semi-hard" -> new SemiHardMiner();
-                    default -> new BatchHardMiner();
-                };
-                TripletTrainer trainer = new TripletTrainer(tower, TripletLoss.hard(c.margin(), Distance.EUCLIDEAN),
-                        miner, optimizer, augmenter).withMonitor(monitor);
-                PKSampler sampler = pkSampler(train, c, rng);
-                return new Loop() {
-                    public int stepsPerEpoch() {
-                        return sampler.batchesPerEpoch();
-                    }
-
-                    public int epoch() {
-                        return trainer.epoch();
-                    }
-
-                    public void epoch(Path checkpoint, StepListener l) throws IOException {
-                        trainer.fit(train, sampler, 1, r -> l.step(r.loss(), r.activeFraction(), r.images()),
-                                new TripletTrainer.CheckpointPolicy(checkpoint, 1));
-                    }
-
-                    public void resume(Path checkpoint) throws IOException {
-                        trainer.resume(checkpoint, sampler);
-                    }
-                };
-            }
-            case "circle" -> {
-                CircleLoss loss = new CircleLoss(c.margin(), 64f);
-                MetricTrainer trainer = MetricTrainer.batches(tower, loss::compute, optimizer, augmenter)
-                        .withMonitor(monitor);
-                PKSampler sampler = pkSampler(train, c, rng);
-                return new Loop() {
-                    public int stepsPerEpoch() {
-                        return sampler.batchesPerEpoch();
-                    }
-
-                    public int epoch() {
-                        return trainer.epoch();
-                    }
-
-                    public void epoch(Path checkpoint, StepListener l) throws IOException {
-                        trainer.fitBatches(train, sampler, 1, r -> l.step(r.loss(), r.activeFraction(), r.images()),
-                                checkpoint);
-                    }
-
-                    public void resume(Path checkpoint) throws IOException {
-                        trainer.resumeBatches(checkpoint, sampler);
-                    }
-                };
-            }
-            case "bce-head" -> {
-                HeadTrainer trainer = new HeadTrainer(network, optimizer, augmenter).withMonitor(monitor);
-                Rng samplerRng = rng.split();
-                PairSampler sampler = new PairSampler(train, 0.5, samplerRng);
-                int pairs = c.p() * c.k();
-                // As for contrastive pairs: an epoch shows about as many images as the training set holds.
-                int steps = Math.max(1, (train.size() + 2 * pairs - 1) / (2 * pairs));
-                return new Loop() {
-                    public int stepsPerEpoch() {
-                        return steps;
-                    }
-
-                    public int epoch() {
-                        return trainer.epoch();
-                    }
-
-                    public void epoch(Path checkpoint, StepListener l) throws IOException {
-                        trainer.fit(train, sampler, samplerRng, pairs, steps, 1,
-                                r -> l.step(r.loss(), r.activeFraction(), r.images()), checkpoint);
-                    }
-
-                    public void resume(Path checkpoint) throws IOException {
-                        trainer.resume(checkpoint, samplerRng);
-                    }
-                };
-            }
-            default -> {
-                ContrastiveLoss loss = new ContrastiveLoss(c.margin(), LabelConvention.SAME_IS_ONE);
-                MetricTrainer trainer = MetricTrainer.pairs(tower, loss, Distance.EUCLIDEAN, optimizer, augmenter)
-                        .withMonitor(monitor);
-                Rng samplerRng = rng.split();
-                PairSampler sampler = new PairSampler(train, 0.5, samplerRng);
-                int pairs = c.p() * c.k();
-                // An epoch shows about as many images as the training set holds.
-                int steps = Math.max(1, (train.size() + 2 * pairs - 1) / (2 * pairs));
-                return new Loop() {
-                    public int stepsPerEpoch() {
-                        return steps;
-                    }
-
-                    public int epoch() {
-                        return trainer.epoch();
-                    }
-
-                    public void epoch(Path checkpoint, StepListener l) throws IOException {
-                        trainer.fitPairs(train, sampler, samplerRng, pairs, steps, 1,
-                                r -> l.step(r.loss(), r.activeFraction(), r.images()), checkpoint);
-                    }
-
-                    public void resume(Path checkpoint) throws IOException {
-                        trainer.resumePairs(checkpoint, samplerRng);
-                    }
-                };
-            }
+    /** Rejects loss and miner pairs the trainers do not implement, listing what works. */
+    static void checkCombination(String loss, String miner) {
+        String works = "valid combinations: --loss triplet --miner batch-hard|batch-all|semi-hard|offline; "
+                + "--loss contrastive --miner none (random balanced pairs); --loss circle --miner none (all pairs "
+                + "of each PxK batch); --loss bce-head --miner none (random balanced pairs, learned head)";
+        boolean ok = loss.equals("triplet") ? !miner.equals("none") : miner.equals("none");
+        if (!ok) {
+            throw new Options.UsageException("--loss " + loss + " does not work with --miner " + miner + "; " + works);
         }
     }
 
-    private static PKSampler pkSampler(ImageDataset train, Config c, Rng rng) {
+    /**
+     * {@code PxK} as {P, K}; where a batch is a count of pairs or triplets ({@code count}), a plain {@code B} as
+     * {B, 1}.
+     */
+    static int[] parseBatch(String text, boolean count) {
+        String t = text.trim().toLowerCase(Locale.ROOT);
+        boolean pairs = count;
         try {
-            return new PKSampler(train, c.p(), c.k(), PKSampler.Shortfall.REPEAT, rng.split());
-        } catch (IllegalArgumentException e) {
-            throw new Options.UsageException("--batch " + c.p() + "x" + c.k() + " does not fit the training data ("
-                    + train + "): " + e.getMessage());
+            int x = t.indexOf('x');
+            if (x < 0 && pairs) {
+                int b = Integer.parseInt(t);
+                if (b >= 1 && b <= 100_000) {
+                    return new int[] {b, 1};
+                }
+            } else if (x > 0) {
+                int p = Integer.parseInt(t.substring(0, x));
+                int k = Integer.parseInt(t.substring(x + 1));
+                if (p >= (pairs ? 1 : 2) && k >= (pairs ? 1 : 2) && (long) p * k <= 100_000) {
+                    return new int[] {p, k};
+                }
+            }
+        } catch (NumberFormatException e) {
+            // the usage message below
         }
+        throw new Options.UsageException("--batch '" + text + "' is not valid; use PxK with P >= 2 people and K >= 2 "
+                + "images each (e.g. 12x4)" + (pairs ? ", or a number of pairs or triplets (e.g. 24)" : ""));
     }
+
 }

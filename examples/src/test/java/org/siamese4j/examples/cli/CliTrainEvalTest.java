@@ -49,7 +49,7 @@ class CliTrainEvalTest extends CliRunner {
     void trainThenEvalJsonThenEmbed() throws IOException {
         Path model = dir.resolve("m.safetensors");
         assertThat(trainTiny(model)).as(stderr()).isZero();
-        assertThat(stdout()).contains("epoch 1/1").contains("held-out 6 people").contains("saved");
+        assertThat(stdout()).contains("epoch 1/1").contains("test: 6 people").contains("saved");
         assertThat(model).exists();
         assertThat(Path.of(model + ".ckpt")).exists();
         ModelFile.LoadedModel loaded = ModelFile.load(model);
@@ -98,20 +98,30 @@ class CliTrainEvalTest extends CliRunner {
         return file;
     }
 
+    /**
+     * A constant learning rate, so that stopping after epoch 1 is the same run as the first epoch of a 2-epoch
+     * run (a cosine schedule spans the budget it is given; the library's TrainerTest covers exact resume with one).
+     */
     @Test
     void resumeFromACheckpointGivesTheSameModelAsAnUninterruptedRun() throws IOException {
         for (String loss : List.of("triplet", "contrastive", "circle")) {
             Path straight = dir.resolve(loss + "-straight.safetensors");
             Path split = dir.resolve(loss + "-split.safetensors");
-            assertThat(trainTiny(straight, "--loss", loss, "--epochs", "2")).as(stderr()).isZero();
-            assertThat(trainTiny(split, "--loss", loss, "--epochs", "1")).as(stderr()).isZero();
-            assertThat(trainTiny(split, "--loss", loss, "--epochs", "2", "--resume", split + ".ckpt"))
+            assertThat(trainTiny(straight, "--loss", loss, "--epochs", "2", "--schedule", "constant")).as(stderr())
+                    .isZero();
+            assertThat(trainTiny(split, "--loss", loss, "--epochs", "1", "--schedule", "constant")).as(stderr())
+                    .isZero();
+            // only the budget is given anew: the run's own options come from the checkpoint
+            assertThat(run("train", "--epochs", "2", "--resume", split + ".ckpt", "--out", split.toString()))
                     .as(stderr()).isZero();
             assertThat(stdout()).contains("resumed from").contains("after epoch 1").contains("epoch 2/2")
                     .doesNotContain("epoch 1/2");
             ModelFile.LoadedModel a = ModelFile.load(straight);
             ModelFile.LoadedModel b = ModelFile.load(split);
             assertThat(b.metadata().get("threshold")).as(loss).isEqualTo(a.metadata().get("threshold"));
+            // the history covers the whole run, not only the resumed epochs
+            assertThat(b.metadata().get("loss_history")).as(loss).isEqualTo(a.metadata().get("loss_history"))
+                    .contains(",");
             var wa = a.model().stateDict();
             var wb = b.model().stateDict();
             assertThat(wb.keySet()).isEqualTo(wa.keySet());
@@ -124,12 +134,102 @@ class CliTrainEvalTest extends CliRunner {
     }
 
     @Test
-    void resumingACheckpointOfAnotherLossFailsClearly() {
+    void resumingWithOtherOptionsThanTheSavedRunIsRefusedNamingTheOption() {
         Path model = dir.resolve("c.safetensors");
         assertThat(trainTiny(model, "--loss", "circle")).as(stderr()).isZero();
         assertThat(trainTiny(dir.resolve("d.safetensors"), "--loss", "contrastive", "--epochs", "2", "--resume",
-                model + ".ckpt")).isEqualTo(1);
-        assertThat(stderr()).contains("'pk' run").contains("'pairs'").doesNotContain("\tat ");
+                model + ".ckpt")).isEqualTo(2);
+        assertThat(stderr()).contains("--loss contrastive differs from the run saved in").contains("(circle)")
+                .doesNotContain("\tat ");
+        assertThat(run("train", "--lr", "0.5", "--resume", model + ".ckpt", "--out", model.toString()))
+                .isEqualTo(2);
+        assertThat(stderr()).contains("--lr 0.5 differs").contains("(0.001)");
+        // the same value written otherwise is the same option
+        assertThat(run("train", "--lr", "1e-3", "--batch", "4X4", "--epochs", "2", "--resume", model + ".ckpt",
+                "--out", model.toString())).as(stderr()).isZero();
+        assertThat(stdout()).contains("resumed from").contains("epoch 2/2");
+    }
+
+    @Test
+    void aFreshRunOverAnEarlierRunsCheckpointIsRefusedWithoutForce() {
+        Path model = dir.resolve("m.safetensors");
+        assertThat(trainTiny(model)).as(stderr()).isZero();
+        assertThat(trainTiny(model)).isEqualTo(2);
+        assertThat(stderr()).contains(model + ".ckpt holds the checkpoint of an earlier run")
+                .contains("--resume " + model + ".ckpt").contains("--force");
+        assertThat(trainTiny(model, "--force")).as(stderr()).isZero();
+    }
+
+    @Test
+    void outIntoAMissingFolderIsCreatedBeforeTraining() {
+        Path model = dir.resolve("new/deeper/m.safetensors");
+        assertThat(trainTiny(model, "--loss", "contrastive")).as(stderr()).isZero();
+        assertThat(model).exists();
+        assertThat(Path.of(model + ".ckpt")).exists();
+    }
+
+    @Test
+    void tooFewTestOrValidationPeopleAreRefusedBeforeTraining() {
+        assertThat(run("train", "--test-identities", "1")).isEqualTo(2);
+        assertThat(stderr()).contains("--test-identities 1 is out of range; valid: 2 to");
+        assertThat(run("train", "--test-identities", "0")).isEqualTo(2);
+        assertThat(stderr()).contains("--test-identities 0 is out of range");
+        assertThat(run("train", "--validation-identities", "1")).isEqualTo(2);
+        assertThat(stderr()).contains("validation needs at least 2 people");
+        assertThat(run("train", "--data", "synthetic:4x3", "--steps", "-1")).isEqualTo(2);
+        assertThat(stderr()).contains("--steps -1 is out of range");
+    }
+
+    @Test
+    void theSplitIsThreeWayAndNamedInTheOutputAndTheModel() throws IOException {
+        Path model = dir.resolve("split.safetensors");
+        assertThat(trainTiny(model, "--validation-identities", "5")).as(stderr()).isZero();
+        assertThat(stdout()).contains("train: ImageDataset[40 images of 10 identities")
+                .contains("validation: ImageDataset[20 images of 5 identities").contains("people synth-200000,")
+                .contains("test (never seen in training or validation): ").contains("people synth-100000,")
+                .containsPattern("epoch 1/1: 3 steps, mean loss [0-9.]+, active terms [0-9]+%; validation AUC ");
+        Map<String, String> meta = ModelFile.load(model).metadata();
+        assertThat(meta.get("training_people").split(",")).hasSize(10).contains("synth-0", "synth-9");
+        assertThat(meta.get("validation_people").split(",")).hasSize(5).contains("synth-200000");
+        assertThat(meta.get("test_people").split(",")).hasSize(6).contains("synth-100005");
+        assertThat(meta).containsKeys("validation_auc", "test_auc", "best_epoch", "validation_auc_history")
+                .containsEntry("threshold_method", "best accuracy, mean of 10 folds of balanced pairs of the "
+                        + "validation people");
+    }
+
+    @Test
+    void stepsIsABudgetInStepsAndTheEpochLengthIsOnePassOverTheImages() {
+        // 10 people x 4 images = 40 images at 4x4 = 16 per batch: 3 steps an epoch
+        assertThat(trainTiny(dir.resolve("s.safetensors"), "--epochs", "10", "--steps", "4")).as(stderr())
+                .isZero();
+        assertThat(stdout()).contains("an epoch is 3 steps over the 40 training images; budget 10 epochs or 4 steps")
+                .contains("epoch 1/10: 3 steps").contains("epoch 2/10: 1 steps").doesNotContain("epoch 3/10")
+                .contains("trained 2 epochs (4 steps)");
+    }
+
+    @Test
+    void evalWarnsWhenTheDataHoldsTrainingPeopleAndCanLeaveThemOut() throws IOException {
+        Path folder = dir.resolve("faces");
+        for (int person = 0; person < 12; person++) {
+            Path p = Files.createDirectories(folder.resolve("p" + person));
+            for (int image = 0; image < 3; image++) {
+                Images.writePgm(GrayImage.of(56, 46, 1f, SyntheticFaces.renderImage(3, person, image, 56, 46)),
+                        p.resolve(image + ".pgm"));
+            }
+        }
+        Path model = dir.resolve("f.safetensors");
+        assertThat(run("train", "--data", folder.toString(), "--test-identities", "3", "--validation-identities",
+                "2", "--batch", "4x3", "--epochs", "1", "--threads", "1", "--out", model.toString())).as(stderr())
+                .isZero();
+        assertThat(run("eval", "--model", model.toString(), "--data", folder.toString(), "--trials", "20"))
+                .isZero();
+        assertThat(stderr()).contains("warning: 9 of the 12 people in " + folder + " were used to train or validate "
+                + "this model").contains("--exclude-training");
+        assertThat(stdout()).contains("people (some seen in training): 12 people").doesNotContain("unseen");
+        assertThat(run("eval", "--model", model.toString(), "--data", folder.toString(), "--trials", "20",
+                "--exclude-training", "--ways", "3", "--json")).as(stderr()).isZero();
+        assertThat(stdout()).contains("\"identities\":3").contains("\"unseen_people_only\":true");
+        assertThat(stderr()).doesNotContain("warning");
     }
 
     @Test
@@ -144,7 +244,7 @@ class CliTrainEvalTest extends CliRunner {
         assertThat(run("train", "--loss", "hinge")).isEqualTo(2);
         assertThat(stderr()).contains("choose one of: contrastive, triplet, circle");
         assertThat(run("train", "--optimizer", "rmsprop")).isEqualTo(2);
-        assertThat(stderr()).contains("choose one of: adam, sgd");
+        assertThat(stderr()).contains("choose one of: adam, adamw, sgd");
         assertThat(run("train", "--batch", "12")).isEqualTo(2);
         assertThat(stderr()).contains("use PxK");
         assertThat(run("train", "--data", "synthetic:1x1")).isEqualTo(2);

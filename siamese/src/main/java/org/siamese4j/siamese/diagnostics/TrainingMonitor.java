@@ -24,7 +24,7 @@ import org.siamese4j.tensor.Tensor;
 /**
  * Watches a training run and explains it: records the figures of every step and every epoch, runs the detectors
  * that spot a run failing silently, and hands both to a {@link DiagnosticsListener} as they happen. Attach one to
- * a trainer ({@code TripletTrainer.withMonitor}, {@code MetricTrainer.withMonitor}); any other training loop
+ * the {@code Trainer} ({@code Trainer.Builder.monitor}); any other training loop
  * drives it with the calls below.
  *
  * <h2>Per step</h2>
@@ -48,7 +48,9 @@ import org.siamese4j.tensor.Tensor;
  *       is always 1 and only the spread can shrink): both the within-batch spread, {@code sqrt(sum of the
  *       per-dimension variances)}, and the mean Euclidean pairwise distance are at most
  *       {@link Settings#collapseTolerance()} times the rms norm. Embeddings that are all exactly zero count as
- *       collapsed.</li>
+ *       collapsed. With the loss's margin given ({@link #withMargin}) it also fires when the embeddings are
+ *       squeezed together: the epoch's mean loss is at least 90% of the margin while the gap between negative and
+ *       positive distances is under a quarter of it.</li>
  *   <li>{@link DiagnosticKind#LOSS_STUCK_AT_ZERO}, per step: the loss has been exactly 0 with no active term for
  *       {@link Settings#zeroLossSteps()} consecutive steps, or for a whole epoch when epochs are shorter. Batches
  *       skipped for want of a valid term neither extend nor break the run.</li>
@@ -139,6 +141,7 @@ public final class TrainingMonitor {
 
     private Settings settings = Settings.defaults();
     private Distance distance = Distance.EUCLIDEAN;
+    private double margin = Double.NaN;
     private DiagnosticsListener listener = SILENT;
 
     private final List<StepFigures> steps = new ArrayList<>();
@@ -165,6 +168,15 @@ public final class TrainingMonitor {
      */
     public TrainingMonitor withDistance(Distance distance) {
         this.distance = Objects.requireNonNull(distance, "TrainingMonitor.withDistance: distance is null");
+        return this;
+    }
+
+    /**
+     * The margin of the loss being trained (NaN, the default, for a loss without one): the collapse detector then
+     * also catches embeddings squeezed together, a loss pinned at the margin with a gap far below it.
+     */
+    public TrainingMonitor withMargin(double margin) {
+        this.margin = margin;
         return this;
     }
 
@@ -341,16 +353,32 @@ public final class TrainingMonitor {
         double tol = settings.collapseTolerance();
         boolean measurable = !Double.isNaN(f.relativeSpread()) && !Double.isNaN(f.relativeDistance());
         boolean collapsed = measurable && f.relativeSpread() <= tol && f.relativeDistance() <= tol;
-        if (onset(DiagnosticKind.COLLAPSE, collapsed)) {
-            warn(new DiagnosticWarning(DiagnosticKind.COLLAPSE, f.epoch(), 0, String.format(Locale.ROOT,
+        boolean squeezed = !collapsed && squeezed(f);
+        if (onset(DiagnosticKind.COLLAPSE, collapsed || squeezed)) {
+            warn(new DiagnosticWarning(DiagnosticKind.COLLAPSE, f.epoch(), 0, collapsed ? String.format(Locale.ROOT,
                     "the embeddings have collapsed to (almost) one point: their within-batch spread is %.3g and "
                             + "their mean pairwise distance %.3g times their size (rms norm %.3g; limit %.3g), so "
                             + "every image gets nearly the same embedding. Try: check that the learning rate is not 0 "
                             + "and the last layer is not zero-initialised (Xavier or He init), lower a learning rate "
                             + "that is too high, use a margin > 0 with semi-hard or batch-hard mining, and check that "
                             + "batches hold several identities.", f.relativeSpread(), f.relativeDistance(),
-                    f.rmsNorm(), tol)));
+                    f.rmsNorm(), tol) : String.format(Locale.ROOT, "the embeddings are squeezed together: the loss "
+                            + "%.4g sits at the margin %.4g and different people are only %.4g farther apart than "
+                            + "the same person (d+ %.4g, d- %.4g), under a quarter of the margin, so the loss "
+                            + "barely tells anyone apart. Try: a learning-rate warm-up or a lower rate, semi-hard "
+                            + "mining, a smaller margin.", f.meanLoss(), margin, f.gap(), f.meanPositiveDistance(),
+                    f.meanNegativeDistance())));
         }
+    }
+
+    /**
+     * A margin loss whose epoch mean sits at the margin (at least 90% of it) while the negatives are less than a
+     * quarter of the margin farther than the positives: the batch-hard failure where every embedding is pulled
+     * into a small cap of the sphere and the loss stays at the margin however long it trains.
+     */
+    private boolean squeezed(EpochFigures f) {
+        return margin > 0 && !Double.isNaN(f.meanLoss()) && !Double.isNaN(f.gap())
+                && f.meanLoss() >= 0.9 * margin && f.gap() < 0.25 * margin;
     }
 
     private void checkSkipped(EpochFigures f) {

@@ -249,7 +249,7 @@ public final class Verifier {
 
     /**
      * A verifier for a pair model with a learned similarity head in memory (e.g. just trained with
-     * {@link org.siamese4j.siamese.head.HeadTrainer}), uncalibrated; its score is the head's P(same). Tower and
+     * {@link org.siamese4j.siamese.train.HeadObjective}), uncalibrated; its score is the head's P(same). Tower and
      * head are copied, so the caller may go on training {@code network}.
      *
      * @param towerArch     the tower's spec; must describe {@code network.tower()} exactly for {@code inputShape}

@@ -30,11 +30,7 @@ import org.siamese4j.optim.Adam;
 import org.siamese4j.optim.Optimizer;
 import org.siamese4j.optim.SGD;
 import org.siamese4j.siamese.Distance;
-import org.siamese4j.siamese.MetricTrainer;
-import org.siamese4j.siamese.TripletTrainer;
 import org.siamese4j.siamese.data.ImageDataset;
-import org.siamese4j.siamese.data.PKSampler;
-import org.siamese4j.siamese.data.PairSampler;
 import org.siamese4j.siamese.data.SyntheticFaces;
 import org.siamese4j.siamese.loss.CircleLoss;
 import org.siamese4j.siamese.loss.ContrastiveLoss;
@@ -45,6 +41,11 @@ import org.siamese4j.siamese.mining.BatchAllMiner;
 import org.siamese4j.siamese.mining.BatchHardMiner;
 import org.siamese4j.siamese.mining.OnlineMiner;
 import org.siamese4j.siamese.mining.SemiHardMiner;
+import org.siamese4j.siamese.train.CircleObjective;
+import org.siamese4j.siamese.train.ContrastiveObjective;
+import org.siamese4j.siamese.train.Listeners;
+import org.siamese4j.siamese.train.OnlineTripletObjective;
+import org.siamese4j.siamese.train.Trainer;
 import org.siamese4j.tensor.Rng;
 import org.siamese4j.tensor.Tensor;
 
@@ -81,6 +82,12 @@ class DiagnosticsTrainingTest {
         expected.forEach((name, t) -> assertThat(actual.get(name).data()).as(name).containsExactly(t.data()));
     }
 
+    /** A trainer of {@code tower} with online-mined P x K triplets, nothing else set. */
+    private static Trainer.Builder triplets(Sequential tower, ImageDataset data, int p, int k, TripletLoss loss,
+                                            OnlineMiner miner, Optimizer optimizer, Rng rng) {
+        return Trainer.builder(tower, new OnlineTripletObjective(data, p, k, loss, miner, rng), optimizer, data);
+    }
+
     private static void assertSameParameters(Map<String, Tensor> expected, Module m) {
         m.namedParameters().forEach((name, t) -> assertThat(t.data()).as(name).containsExactly(
                 expected.get(name).data()));
@@ -99,10 +106,10 @@ class DiagnosticsTrainingTest {
         List<String> printed = new ArrayList<>();
         TrainingMonitor monitor = new TrainingMonitor().withDistance(loss.distance())
                 .withListener(DiagnosticsListener.warnings(w -> printed.add(w.toString())));
-        TripletTrainer trainer = new TripletTrainer(tower, loss, new BatchHardMiner(),
-                new Adam(tower.parameters(), 3e-3f), null).withMonitor(monitor);
-        List<TripletTrainer.StepReport> reports = new ArrayList<>();
-        trainer.fit(data, new PKSampler(data, 4, 4, PKSampler.Shortfall.REPEAT, rng.split()), 4, reports::add);
+        List<Trainer.StepReport> reports = new ArrayList<>();
+        // 48 images at 16 a step: epochs of 3 steps
+        triplets(tower, data, 4, 4, loss, new BatchHardMiner(), new Adam(tower.parameters(), 3e-3f), rng.split())
+                .monitor(monitor).listener(Listeners.onStep(reports::add)).build().fit(Trainer.Budget.epochs(4));
 
         assertThat(printed).isEmpty();
         assertThat(monitor.warnings()).isEmpty();
@@ -112,6 +119,7 @@ class DiagnosticsTrainingTest {
             assertThat(s.mined()).isNotNull();
         });
         // the monitor's figures are the trainer's own
+        assertThat(reports).hasSize(12);
         for (int i = 0; i < reports.size(); i++) {
             assertThat(monitor.steps().get(i).loss()).isEqualTo(reports.get(i).loss());
             assertThat(monitor.steps().get(i).mined()).isEqualTo(reports.get(i).mined());
@@ -139,24 +147,24 @@ class DiagnosticsTrainingTest {
         Rng rng = new Rng(4);
         Sequential tower = convTower(rng);
         TrainingMonitor pairs = new TrainingMonitor();
-        Rng pairRng = rng.split();
-        MetricTrainer.pairs(tower, new ContrastiveLoss(1f, LabelConvention.SAME_IS_ONE), Distance.EUCLIDEAN,
-                        new Adam(tower.parameters(), 3e-3f), null).withMonitor(pairs)
-                .fitPairs(data, new PairSampler(data, 0.5, pairRng), pairRng, 8, 3, 2, null, null);
+        // 32 images at 16 a step (8 pairs): epochs of 2 steps
+        Trainer.builder(tower, new ContrastiveObjective(data, 8, new ContrastiveLoss(1f, LabelConvention.SAME_IS_ONE),
+                        Distance.EUCLIDEAN, rng.split()), new Adam(tower.parameters(), 3e-3f), data).monitor(pairs)
+                .build().fit(Trainer.Budget.epochs(2));
         assertThat(pairs.warnings()).isEmpty();
-        assertThat(pairs.steps()).hasSize(6);
+        assertThat(pairs.steps()).hasSize(4);
         assertThat(pairs.epochs()).hasSize(2).allSatisfy(e -> {
-            assertThat(e.images()).isEqualTo(3 * 16);
+            assertThat(e.images()).isEqualTo(2 * 16);
             assertThat(e.positivePairs()).isPositive();
         });
 
         Sequential tower2 = convTower(rng);
         TrainingMonitor circle = new TrainingMonitor().withDistance(Distance.COSINE);
-        MetricTrainer.batches(tower2, new CircleLoss(0.25f, 32f)::compute, new Adam(tower2.parameters(), 3e-3f), null)
-                .withMonitor(circle)
-                .fitBatches(data, new PKSampler(data, 4, 2, PKSampler.Shortfall.REPEAT, rng.split()), 2, null, null);
+        // 32 images at 8 a step (P 4 x K 2): epochs of 4 steps
+        Trainer.builder(tower2, new CircleObjective(data, 4, 2, new CircleLoss(0.25f, 32f), rng.split()),
+                new Adam(tower2.parameters(), 3e-3f), data).monitor(circle).build().fit(Trainer.Budget.epochs(2));
         assertThat(circle.warnings()).isEmpty();
-        assertThat(circle.steps()).hasSize(4).noneMatch(StepFigures::skipped);
+        assertThat(circle.steps()).hasSize(8).noneMatch(StepFigures::skipped);
         assertThat(circle.epochs().get(1).distance()).isEqualTo(Distance.COSINE);
     }
 
@@ -177,16 +185,16 @@ class DiagnosticsTrainingTest {
     }
 
     @Test
-    void zeroInitialisedLastLayerWithLearningRateZeroCollapses() {
+    void zeroInitialisedLastLayerWithLearningRateZeroCollapses() throws Exception {
         ImageDataset data = faces(8, 4);
         for (boolean normalise : new boolean[]{false, true}) {
             for (float bias : new float[]{0f, 0.5f}) {
                 Rng rng = new Rng(5);
                 Sequential tower = collapsedTower(rng, bias, normalise);
                 TrainingMonitor monitor = new TrainingMonitor();
-                new TripletTrainer(tower, TripletLoss.hard(0.3f, Distance.EUCLIDEAN), new BatchHardMiner(),
-                        new SGD(tower.parameters(), 0f), null).withMonitor(monitor)
-                        .fit(data, 4, 2, 2, rng.split(), null);
+                triplets(tower, data, 4, 2, TripletLoss.hard(0.3f, Distance.EUCLIDEAN), new BatchHardMiner(),
+                        new SGD(tower.parameters(), 0f), rng.split()).monitor(monitor).build()
+                        .fit(Trainer.Budget.epochs(2));
                 String run = "bias " + bias + (normalise ? ", L2-normalised" : "");
                 assertThat(monitor.warnings()).as(run).extracting(DiagnosticWarning::kind)
                         .containsExactly(DiagnosticKind.COLLAPSE);           // once, though both epochs collapse
@@ -228,15 +236,16 @@ class DiagnosticsTrainingTest {
     }
 
     @Test
-    void marginZeroOnEasyDataGetsStuckAtZero() {
+    void marginZeroOnEasyDataGetsStuckAtZero() throws Exception {
         Rng rng = new Rng(6);
         ImageDataset data = easyClusters(8, 2, rng);
         Sequential tower = new Sequential(new Flatten(), new Linear(H * W, 32, rng), new ReLU(),
                 new Linear(32, 8, rng));
         TrainingMonitor monitor = new TrainingMonitor();
-        new TripletTrainer(tower, TripletLoss.hard(0f, Distance.EUCLIDEAN), BatchAllMiner.all(),
-                new Adam(tower.parameters(), 1e-3f), null).withMonitor(monitor)
-                .fit(data, 4, 2, 3, rng.split(), null);
+        // 16 images at 8 a step: epochs of 2 steps
+        triplets(tower, data, 4, 2, TripletLoss.hard(0f, Distance.EUCLIDEAN), BatchAllMiner.all(),
+                new Adam(tower.parameters(), 1e-3f), rng.split()).monitor(monitor).build()
+                .fit(Trainer.Budget.epochs(3));
 
         assertThat(monitor.steps()).hasSize(6).allSatisfy(s -> {
             assertThat(s.loss()).isZero();
@@ -267,18 +276,19 @@ class DiagnosticsTrainingTest {
                     new Linear(16, 8, rng));
             Adam adam = new Adam(tower.parameters(), 1e-3f);
             TrainingMonitor monitor = withMonitor ? new TrainingMonitor() : null;
-            TripletTrainer trainer = new TripletTrainer(tower, TripletLoss.soft(Distance.EUCLIDEAN),
-                    new BatchHardMiner(), adam, null).withMonitor(monitor);
-            PKSampler sampler = new PKSampler(data, 4, 4, PKSampler.Shortfall.REPEAT, rng.split());
             Path file = dir.resolve("run-" + withMonitor + ".ckpt");
             List<Map<String, Tensor>> afterEpoch1 = new ArrayList<>();
-            NonFiniteTrainingException e = catchThrowableOfType(() -> trainer.fit(data, sampler, 3, r -> {
-                if (r.epoch() == 1 && r.step() == r.stepsPerEpoch()) {
-                    afterEpoch1.add(snapshot(tower));
-                    first.armed = true;                  // from the first step of epoch 2 on
-                    second.armed = true;
-                }
-            }, new TripletTrainer.CheckpointPolicy(file, 1)), NonFiniteTrainingException.class);
+            // 32 images at 16 a step: epochs of 2 steps
+            Trainer trainer = triplets(tower, data, 4, 4, TripletLoss.soft(Distance.EUCLIDEAN), new BatchHardMiner(),
+                    adam, rng.split()).monitor(monitor).checkpoint(file).listener(Listeners.onStep(r -> {
+                        if (r.epoch() == 1 && r.step() == r.stepsPerEpoch()) {
+                            afterEpoch1.add(snapshot(tower));
+                            first.armed = true;          // from the first step of epoch 2 on
+                            second.armed = true;
+                        }
+                    })).build();
+            NonFiniteTrainingException e = catchThrowableOfType(() -> trainer.fit(Trainer.Budget.epochs(3)),
+                    NonFiniteTrainingException.class);
 
             assertThat(e).as("monitor " + withMonitor).isNotNull();
             assertThat(e.source()).isEqualTo(NonFiniteTrainingException.Source.GRADIENT);
@@ -295,14 +305,16 @@ class DiagnosticsTrainingTest {
             assertThat(saved.epoch()).isEqualTo(1);
             assertSameState(afterEpoch1.get(0), saved.modelState());
             assertThat(trainer.epoch()).isEqualTo(1);
+            assertThat(trainer.steps()).as("the failed step is not counted").isEqualTo(2);
             // ... and loadable into a trainer built the same way
             Rng rng2 = new Rng(99);
             Sequential fresh = new Sequential(new Flatten(), new Linear(H * W, 16, rng2), new Tanh(),
                     new GradientAmplifier(), new GradientAmplifier(), new Linear(16, 8, rng2));
-            TripletTrainer resumed = new TripletTrainer(fresh, TripletLoss.soft(Distance.EUCLIDEAN),
-                    new BatchHardMiner(), new Adam(fresh.parameters(), 1e-3f), null);
-            resumed.resume(file, new PKSampler(data, 4, 4, PKSampler.Shortfall.REPEAT, new Rng(1)));
+            Trainer resumed = triplets(fresh, data, 4, 4, TripletLoss.soft(Distance.EUCLIDEAN), new BatchHardMiner(),
+                    new Adam(fresh.parameters(), 1e-3f), new Rng(1)).build();
+            resumed.resume(file);
             assertSameState(afterEpoch1.get(0), snapshot(fresh));
+            assertThat(resumed.epoch()).isEqualTo(1);
             if (withMonitor) {
                 assertThat(monitor.warnings()).extracting(DiagnosticWarning::kind)
                         .containsExactly(DiagnosticKind.NON_FINITE);
@@ -318,18 +330,20 @@ class DiagnosticsTrainingTest {
         Rng rng = new Rng(8);
         Sequential tower = convTower(rng);
         TrainingMonitor monitor = new TrainingMonitor();
-        TripletTrainer trainer = new TripletTrainer(tower, TripletLoss.hard(0.3f, Distance.EUCLIDEAN),
-                new BatchHardMiner(), new Adam(tower.parameters(), 1e-3f), null).withMonitor(monitor);
-        PKSampler sampler = new PKSampler(data, 4, 2, PKSampler.Shortfall.REPEAT, rng.split());
         Path file = dir.resolve("nan.ckpt");
         List<Map<String, Tensor>> good = new ArrayList<>();
         int poisoned = 5;
-        NonFiniteTrainingException e = catchThrowableOfType(() -> trainer.fit(data, sampler, 3, r -> {
-            good.add(snapshot(tower));                                 // weights and BN statistics after each step
-            if (r.epoch() == 1 && r.step() == r.stepsPerEpoch()) {
-                data.images().data()[poisoned * H * W + 17] = Float.NaN;   // every image appears every epoch
-            }
-        }, new TripletTrainer.CheckpointPolicy(file, 1)), NonFiniteTrainingException.class);
+        // 16 images at 8 a step: epochs of 2 steps, which together draw all 8 people, each with both images
+        Trainer trainer = triplets(tower, data, 4, 2, TripletLoss.hard(0.3f, Distance.EUCLIDEAN), new BatchHardMiner(),
+                new Adam(tower.parameters(), 1e-3f), rng.split()).monitor(monitor).checkpoint(file)
+                .listener(Listeners.onStep(r -> {
+                    good.add(snapshot(tower));                         // weights and BN statistics after each step
+                    if (r.epoch() == 1 && r.step() == r.stepsPerEpoch()) {
+                        data.images().data()[poisoned * H * W + 17] = Float.NaN;   // every image appears every epoch
+                    }
+                })).build();
+        NonFiniteTrainingException e = catchThrowableOfType(() -> trainer.fit(Trainer.Budget.epochs(3)),
+                NonFiniteTrainingException.class);
 
         assertThat(e).isNotNull();
         assertThat(e.source()).isEqualTo(NonFiniteTrainingException.Source.INPUT);
@@ -351,11 +365,11 @@ class DiagnosticsTrainingTest {
                 new Linear(32, 8, rng));
         Optimizer sgd = new SGD(tower.parameters(), 1e30f);
         TrainingMonitor monitor = new TrainingMonitor();
-        TripletTrainer trainer = new TripletTrainer(tower, TripletLoss.hard(0.3f, Distance.EUCLIDEAN),
-                new BatchHardMiner(), sgd, null).withMonitor(monitor);
         List<Map<String, Tensor>> good = new ArrayList<>();
-        NonFiniteTrainingException e = catchThrowableOfType(() -> trainer.fit(data, 4, 4, 3, rng.split(),
-                r -> good.add(snapshot(tower))), NonFiniteTrainingException.class);
+        Trainer trainer = triplets(tower, data, 4, 4, TripletLoss.hard(0.3f, Distance.EUCLIDEAN), new BatchHardMiner(),
+                sgd, rng.split()).monitor(monitor).listener(Listeners.onStep(r -> good.add(snapshot(tower)))).build();
+        NonFiniteTrainingException e = catchThrowableOfType(() -> trainer.fit(Trainer.Budget.epochs(3)),
+                NonFiniteTrainingException.class);
 
         assertThat(e).isNotNull();
         assertThat(good).as("the first step is fine, it only makes the weights huge").hasSize(1);
@@ -400,16 +414,19 @@ class DiagnosticsTrainingTest {
         assertThat(contrastive.activeFraction()).isEqualTo(2.0 / 3);
         assertFiniteWithGradient(contrastive, x, Float.NaN);
 
-        // the trainers skip such batches without a step, count them and say so
-        ImageDataset data = faces(1, 6);
+        // the trainer skips such batches without a step, counts them and says so (4 images: epochs of 1 step)
+        ImageDataset data = faces(1, 4);
         Sequential tower = convTower(new Rng(11));
         Map<String, Tensor> before = snapshot(tower);
         TrainingMonitor monitor = new TrainingMonitor();
-        List<TripletTrainer.StepReport> reports = new ArrayList<>();
-        new TripletTrainer(tower, TripletLoss.hard(0.2f, Distance.EUCLIDEAN), new BatchHardMiner(),
-                new Adam(tower.parameters(), 1e-2f), null).withMonitor(monitor)
-                .fit(data, 1, 4, 2, new Rng(12), reports::add);
-        assertThat(reports).isEmpty();
+        List<Trainer.StepReport> reports = new ArrayList<>();
+        triplets(tower, data, 1, 4, TripletLoss.hard(0.2f, Distance.EUCLIDEAN), new BatchHardMiner(),
+                new Adam(tower.parameters(), 1e-2f), new Rng(12)).monitor(monitor)
+                .listener(Listeners.onStep(reports::add)).build().fit(Trainer.Budget.epochs(2));
+        assertThat(reports).hasSize(2).allSatisfy(r -> {
+            assertThat(r.skipped()).isTrue();
+            assertThat(r.mined()).isNull();
+        });
         assertThat(monitor.steps()).hasSize(2).allMatch(StepFigures::skipped);
         assertThat(monitor.epochs()).extracting(EpochFigures::skippedBatches).containsExactly(1, 1);
         assertThat(monitor.warnings()).extracting(DiagnosticWarning::kind)
@@ -419,13 +436,15 @@ class DiagnosticsTrainingTest {
         assertThat(monitor.epochs().get(0).meanNegativeDistance()).isNaN();  // nothing to measure, not a NaN loss
 
         TrainingMonitor circleMonitor = new TrainingMonitor();
-        List<MetricTrainer.StepReport> circleReports = new ArrayList<>();
+        List<Trainer.StepReport> circleReports = new ArrayList<>();
         Sequential tower2 = convTower(new Rng(11));
-        MetricTrainer.batches(tower2, new CircleLoss()::compute, new Adam(tower2.parameters(), 1e-2f), null)
-                .withMonitor(circleMonitor)
-                .fitBatches(data, new PKSampler(data, 1, 4, PKSampler.Shortfall.REPEAT, new Rng(13)), 2,
-                        circleReports::add, null);
-        assertThat(circleReports).hasSize(2).allSatisfy(r -> assertThat(r.loss()).isZero());
+        Trainer.builder(tower2, new CircleObjective(data, 1, 4, new CircleLoss(), new Rng(13)),
+                        new Adam(tower2.parameters(), 1e-2f), data).monitor(circleMonitor)
+                .listener(Listeners.onStep(circleReports::add)).build().fit(Trainer.Budget.epochs(2));
+        assertThat(circleReports).hasSize(2).allSatisfy(r -> {
+            assertThat(r.skipped()).isTrue();
+            assertThat(r.loss()).isZero();
+        });
         assertThat(circleMonitor.steps()).hasSize(2).allMatch(StepFigures::skipped);
         assertThat(circleMonitor.warnings(DiagnosticKind.NO_VALID_TERMS)).hasSize(1);
         // Adam with a zero gradient would still move the weights through its moments: no step means none (the

@@ -249,6 +249,60 @@ class TrainingMonitorTest {
         return x;
     }
 
+    /**
+     * The batch-hard failure of issue 14: unit-length embeddings pulled into a small cap of the sphere, d+ about
+     * 0.02 against d- about 0.04, the loss pinned at the margin 0.3. Not one point (the spread is several times
+     * the 1% tolerance), so only the margin makes it visible.
+     */
+    @Test
+    void embeddingsSqueezedUnderTheMarginWithTheLossPinnedAtItCountAsCollapse() {
+        Rng rng = new Rng(9);
+        float[] base = {0.6f, -0.8f, 0f, 0f};
+        java.util.function.IntFunction<Tensor> squeezed = step -> {
+            float[] v = new float[8 * 4];
+            for (int i = 0; i < 8; i++) {
+                Tensor offset = randomEmbeddings(new Rng(100 + i / 2), 1, 4, 0.02f);   // one per identity
+                Tensor noise = randomEmbeddings(rng, 1, 4, 0.008f);
+                for (int k = 0; k < 4; k++) {
+                    v[i * 4 + k] = base[k] + offset.data()[k] + noise.data()[k];
+                }
+            }
+            return unitRows(Tensor.of(v, 8, 4));
+        };
+        TrainingMonitor pinned = new TrainingMonitor().withMargin(0.3);
+        for (int step = 1; step <= 3; step++) {
+            pinned.step(guard(pinned, 1, step, 3, 0.1f), 0.3f, 1, null, squeezed.apply(step), pkLabels(4, 2));
+        }
+        pinned.endEpoch();
+        EpochFigures f = pinned.epochs().get(0);
+        assertThat(f.relativeSpread()).isGreaterThan(0.02);                   // not collapsed to one point
+        assertThat(f.gap()).isLessThan(0.075);
+        assertThat(pinned.warnings(DiagnosticKind.COLLAPSE)).hasSize(1);
+        assertThat(pinned.warnings().get(0).toString()).contains("squeezed together").contains("margin 0.3")
+                .contains("Try: ");
+
+        // the same embeddings without a margin, or with the loss well under the margin: no warning
+        assertThat(epochOf(squeezed).warnings()).isEmpty();
+        TrainingMonitor learning = new TrainingMonitor().withMargin(0.3);
+        for (int step = 1; step <= 3; step++) {
+            learning.step(guard(learning, 1, step, 3, 0.1f), 0.1f, 1, null, squeezed.apply(step), pkLabels(4, 2));
+        }
+        learning.endEpoch();
+        assertThat(learning.warnings()).isEmpty();
+        // four people on four axes with the loss at the margin (hard triplets early in training): gap about 1.4
+        TrainingMonitor apart = new TrainingMonitor().withMargin(0.3);
+        for (int step = 1; step <= 3; step++) {
+            Tensor e = Tensor.zeros(8, 4).add(randomEmbeddings(rng, 8, 4, 0.01f));
+            for (int i = 0; i < 8; i++) {
+                e.data()[i * 4 + i / 2] += 1f;
+            }
+            apart.step(guard(apart, 1, step, 3, 0.1f), 0.3f, 1, null, unitRows(e), pkLabels(4, 2));
+        }
+        apart.endEpoch();
+        assertThat(apart.epochs().get(0).gap()).isGreaterThan(1.0);
+        assertThat(apart.warnings()).isEmpty();
+    }
+
     @Test
     void collapseWarnsOnceWhileItLastsAndAgainAfterRecovery() {
         TrainingMonitor monitor = new TrainingMonitor();

@@ -1,0 +1,115 @@
+package org.siamese4j.examples.cli;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.siamese4j.kernels.Parallel;
+import org.siamese4j.siamese.metrics.VerificationReport;
+
+/**
+ * {@code siamese4j benchmark}: how good a training recipe is on people it never saw, judged as users judge it:
+ * the same {@code train} run over several random identity splits and several seeds, each reported on its own
+ * test people, then the mean and the spread. A figure from one lucky split says little; this is the command
+ * behind the tables of docs/siamese.md.
+ *
+ * <p>Every option of {@code train} is accepted and passed on ({@code --seed} and {@code --split-seed} are set
+ * by the benchmark); each run trains in a temporary folder, and only the figures are kept.
+ */
+final class BenchmarkCommand implements Siamese4j.Command {
+    @Override
+    public String summary() {
+        return "train the same recipe over several identity splits and seeds; report the test figures' mean and "
+                + "spread";
+    }
+
+    @Override
+    public Options options() {
+        Options o = new TrainCommand().options();
+        Options own = new Options("benchmark")
+                .option("splits", "random identity splits, seeds of the split 1..N (default 5)")
+                .option("seeds", "training seeds per split, 1..M (default 2)")
+                .flag("csv", "also print one CSV line per run");
+        for (Map.Entry<String, String> e : o.declared().entrySet()) {
+            if (!e.getKey().equals("seed") && !e.getKey().equals("split-seed") && !e.getKey().equals("out")
+                    && !e.getKey().equals("resume") && !e.getKey().equals("force")) {
+                own.declare(e.getKey(), e.getValue());
+            }
+        }
+        return own;
+    }
+
+    @Override
+    public int run(Options o, PrintStream out) throws Exception {
+        return run(o, out, System.err);
+    }
+
+    @Override
+    public int run(Options o, PrintStream out, PrintStream err) throws Exception {
+        if (!o.positional().isEmpty()) {
+            throw new Options.UsageException("unexpected argument '" + o.positional().get(0) + "'");
+        }
+        int splits = o.integer("splits", 5, 1, 1000);
+        int seeds = o.integer("seeds", 2, 1, 1000);
+        Parallel.setThreads(o.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024));
+        Path dir = Files.createTempDirectory("siamese4j-benchmark");
+        List<String> passed = new ArrayList<>();
+        o.given().forEach((name, value) -> {
+            if (!List.of("splits", "seeds", "csv", "threads").contains(name)) {
+                passed.add("--" + name);
+                passed.add(value);
+            }
+        });
+        out.printf(Locale.ROOT, "benchmark: %d splits x %d seeds of: train %s%n", splits, seeds,
+                String.join(" ", passed));
+        PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+        List<double[]> rows = new ArrayList<>();
+        for (int split = 1; split <= splits; split++) {
+            for (int seed = 1; seed <= seeds; seed++) {
+                List<String> args = new ArrayList<>(passed);
+                args.addAll(List.of("--split-seed", Integer.toString(split), "--seed", Integer.toString(seed),
+                        "--out", dir.resolve("model-" + split + "-" + seed + ".safetensors").toString(), "--force"));
+                TrainCommand.Config c = TrainCommand.parse(new TrainCommand().options().parse(
+                        args.toArray(String[]::new), 0));
+                TrainCommand.Result r = TrainCommand.train(c, quiet, err, false);
+                VerificationReport t = r.report();
+                VerificationReport v = r.validation();
+                double[] row = {split, seed, t.auc(), t.eer(), t.oneShotAccuracy(), t.rank1(), r.seconds(),
+                        r.run().bestEpoch(), r.run().epochs(), v == null ? Double.NaN : v.auc()};
+                rows.add(row);
+                out.printf(Locale.ROOT, "split %d seed %d: test AUC %.4f, EER %.2f%%, 5-way one-shot %.2f%%, rank-1 "
+                                + "%.2f%%; validation AUC %.4f; best epoch %d of %d; %.1f s%n", split, seed, t.auc(),
+                        100 * t.eer(), 100 * t.oneShotAccuracy(), 100 * t.rank1(), row[9], r.run().bestEpoch(),
+                        r.run().epochs(), r.seconds());
+                if (o.flag("csv")) {
+                    out.println("csv," + String.join(",", Arrays.stream(row).mapToObj(x -> String.format(Locale.ROOT,
+                            "%.6g", x)).toList()));
+                }
+            }
+        }
+        out.printf(Locale.ROOT, "mean (std) over %d runs: test AUC %s, EER %s, 5-way one-shot %s, rank-1 %s, "
+                        + "training %s s%n", rows.size(), meanStd(rows, 2, 1, "%.4f"), meanStd(rows, 3, 100, "%.2f%%"),
+                meanStd(rows, 4, 100, "%.2f%%"), meanStd(rows, 5, 100, "%.2f%%"), meanStd(rows, 6, 1, "%.1f"));
+        return 0;
+    }
+
+    /** Mean and sample standard deviation of column {@code col}, times {@code scale}, as "m (s)". */
+    static String meanStd(List<double[]> rows, int col, double scale, String format) {
+        double sum = 0;
+        for (double[] r : rows) {
+            sum += r[col] * scale;
+        }
+        double mean = sum / rows.size();
+        double sq = 0;
+        for (double[] r : rows) {
+            sq += (r[col] * scale - mean) * (r[col] * scale - mean);
+        }
+        double std = rows.size() > 1 ? Math.sqrt(sq / (rows.size() - 1)) : 0;
+        return String.format(Locale.ROOT, format + " (" + format + ")", mean, std);
+    }
+}
