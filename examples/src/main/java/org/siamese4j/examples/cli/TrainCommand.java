@@ -762,13 +762,17 @@ final class TrainCommand implements Siamese4j.Command {
      */
     private static Thread resumeHint(PrintStream err, Config c, Path checkpoint, Trainer trainer) {
         return new Thread(() -> {
-            int epoch = trainer.epoch();
             err.println();
-            err.println(epoch == 0 ? "interrupted before the first epoch ended: there is no checkpoint to resume"
-                    : "interrupted: the checkpoint " + checkpoint + " (after epoch " + epoch + ") is kept; continue "
-                    + "with: siamese4j train --resume " + checkpoint + " --out " + c.out());
+            err.println(interruptedMessage(trainer.epoch(), checkpoint, c.out()));
             err.flush();
         }, "siamese4j-resume-hint");
+    }
+
+    /** What Ctrl-C after {@code epochsDone} completed epochs leaves, and how to go on. */
+    static String interruptedMessage(int epochsDone, Path checkpoint, Path out) {
+        return epochsDone == 0 ? "interrupted before the first epoch ended: there is no checkpoint to resume"
+                : "interrupted: the checkpoint " + checkpoint + " (after epoch " + epochsDone + ") is kept; continue "
+                + "with: siamese4j train --resume " + checkpoint + " --out " + out;
     }
 
     /** Progress within each epoch, then one line per epoch: loss, validation figures, the monitor's figures. */

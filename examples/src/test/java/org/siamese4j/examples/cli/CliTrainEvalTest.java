@@ -160,6 +160,22 @@ class CliTrainEvalTest extends CliRunner {
         assertThat(trainTiny(model, "--force")).as(stderr()).isZero();
     }
 
+    /** Ctrl-C prints this from a shutdown hook; the command in it must continue the run it names. */
+    @Test
+    void anInterruptedRunSaysHowToResume() {
+        Path model = dir.resolve("r.safetensors");
+        assertThat(trainTiny(model, "--epochs", "1", "--schedule", "constant")).as(stderr()).isZero();
+        String message = TrainCommand.interruptedMessage(1, Path.of(model + ".ckpt"), model);
+        assertThat(message).startsWith("interrupted: the checkpoint " + model + ".ckpt (after epoch 1) is kept");
+        String command = message.substring(message.indexOf("siamese4j train ") + "siamese4j ".length());
+        List<String> args = new ArrayList<>(List.of(command.split(" ")));
+        args.addAll(List.of("--epochs", "2"));
+        assertThat(run(args.toArray(String[]::new))).as(stderr()).isZero();
+        assertThat(stdout()).contains("resumed from " + model + ".ckpt after epoch 1").contains("epoch 2/2");
+        assertThat(TrainCommand.interruptedMessage(0, Path.of("m.ckpt"), Path.of("m")))
+                .contains("there is no checkpoint to resume");
+    }
+
     @Test
     void outIntoAMissingFolderIsCreatedBeforeTraining() {
         Path model = dir.resolve("new/deeper/m.safetensors");
