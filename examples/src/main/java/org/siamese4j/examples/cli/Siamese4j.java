@@ -33,11 +33,11 @@ public final class Siamese4j {
         COMMANDS.put("demo", new DemoCommand());
         COMMANDS.put("train", new TrainCommand());
         COMMANDS.put("eval", new EvalCommand());
-        COMMANDS.put("benchmark", new BenchmarkCommand());
         COMMANDS.put("embed", new EmbedCommand());
         COMMANDS.put("verify", new VerifyCommand());
         COMMANDS.put("enroll", new EnrollCommand());
         COMMANDS.put("identify", new IdentifyCommand());
+        COMMANDS.put("benchmark", new BenchmarkCommand());
     }
 
     private Siamese4j() {

@@ -177,6 +177,26 @@ class CliTrainEvalTest extends CliRunner {
     }
 
     @Test
+    void benchmarkTrainsEachSplitAndSeedAndReportsMeanAndSpread() {
+        assertThat(run("benchmark", "--data", "synthetic:10x4", "--batch", "4x4", "--test-identities", "4",
+                "--validation-identities", "3", "--epochs", "1", "--splits", "2", "--seeds", "2", "--threads", "1",
+                "--csv")).as(stderr()).isZero();
+        List<String> runs = stdout().lines().filter(l -> l.startsWith("split ")).toList();
+        assertThat(runs).hasSize(4);
+        assertThat(runs.get(3)).startsWith("split 2 seed 2: test AUC ").contains("best epoch 1 of 1");
+        List<String> csv = stdout().lines().filter(l -> l.startsWith("csv,")).toList();
+        assertThat(csv).hasSize(4);
+        double[] auc = csv.stream().mapToDouble(l -> Double.parseDouble(l.split(",")[3])).toArray();
+        double mean = java.util.Arrays.stream(auc).average().orElseThrow();
+        assertThat(stdout()).contains(String.format(java.util.Locale.ROOT, "mean (std) over 4 runs: test AUC %.4f",
+                mean));
+        // synthetic test people do not depend on the split seed, the training seed changes the model
+        assertThat(auc[0]).isNotEqualTo(auc[1]);
+        assertThat(run("benchmark", "--seed", "3")).isEqualTo(2);
+        assertThat(stderr()).contains("unknown option --seed");
+    }
+
+    @Test
     void outIntoAMissingFolderIsCreatedBeforeTraining() {
         Path model = dir.resolve("new/deeper/m.safetensors");
         assertThat(trainTiny(model, "--loss", "contrastive")).as(stderr()).isZero();
