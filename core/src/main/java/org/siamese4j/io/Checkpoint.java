@@ -335,8 +335,8 @@ public final class Checkpoint {
         }
         if (!strayTensors.isEmpty()) {
             throw new ModelFormatException(source, "unexpected tensors " + abbreviate(strayTensors.toString())
-                    + " (a checkpoint holds only model.<name>, optim.<index>.<buffer> and snapshot.<name>.<tensor>)", "tensor \""
-                    + abbreviate(strayTensors.get(0)) + "\"");
+                    + " (a checkpoint holds only model.<name>, optim.<index>.<buffer> and snapshot.<name>.<tensor>)",
+                    "tensor \"" + abbreviate(strayTensors.get(0)) + "\"");
         }
 
         OptimizerEntry optimizer = parseOptimizer(f, optimBuffers);

@@ -79,6 +79,34 @@ class CheckpointTest {
         return out;
     }
 
+    /** The trainer keeps the best epoch's weights in the checkpoint beside the current ones. */
+    @Test
+    void aSnapshotOfTheModelRoundTripsAndIsCheckedAgainstTheModel() throws IOException {
+        Net net = new Net(1);
+        Map<String, Tensor> best = new LinkedHashMap<>();
+        net.model.stateDict().forEach((name, t) -> best.put(name, t.copy()));
+        net.step(new Rng(5));                                  // the current weights move on, the snapshot does not
+        Path file = dir.resolve("best.ckpt");
+        Checkpoint.builder(net.model).snapshot("best", best).build().save(file);
+
+        Checkpoint loaded = Checkpoint.load(file);
+        assertThat(loaded.snapshotNames()).containsExactly("best");
+        Map<String, Tensor> read = loaded.snapshot("best", net.model);
+        assertThat(read.keySet()).containsExactlyElementsOf(best.keySet());
+        best.forEach((name, t) -> assertThat(bits(read.get(name).data())).as(name).containsExactly(bits(t.data())));
+        assertThat(bits(loaded.modelState().get("0.weight").data()))
+                .containsExactly(bits(net.model.stateDict().get("0.weight").data()));
+
+        assertThatThrownBy(() -> loaded.snapshot("last", net.model)).isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("no snapshot named 'last' (the checkpoint has [best])");
+        assertThatThrownBy(() -> loaded.snapshot("best", new Net(1, 6).model))
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("snapshot 'best' does not fit the model: tensor '0.weight' is [5, 3], the "
+                        + "model's is [6, 3]");
+        assertThatThrownBy(() -> Checkpoint.builder(net.model).snapshot("a.b", best))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("holds no dot");
+    }
+
     @Test
     void roundTripRestoresEveryPartAndTrainingContinuesIdentically() throws IOException {
         Net net = new Net(1);

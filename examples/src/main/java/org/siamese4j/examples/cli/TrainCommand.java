@@ -589,8 +589,8 @@ final class TrainCommand implements Siamese4j.Command {
                     TripletLoss loss = TripletLoss.hard(c.margin(), Distance.EUCLIDEAN);
                     if (c.offline()) {
                         int candidates = offlineCandidates(c, train);
-                        yield new OfflineTripletObjective(train, loss, candidates, c.minNonEasy(), c.p() * c.k(), 1, rng,
-                                stage -> out.println(stage));
+                        yield new OfflineTripletObjective(train, loss, candidates, c.minNonEasy(), c.p() * c.k(), 1,
+                                rng, stage -> out.println(stage));
                     }
                     OnlineMiner miner = switch (c.miner()) {
                         case "batch-all" -> BatchAllMiner.all();
