@@ -38,7 +38,8 @@ final class DemoCommand implements Siamese4j.Command {
     @Override
     public Options options() {
         return new Options("demo")
-                .option("epochs", "training epochs (default: train's)")
+                .option("epochs", "training epochs (default: train's budget of " + TrainCommand.DEFAULT_STEPS
+                        + " steps)")
                 .option("people", "synthetic training people (default 160)")
                 .option("images", "images per training person (default 8)")
                 .option("test-people", "held-out people never seen in training (default 40)")
@@ -54,7 +55,7 @@ final class DemoCommand implements Siamese4j.Command {
 
     @Override
     public int run(Options o, PrintStream out, PrintStream err) throws IOException {
-        int epochs = o.integer("epochs", TrainCommand.DEFAULT_EPOCHS, 1, 1000);
+        int epochs = o.integer("epochs", 1, 1, 1000);        // only passed on when given
         int people = o.integer("people", 160, 4, 100_000);
         int images = o.integer("images", 8, 2, 1000);
         int testPeople = o.integer("test-people", 40, 5, 100_000);

@@ -90,12 +90,20 @@ final class TrainCommand implements Siamese4j.Command {
 
     // The defaults of a plain `train --data DIR`, chosen by the sweep in docs/siamese.md ("Choosing the defaults").
     static final String DEFAULT_LOSS = "triplet";
-    static final String DEFAULT_MINER = "batch-hard";
-    static final float DEFAULT_TRIPLET_MARGIN = 0.2f;
-    static final int DEFAULT_EPOCHS = 40;
-    static final String DEFAULT_BATCH = "10x4";
-    static final float DEFAULT_ADAM_LR = 1e-3f;
-    static final int DEFAULT_PATIENCE = 0;
+    static final String DEFAULT_MINER = "semi-hard";
+    static final float DEFAULT_TRIPLET_MARGIN = 0.3f;
+    /**
+     * The default budget is in steps, not epochs: what a recipe needs is a number of updates, and an epoch is 7
+     * steps on AT&T's training people but 24 on the synthetic default. Giving {@code --epochs} makes it a budget
+     * in epochs instead.
+     */
+    static final long DEFAULT_STEPS = 1000;
+    /** {@code --epochs} when only {@code --steps} bounds the run. */
+    static final int UNBOUNDED_EPOCHS = 1_000_000;
+    static final String DEFAULT_BATCH = "12x4";
+    static final float DEFAULT_ADAM_LR = 2e-3f;
+    /** Semi-hard mining on AT&T finds no active triplet left after about 50 epochs (6 steps each). */
+    static final int DEFAULT_PATIENCE = 20;
     /** Validation people by default: this fraction of the people not kept for test, at least 2. */
     static final double DEFAULT_VALIDATION_FRACTION = 0.2;
     /** Test people of a folder by default: this fraction of its people, at least 2. */
@@ -221,9 +229,10 @@ final class TrainCommand implements Siamese4j.Command {
                         + "circle 0.25; not for bce-head)")
                 .option("head", "--loss bce-head: the similarity head's spec on |e1 - e2|, ending in one logit "
                         + "(default '" + DEFAULT_HEAD + "'; 'dense(1)' is Koch et al.'s weighted L1 distance)")
-                .option("epochs", "epochs in total, counting resumed ones; an epoch is one pass over the training "
-                        + "images (default " + DEFAULT_EPOCHS + "); with --miner offline, one mining stage")
-                .option("steps", "stop after this many steps in total instead (or as well): a budget in steps")
+                .option("epochs", "a budget in epochs, counting resumed ones; an epoch is one pass over the training "
+                        + "images (with --miner offline, one mining stage)")
+                .option("steps", "a budget in steps, counting resumed ones (default " + DEFAULT_STEPS + " when --epochs "
+                        + "is not given); with both, the run stops at whichever comes first")
                 .option("batch", "PxK: P people, K images each (default " + DEFAULT_BATCH + "); contrastive and "
                         + "bce-head: pairs per step, B or PxK meaning P*K (default 24); --miner offline: triplets "
                         + "per step")
@@ -247,8 +256,8 @@ final class TrainCommand implements Siamese4j.Command {
                 .option("validation-identities", "people kept out of training to validate each epoch, choose the "
                         + "best epoch and calibrate the threshold; 0 for none (default: synthetic "
                         + SYNTHETIC_VALIDATION_PEOPLE + " others, folder 20% of the rest)")
-                .option("patience", "stop when the validation AUC has not improved for this many epochs (default "
-                        + (DEFAULT_PATIENCE == 0 ? "0: train the whole budget, still keeping the best epoch" : "")
+                .option("patience", "stop when the validation AUC has not improved for this many epochs; 0 trains "
+                        + "the whole budget; the best epoch's weights are kept either way (default " + DEFAULT_PATIENCE
                         + ")")
                 .option("out", "model file to write (default model.safetensors); the checkpoint is MODEL.ckpt")
                 .option("resume", "continue the run saved in this checkpoint, with its options (only --epochs, "
@@ -399,16 +408,17 @@ final class TrainCommand implements Siamese4j.Command {
         }
         String diagnostics = o.string("diagnostics", null);
         String resume = o.string("resume", null);
-        long steps = o.longValue("steps", 0);
+        boolean epochsGiven = o.string("epochs", null) != null;
+        long steps = o.longValue("steps", epochsGiven ? 0 : DEFAULT_STEPS);
         long seed = o.longValue("seed", 1);
-        if (steps < 0) {
+        if (steps < 0 || (steps == 0 && o.string("steps", null) != null)) {
             throw new Options.UsageException("--steps " + steps + " is out of range; valid: 1 or more");
         }
         boolean augment = o.choice("augment", "yes", "yes", "no").equals("yes");
         int test = o.integer("test-identities", -1, 2, 1_000_000);
         Path out = Path.of(o.string("out", "model.safetensors"));
         return new Config(o.string("data", "synthetic"), o.string("arch", CliData.DEFAULT_ARCH), input, loss, miner,
-                head ? Float.NaN : margin, head ? headSpec : null, o.integer("epochs", DEFAULT_EPOCHS, 1, 1_000_000),
+                head ? Float.NaN : margin, head ? headSpec : null, o.integer("epochs", UNBOUNDED_EPOCHS, 1, UNBOUNDED_EPOCHS),
                 steps, pk[0], pk[1], lr, optimizer, weightDecay, schedule, o.integer("warmup", -1, 0, 1_000_000),
                 seed, o.longValue("split-seed", seed), augment, test, validation,
                 o.integer("patience", DEFAULT_PATIENCE, 0, 1_000_000), o.integer("candidates", 0, 1, 10_000_000),
@@ -485,7 +495,7 @@ final class TrainCommand implements Siamese4j.Command {
                 .withDistance(c.loss().equals("circle") ? Distance.COSINE : Distance.EUCLIDEAN)
                 .withMargin(c.loss().equals("triplet") ? c.margin() : Double.NaN)
                 .withListener(warningsTo(err));
-        EpochPrinter printer = new EpochPrinter(out, terminal, c, monitor);
+        EpochPrinter printer = new EpochPrinter(out, terminal, displayEpochs(c, objective), monitor);
         Trainer.Builder builder = Trainer.builder(tower, objective, optimizer, split.train()).augmenter(augmenter)
                 .schedule(schedule).monitor(monitor).validation(split.validation()).earlyStopping(c.patience())
                 .checkpoint(checkpoint).listener(printer);
@@ -675,15 +685,33 @@ final class TrainCommand implements Siamese4j.Command {
                 c.loss(), c.miner(), c.headModel() ? "" : ", margin " + c.margin(), batch, c.optimizer(), c.lr(),
                 c.schedule(), c.augment() ? "yes" : "no", c.seed(), Parallel.threads());
         if (c.offline()) {
-            out.printf(Locale.ROOT, "offline mining: up to %d stages of %d candidate triplets, keeping %s, stopping "
-                    + "below %.0f%% non-easy%n", c.epochs(), offlineCandidates(c, split.train()),
-                    OfflineTripletObjective.KEEP, 100 * c.minNonEasy());
+            out.printf(Locale.ROOT, "offline mining: %sstages of %d candidate triplets, keeping %s, stopping below "
+                    + "%.0f%% non-easy%n", c.epochs() == UNBOUNDED_EPOCHS ? "" : "up to " + c.epochs() + " ",
+                    offlineCandidates(c, split.train()), OfflineTripletObjective.KEEP, 100 * c.minNonEasy());
         }
-        out.printf(Locale.ROOT, "an epoch is %s over the %d training images; budget %d epochs%s%s%n",
+        out.printf(Locale.ROOT, "an epoch is %s over the %d training images; budget %s%s%n",
                 c.offline() ? "one mining stage, one pass over its triplets" : objective.stepsPerEpoch() + " steps",
-                split.train().size(), c.epochs(), c.steps() > 0 ? " or " + c.steps() + " steps" : "",
+                split.train().size(), budget(c, objective),
                 c.patience() > 0 ? ", early stopping after " + c.patience() + " epochs without a better validation AUC"
                         : "");
+    }
+
+    /** The budget in words: "1000 steps (143 epochs)", "40 epochs", "10 epochs or 4 steps". */
+    static String budget(Config c, Objective objective) {
+        if (c.steps() == 0) {
+            return c.epochs() + " epochs";
+        }
+        if (c.epochs() == UNBOUNDED_EPOCHS) {
+            return c.steps() + " steps" + (c.offline() ? "" : " (" + displayEpochs(c, objective) + " epochs)");
+        }
+        return c.epochs() + " epochs or " + c.steps() + " steps";
+    }
+
+    /** How many epochs the budget allows, as the progress shows it ("epoch 5/143"). */
+    static long displayEpochs(Config c, Objective objective) {
+        int perEpoch = objective.stepsPerEpoch();
+        return c.steps() == 0 || c.offline() || perEpoch == 0 ? c.epochs()
+                : Math.min(c.epochs(), (c.steps() + perEpoch - 1) / perEpoch);
     }
 
     /** The first {@code max} people's names, comma-separated, then how many more. */
@@ -779,22 +807,22 @@ final class TrainCommand implements Siamese4j.Command {
     private static final class EpochPrinter implements Trainer.Listener {
         private final PrintStream out;
         private final boolean terminal;
-        private final Config c;
+        private final long epochs;
         private final TrainingMonitor monitor;
         private Progress progress;
         private int progressEpoch;
 
-        EpochPrinter(PrintStream out, boolean terminal, Config c, TrainingMonitor monitor) {
+        EpochPrinter(PrintStream out, boolean terminal, long epochs, TrainingMonitor monitor) {
             this.out = out;
             this.terminal = terminal;
-            this.c = c;
+            this.epochs = epochs;
             this.monitor = monitor;
         }
 
         @Override
         public void onStep(Trainer.StepReport s) {
             if (progress == null || progressEpoch != s.epoch()) {
-                progress = new Progress(out, terminal, "epoch " + s.epoch() + "/" + c.epochs(), s.stepsPerEpoch());
+                progress = new Progress(out, terminal, "epoch " + s.epoch() + "/" + epochs, s.stepsPerEpoch());
                 progressEpoch = s.epoch();
             }
             progress.update(s.step(), s.skipped() ? "skipped" : String.format(Locale.ROOT, "loss %.4f active %.0f%%%s",
@@ -805,7 +833,7 @@ final class TrainCommand implements Siamese4j.Command {
         public void onEpoch(Trainer.EpochReport e) {
             ValidationFigures v = e.validation();
             out.printf(Locale.ROOT, "epoch %d/%d: %d steps, mean loss %.4f, active terms %.0f%%%s%n", e.epoch(),
-                    c.epochs(), e.steps(), e.meanLoss(), 100 * e.activeFraction(), v == null ? ""
+                    epochs, e.steps(), e.meanLoss(), 100 * e.activeFraction(), v == null ? ""
                             : "; validation " + v + (e.best() ? " (best)" : ""));
             printFigures(out, monitor, e.epoch());
         }

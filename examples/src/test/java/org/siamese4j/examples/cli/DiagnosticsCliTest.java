@@ -93,8 +93,8 @@ class DiagnosticsCliTest extends CliRunner {
     void aCollapseIsOneWarningLineOnStderrAndTheRunGoesOn() {
         // SGD at a constant lr 10 drives every ReLU of the last layer negative: all embeddings become 0
         assertThat(run("train", "--data", "synthetic:8x4", "--arch", "flatten dense(8) relu", "--optimizer", "sgd",
-                "--lr", "10", "--schedule", "constant", "--augment", "no", "--batch", "4x4", "--test-identities", "4", "--epochs", "3",
-                "--threads", "1", "--seed", "1", "--out", dir.resolve("c.safetensors").toString())).isZero();
+                "--lr", "10", "--schedule", "constant", "--miner", "batch-hard", "--augment", "no", "--batch", "4x4",
+                "--test-identities", "4", "--epochs", "3", "--threads", "1", "--seed", "1", "--out", dir.resolve("c.safetensors").toString())).isZero();
         List<String> warnings = stderr().lines().toList();
         assertThat(warnings).isNotEmpty();
         assertThat(warnings).allSatisfy(w -> assertThat(w).startsWith("WARNING ["));
