@@ -190,6 +190,7 @@ class CliTrainEvalTest extends CliRunner {
         double mean = java.util.Arrays.stream(auc).average().orElseThrow();
         assertThat(stdout()).contains(String.format(java.util.Locale.ROOT, "mean (std) over 4 runs: test AUC %.4f",
                 mean));
+        assertThat(stdout()).contains("validation AUC (the people that chose each run's epoch): ");
         // synthetic test people do not depend on the split seed, the training seed changes the model
         assertThat(auc[0]).isNotEqualTo(auc[1]);
         assertThat(run("benchmark", "--seed", "3")).isEqualTo(2);
