@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import org.siamese4j.kernels.KernelProvider;
@@ -121,7 +122,13 @@ final class DemoCommand implements Siamese4j.Command {
     /** The training loss, the ROC with its EER point, the two distance histograms, some pairs, a PCA view. */
     static void writePlots(Path dir, TrainCommand.Result result) throws IOException {
         double[] losses = result.epochLosses().stream().mapToDouble(Double::doubleValue).toArray();
-        LossChart.write(dir.resolve("loss.png"), losses);
+        double[] validation = result.history().stream().mapToDouble(e -> e.validation() == null ? Double.NaN
+                : e.validation().auc()).toArray();
+        if (Arrays.stream(validation).allMatch(Double::isNaN)) {
+            LossChart.write(dir.resolve("loss.png"), losses);
+        } else {
+            LossChart.write(dir.resolve("loss.png"), losses, "validation AUC", validation);
+        }
         ImageDataset heldOut = result.test();
         float[][] embeddings = result.testEmbeddings();
         ScoredPairs pairs = ScoredPairs.all(embeddings, heldOut.labels(), EmbeddingDistance.EUCLIDEAN);

@@ -2,6 +2,7 @@ package org.siamese4j.examples.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -13,6 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.StringJoiner;
+import org.siamese4j.io.AtomicFiles;
 import org.siamese4j.io.Checkpoint;
 import org.siamese4j.io.ModelFile;
 import org.siamese4j.kernels.Parallel;
@@ -51,6 +53,7 @@ import org.siamese4j.siamese.mining.BatchHardMiner;
 import org.siamese4j.siamese.mining.OnlineMiner;
 import org.siamese4j.siamese.mining.SemiHardMiner;
 import org.siamese4j.siamese.mining.TripletStats;
+import org.siamese4j.siamese.plot.LossChart;
 import org.siamese4j.siamese.train.CircleObjective;
 import org.siamese4j.siamese.train.ContrastiveObjective;
 import org.siamese4j.siamese.train.HeadObjective;
@@ -545,6 +548,7 @@ final class TrainCommand implements Siamese4j.Command {
             }
         }
         writeDiagnostics(c.diagnostics(), monitor, out);
+        writeValidation(c.diagnostics(), trainer.history(), out);
         double seconds = (System.nanoTime() - start) / 1e9;
         printStop(out, run, trainer);
 
@@ -917,6 +921,42 @@ final class TrainCommand implements Siamese4j.Command {
         }
         out.printf(Locale.ROOT, "diagnostics: %s, %s%s%n", dir.resolve("steps.csv"), dir.resolve("epochs.csv"),
                 anyStep ? ", " + dir.resolve("diagnostics.png") : " (no step taken, no chart)");
+    }
+
+    /**
+     * {@code validation.csv} (one row per epoch: steps, mean loss, active fraction, the validation figures, whether
+     * it was the best so far) and {@code validation.png} (the loss and the validation AUC per epoch) in {@code dir};
+     * nothing when {@code dir} is null or the run had no validation people.
+     */
+    static void writeValidation(Path dir, List<Trainer.EpochReport> history, PrintStream out) throws IOException {
+        if (dir == null || history.stream().allMatch(e -> e.validation() == null)) {
+            return;
+        }
+        Files.createDirectories(dir);
+        StringBuilder csv = new StringBuilder("epoch,steps,mean_loss,active_fraction,validation_auc,validation_eer,"
+                + "validation_one_shot,validation_rank1,best\n");
+        for (Trainer.EpochReport e : history) {
+            ValidationFigures v = e.validation();
+            csv.append(e.epoch()).append(',').append(e.steps()).append(',').append(cell(e.meanLoss())).append(',')
+                    .append(cell(e.activeFraction())).append(',')
+                    .append(v == null ? ",,," : cell(v.auc()) + "," + cell(v.eer()) + "," + cell(v.oneShot()) + ","
+                            + cell(v.rank1()))
+                    .append(',').append(e.best()).append('\n');
+        }
+        byte[] bytes = csv.toString().getBytes(StandardCharsets.UTF_8);
+        AtomicFiles.write(dir.resolve("validation.csv"), stream -> stream.write(bytes));
+        double[] loss = history.stream().mapToDouble(Trainer.EpochReport::meanLoss).toArray();
+        boolean chart = Arrays.stream(loss).allMatch(Double::isFinite);
+        if (chart) {
+            LossChart.write(dir.resolve("validation.png"), loss, "validation AUC", history.stream()
+                    .mapToDouble(e -> e.validation() == null ? Double.NaN : e.validation().auc()).toArray());
+        }
+        out.printf(Locale.ROOT, "validation figures: %s%s%n", dir.resolve("validation.csv"), chart ? ", "
+                + dir.resolve("validation.png") : "");
+    }
+
+    private static String cell(double v) {
+        return Double.isFinite(v) ? Double.toString(v) : "";
     }
 
     /** The triplet kinds of the monitor's last step, e.g. {@code " easy 3 semi-hard 20 hard 25"}, or "". */

@@ -220,11 +220,21 @@ class CliTrainEvalTest extends CliRunner {
     @Test
     void theSplitIsThreeWayAndNamedInTheOutputAndTheModel() throws IOException {
         Path model = dir.resolve("split.safetensors");
-        assertThat(trainTiny(model, "--validation-identities", "5")).as(stderr()).isZero();
+        Path figures = dir.resolve("figures");
+        assertThat(trainTiny(model, "--validation-identities", "5", "--epochs", "2", "--diagnostics",
+                figures.toString())).as(stderr()).isZero();
         assertThat(stdout()).contains("train: ImageDataset[40 images of 10 identities")
                 .contains("validation: ImageDataset[20 images of 5 identities").contains("people synth-200000,")
                 .contains("test (never seen in training or validation): ").contains("people synth-100000,")
-                .containsPattern("epoch 1/1: 3 steps, mean loss [0-9.]+, active terms [0-9]+%; validation AUC ");
+                .containsPattern("epoch 1/2: 3 steps, mean loss [0-9.]+, active terms [0-9]+%; validation AUC ");
+        List<String> rows = Files.readAllLines(figures.resolve("validation.csv"));
+        assertThat(rows).hasSize(3);
+        assertThat(rows.get(0)).isEqualTo("epoch,steps,mean_loss,active_fraction,validation_auc,validation_eer,"
+                + "validation_one_shot,validation_rank1,best");
+        assertThat(rows.get(1)).startsWith("1,3,").endsWith(",true");
+        double auc = Double.parseDouble(rows.get(2).split(",")[4]);
+        assertThat(auc).isBetween(0.0, 1.0);
+        assertThat(ImageIO.read(figures.resolve("validation.png").toFile()).getWidth()).isGreaterThan(100);
         Map<String, String> meta = ModelFile.load(model).metadata();
         assertThat(meta.get("training_people").split(",")).hasSize(10).contains("synth-0", "synth-9");
         assertThat(meta.get("validation_people").split(",")).hasSize(5).contains("synth-200000");
