@@ -93,7 +93,10 @@ public final class OfflineTripletObjective implements Objective {
         return "offline-triplet";
     }
 
-    /** Mines the next stage with {@code tower} as it is now; false once a stage fell below the threshold. */
+    /**
+     * Mines the next stage with {@code tower} as it is now; false once a stage fell below the threshold, or kept
+     * no triplet at all.
+     */
     @Override
     public boolean startEpoch(Module tower) {
         if (done) {
@@ -110,6 +113,11 @@ public final class OfflineTripletObjective implements Objective {
         kept = s.triplets();
         order = new int[0];
         cursor = 0;
+        if (kept.isEmpty()) {
+            // nothing to train on, and the tower will not change to find more: even with no threshold, stop
+            done = true;
+            return false;
+        }
         return true;
     }
 

@@ -7,9 +7,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -327,6 +330,29 @@ class TrainerTest {
     // =====================================================================================================
     // The guard
     // =====================================================================================================
+
+    /**
+     * A tower that maps every image to the same point makes every random triplet easy at margin 0, so a stage keeps
+     * nothing; without a threshold to stop on, the run must still end rather than mine empty stages for ever.
+     */
+    @Test
+    @Timeout(60)                                   // without the stop, this run would mine empty stages for ever
+    void offlineMiningEndsTheRunWhenAStageKeepsNoTriplet() throws IOException {
+        ImageDataset train = train();
+        Linear dense = new Linear(H * W, 4, new Rng(1));
+        Arrays.fill(dense.weight().data(), 0f);
+        Arrays.fill(dense.bias().data(), 0f);
+        Sequential tower = new Sequential(new Flatten(), dense);
+        List<OfflineTripletSelector.StageReport> stages = new ArrayList<>();
+        OfflineTripletObjective objective = new OfflineTripletObjective(train, TripletLoss.hard(0f,
+                Distance.EUCLIDEAN), 20, 0.0, TRIPLETS_PER_STEP, 1, new Rng(2), stages::add);
+        Trainer trainer = Trainer.builder(tower, objective, new Adam(tower.parameters(), 1e-3f), train).build();
+        Trainer.Result result = trainer.fit(Trainer.Budget.steps(10));
+        assertThat(result.reason()).isEqualTo(Trainer.StopReason.OBJECTIVE_DONE);
+        assertThat(stages).hasSize(1);
+        assertThat(stages.get(0).kept()).isZero();
+        assertThat(trainer.steps()).isZero();
+    }
 
     private static void poison(ImageDataset data) {
         for (int image = 0; image < data.size(); image++) {         // whatever a step draws meets a NaN
