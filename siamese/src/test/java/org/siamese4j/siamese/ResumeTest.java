@@ -39,6 +39,7 @@ import org.siamese4j.siamese.data.SyntheticFaces;
 import org.siamese4j.siamese.loss.TripletLoss;
 import org.siamese4j.siamese.mining.BatchHardMiner;
 import org.siamese4j.siamese.train.OnlineTripletObjective;
+import org.siamese4j.siamese.train.StateDicts;
 import org.siamese4j.siamese.train.Trainer;
 import org.siamese4j.tensor.Rng;
 import org.siamese4j.tensor.Tensor;
@@ -118,34 +119,6 @@ class ResumeTest {
                 "kernels", KernelProvider.kernels().name()));
     }
 
-    private static void assertBitIdentical(Map<String, Tensor> expected, Map<String, Tensor> actual) {
-        assertThat(actual.keySet()).containsExactlyElementsOf(expected.keySet());
-        expected.forEach((name, t) -> {
-            float[] e = t.data();
-            float[] a = actual.get(name).data();
-            assertThat(a.length).as(name).isEqualTo(e.length);
-            for (int i = 0; i < e.length; i++) {
-                if (Float.floatToRawIntBits(e[i]) != Float.floatToRawIntBits(a[i])) {
-                    throw new AssertionError(name + "[" + i + "]: expected " + e[i] + ", got " + a[i]
-                            + " (not bit-identical)");
-                }
-            }
-        });
-    }
-
-    private static boolean anyDifferent(Map<String, Tensor> a, Map<String, Tensor> b) {
-        for (Map.Entry<String, Tensor> e : a.entrySet()) {
-            float[] x = e.getValue().data();
-            float[] y = b.get(e.getKey()).data();
-            for (int i = 0; i < x.length; i++) {
-                if (Float.floatToRawIntBits(x[i]) != Float.floatToRawIntBits(y[i])) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
     @Test
     void fourEpochsStraightEqualTwoThenResumeInAFreshJvmThenTwo() throws Exception {
         Run straight = new Run(1);
@@ -157,7 +130,8 @@ class ResumeTest {
         Path checkpoint = dir.resolve("run.ckpt");
         Run first = new Run(1, checkpoint);
         first.fit(2);
-        assertThat(anyDifferent(first.weights(), expected)).as("epochs 3 and 4 change the weights").isTrue();
+        assertThat(StateDicts.anyDifferent(first.weights(), expected)).as("epochs 3 and 4 change the weights")
+                .isTrue();
 
         Path out = dir.resolve("resumed.safetensors");
         Process child = new ProcessBuilder(childCommand(checkpoint.toString(), "4", out.toString()))
@@ -174,7 +148,7 @@ class ResumeTest {
                 .containsEntry("steps", Long.toString(straight.trainer.steps()))
                 .containsEntry("threads", Integer.toString(Parallel.threads()))
                 .containsEntry("kernels", KernelProvider.kernels().name());
-        assertBitIdentical(expected, resumed.tensors());
+        StateDicts.assertBitIdentical(expected, resumed.tensors());
     }
 
     /** The child runs the same JDK with the same class path, kernels, convolution path and thread count. */
@@ -214,7 +188,7 @@ class ResumeTest {
         assertThat(resumed.adam.learningRate()).isEqualTo((float) (3e-3f * 0.7));
         resumed.fit(3);
         assertThat(resumed.trainer.steps()).isEqualTo(straight.trainer.steps());
-        assertBitIdentical(straight.weights(), resumed.weights());
+        StateDicts.assertBitIdentical(straight.weights(), resumed.weights());
     }
 
     @Test
@@ -237,7 +211,7 @@ class ResumeTest {
                 .hasMessageContaining("the saved sampling state does not fit this objective")
                 .hasMessageContaining("the state has p=4, this sampler has p=3")
                 .hasMessageEndingWith("(at metadata field \"state.objective.state\")");
-        assertBitIdentical(before, other.weights());
+        StateDicts.assertBitIdentical(before, other.weights());
         assertThat(otherP.exportState()).isEqualTo(samplerBefore);
         assertThat(threePeople.epoch()).isZero();
         assertThat(threePeople.history()).isEmpty();

@@ -131,34 +131,6 @@ class TrainerTest {
         return out;
     }
 
-    private static void assertBitIdentical(Map<String, Tensor> expected, Map<String, Tensor> actual) {
-        assertThat(actual.keySet()).containsExactlyElementsOf(expected.keySet());
-        expected.forEach((name, t) -> {
-            float[] e = t.data();
-            float[] a = actual.get(name).data();
-            assertThat(a.length).as(name).isEqualTo(e.length);
-            for (int i = 0; i < e.length; i++) {
-                if (Float.floatToRawIntBits(e[i]) != Float.floatToRawIntBits(a[i])) {
-                    throw new AssertionError(name + "[" + i + "]: expected " + e[i] + ", got " + a[i]
-                            + " (not bit-identical)");
-                }
-            }
-        });
-    }
-
-    private static boolean anyDifferent(Map<String, Tensor> a, Map<String, Tensor> b) {
-        for (Map.Entry<String, Tensor> e : a.entrySet()) {
-            float[] x = e.getValue().data();
-            float[] y = b.get(e.getKey()).data();
-            for (int i = 0; i < x.length; i++) {
-                if (Float.floatToRawIntBits(x[i]) != Float.floatToRawIntBits(y[i])) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
     // =====================================================================================================
     // Exact resume
     // =====================================================================================================
@@ -182,7 +154,7 @@ class TrainerTest {
         first.trainer.checkpoint().save(file);
         // the first trainer goes on from its last epoch's weights, not from the best ones it put back on show
         assertThat(first.trainer.fit(Trainer.Budget.epochs(4))).isEqualTo(expected);
-        assertBitIdentical(straight.state(), first.state());
+        StateDicts.assertBitIdentical(straight.state(), first.state());
 
         Run resumed = new Run(kind, 99, train(), settings);   // other weights and Rngs: all from the checkpoint
         resumed.trainer.resume(file);
@@ -193,7 +165,7 @@ class TrainerTest {
         assertThat(result).isEqualTo(expected);
         assertThat(resumed.trainer.steps()).isEqualTo(straight.trainer.steps());
         assertThat(resumed.trainer.history()).isEqualTo(straight.trainer.history());
-        assertBitIdentical(straight.state(), resumed.state());
+        StateDicts.assertBitIdentical(straight.state(), resumed.state());
     }
 
     // =====================================================================================================
@@ -242,13 +214,13 @@ class TrainerTest {
         assertThat(result.best()).isEqualTo(history.get(0).validation());
         assertThat(history).extracting(Trainer.EpochReport::best).containsExactly(true, false, false);
         assertThat(best).hasSize(1);
-        assertThat(anyDifferent(best.get(0), last.get(2))).as("epochs 2 and 3 change the weights").isTrue();
-        assertBitIdentical(best.get(0), straight[0].state());
+        assertThat(StateDicts.anyDifferent(best.get(0), last.get(2))).as("epochs 2 and 3 change the weights").isTrue();
+        StateDicts.assertBitIdentical(best.get(0), straight[0].state());
 
         // a run resumed after epoch 2 keeps the best epoch and its weights: they come from the checkpoint
         Run first = new Run(kind, 1, train(), settings);
         assertThat(first.trainer.fit(Trainer.Budget.epochs(2)).reason()).isEqualTo(Trainer.StopReason.BUDGET);
-        assertBitIdentical(best.get(0), first.state());     // put back at the end of every fit
+        StateDicts.assertBitIdentical(best.get(0), first.state());     // put back at the end of every fit
         Checkpoint saved = first.trainer.checkpoint();
         assertThat(saved.snapshotNames()).containsExactly("best");
         Run resumed = new Run(kind, 99, train(), settings);
@@ -256,7 +228,7 @@ class TrainerTest {
         assertThat(resumed.trainer.bestEpoch()).isEqualTo(1);
         assertThat(resumed.trainer.fit(Trainer.Budget.epochs(8))).isEqualTo(result);
         assertThat(resumed.trainer.history()).isEqualTo(history);
-        assertBitIdentical(best.get(0), resumed.state());
+        StateDicts.assertBitIdentical(best.get(0), resumed.state());
     }
 
     // =====================================================================================================
@@ -375,7 +347,7 @@ class TrainerTest {
         assertThat(e.source()).isEqualTo(NonFiniteTrainingException.Source.INPUT);
         assertThat(e.epoch()).isEqualTo(1);
         assertThat(e.getMessage()).contains("the input batch holds non-finite values").contains("not applied");
-        assertBitIdentical(initial, run.state());
+        StateDicts.assertBitIdentical(initial, run.state());
         assertThat(run.trainer.steps()).isZero();
         assertThat(run.trainer.epoch()).isZero();
         assertThat(Files.exists(never)).isFalse();
@@ -396,11 +368,11 @@ class TrainerTest {
         assertThat(again.source()).isEqualTo(NonFiniteTrainingException.Source.INPUT);
         assertThat(again.epoch()).isEqualTo(2);
         assertThat(afterEpoch1).hasSize(1);
-        assertBitIdentical(afterEpoch1.get(0), later[0].state());
+        StateDicts.assertBitIdentical(afterEpoch1.get(0), later[0].state());
         assertThat(later[0].trainer.epoch()).isEqualTo(1);
         assertThat(later[0].trainer.steps()).isEqualTo(later[0].trainer.history().get(0).steps());
         Checkpoint saved = Checkpoint.load(file);
         assertThat(saved.epoch()).isEqualTo(1);
-        assertBitIdentical(afterEpoch1.get(0), saved.modelState());
+        StateDicts.assertBitIdentical(afterEpoch1.get(0), saved.modelState());
     }
 }
