@@ -133,14 +133,14 @@ public interface Kernels {
 
     /**
      * Winograd's input transform B^T ({@link WinogradConv}) along one axis, on count values at once: out[out0 +
-     * j * outStride + m] = sum over k of B^T[j][k] * in[in0 + k * inStride + m], for j = 0..5 and m < count. The
+     * j * outStride + m] = sum over k of B^T[j][k] * in[in0 + k * inStride + m], for j = 0..5 and m &lt; count. The
      * rows read and the rows written must not overlap. Same results as the reference bit for bit.
      */
     void winogradInputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride, int count);
 
     /**
      * Winograd's output transform A^T ({@link WinogradConv}) along one axis, on count values at once: out[out0 +
-     * i * outStride + t] = sum over k of A^T[i][k] * in[in0 + k * inStride + t], for i = 0..3 and t < count. The
+     * i * outStride + t] = sum over k of A^T[i][k] * in[in0 + k * inStride + t], for i = 0..3 and t &lt; count. The
      * rows read and the rows written must not overlap. Same results as the reference bit for bit.
      */
     void winogradOutputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride, int count);
@@ -148,7 +148,7 @@ public interface Kernels {
     /**
      * The weight gradient's transform G' ({@link WinogradWeightGradient}) of 4x4 output-gradient tiles along one
      * axis, on count values at once: out[out0 + j * outStride + m] = sum over k of G'[j][k] * in[in0 + k * inStride
-     * + m], for j = 0..5 and m < count. The rows read and the rows written must not overlap. Same results as the
+     * + m], for j = 0..5 and m &lt; count. The rows read and the rows written must not overlap. Same results as the
      * reference bit for bit.
      */
     void winogradGradientTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,
@@ -157,7 +157,7 @@ public interface Kernels {
     /**
      * The weight gradient's transform A'^T ({@link WinogradWeightGradient}) of summed tile products back to 3x3,
      * along one axis, on count values at once: out[out0 + i * outStride + m] = sum over k of A'^T[i][k] * in[in0 +
-     * k * inStride + m], for i = 0..2 and m < count. The rows read and the rows written must not overlap. Same
+     * k * inStride + m], for i = 0..2 and m &lt; count. The rows read and the rows written must not overlap. Same
      * results as the reference bit for bit.
      */
     void winogradWeightOutputTransform(float[] in, int in0, int inStride, float[] out, int out0, int outStride,

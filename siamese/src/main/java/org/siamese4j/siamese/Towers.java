@@ -16,7 +16,7 @@ public final class Towers {
     }
 
     /**
-     * The reference tower of the benchmarks, for 1x112x92 faces (AT&T size): three blocks of conv 3x3 pad 1
+     * The reference tower of the benchmarks, for 1x112x92 faces (AT&amp;T size): three blocks of conv 3x3 pad 1
      * (1->32->64->128), ReLU, maxpool 2; flatten (128*14*11); dense 256, ReLU; dense 128; L2-normalise.
      * 5.17 M parameters, 206 MFLOP per image forward.
      */
@@ -30,7 +30,7 @@ public final class Towers {
     }
 
     /**
-     * A small, quick tower for 1x56x46 faces (half the AT&T size): three blocks of conv 3x3, batch norm, ReLU,
+     * A small, quick tower for 1x56x46 faces (half the AT&amp;T size): three blocks of conv 3x3, batch norm, ReLU,
      * maxpool 2 (16, 32, 64 channels: 56x46 -> 28x23 -> 14x11 -> 7x5), then a 64-d unit-length embedding.
      */
     public static Sequential small(Rng rng) {

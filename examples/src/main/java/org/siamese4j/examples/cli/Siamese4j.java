@@ -1,11 +1,15 @@
 package org.siamese4j.examples.cli;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Properties;
 
 /**
  * The {@code siamese4j} command-line tool. Each subcommand is a class with a {@code run} method; this class
@@ -129,8 +133,17 @@ public final class Siamese4j {
         out.print(c.options().flag("verbose", "print stack traces on errors").usage());
     }
 
+    /** The project version Maven wrote into version.properties at build time. */
     static String version() {
-        String v = Siamese4j.class.getPackage().getImplementationVersion();
-        return v == null ? "dev" : v;
+        try (InputStream in = Siamese4j.class.getResourceAsStream("version.properties")) {
+            if (in == null) {
+                throw new IllegalStateException("version.properties is missing from the build");
+            }
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("version");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

@@ -13,6 +13,14 @@ class Siamese4jCliTest extends CliRunner {
     }
 
     @Test
+    void versionIsTheProjectVersion() {
+        String pomVersion = System.getProperty("siamese4j.projectVersion");
+        assertThat(pomVersion).as("surefire passes the POM's version").isNotBlank();
+        assertThat(run("version")).isZero();
+        assertThat(stdout()).startsWith("siamese4j " + pomVersion);
+    }
+
+    @Test
     void commandHelpListsItsOptions() {
         assertThat(run("demo", "--help")).isZero();
         assertThat(stdout()).contains("--epochs VALUE").contains("--seed VALUE").contains("--verbose");

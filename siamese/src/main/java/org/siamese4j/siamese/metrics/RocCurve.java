@@ -140,7 +140,7 @@ public final class RocCurve {
     }
 
     /**
-     * The true-accept rate at a false-accept rate: the largest TPR over the points with FPR <= {@code far}.
+     * The true-accept rate at a false-accept rate: the largest TPR over the points with FPR &lt;= {@code far}.
      *
      * <p>Needs enough different pairs: with N different pairs the smallest non-zero FAR is 1/N, so a target below
      * 1/N (e.g. 1e-3 with fewer than 1000 different pairs) cannot be resolved and this returns {@code NaN} rather
@@ -156,7 +156,7 @@ public final class RocCurve {
     }
 
     /**
-     * The most accepting point with FPR <= {@code far}, as an operating point on these pairs (threshold in score
+     * The most accepting point with FPR &lt;= {@code far}, as an operating point on these pairs (threshold in score
      * units, inclusive).
      *
      * @throws IllegalArgumentException when {@code far} is not in (0, 1] or cannot be resolved with this many

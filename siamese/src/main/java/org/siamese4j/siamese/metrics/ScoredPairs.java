@@ -84,7 +84,7 @@ public record ScoredPairs(double[] scores, boolean[] same, int[] first, int[] se
     }
 
     /**
-     * Every unordered pair i < j of embeddings, in order (0,1), (0,2), ..., (1,2), ..., scored by a distance.
+     * Every unordered pair i &lt; j of embeddings, in order (0,1), (0,2), ..., (1,2), ..., scored by a distance.
      * There are n(n-1)/2 of them, so this is for evaluation sets up to a few thousand embeddings; use
      * {@link #sampled} beyond.
      *
@@ -96,7 +96,7 @@ public record ScoredPairs(double[] scores, boolean[] same, int[] first, int[] se
         return all(embeddings, labels, distance::between, ScoreDirection.LOWER_IS_SAME);
     }
 
-    /** Every pair i < j, scored by any function of two embeddings (e.g. a learned head's P(same)). */
+    /** Every pair i &lt; j, scored by any function of two embeddings (e.g. a learned head's P(same)). */
     public static ScoredPairs all(float[][] embeddings, int[] labels, ToDoubleBiFunction<float[], float[]> score,
                                   ScoreDirection direction) {
         String op = "ScoredPairs.all";

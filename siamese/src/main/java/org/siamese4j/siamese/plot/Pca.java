@@ -12,7 +12,7 @@ import java.util.SplittableRandom;
  * (n points of dimension d). The leading eigenvectors of C are found by subspace iteration: a block of a few more
  * vectors than asked for is multiplied by C, re-orthonormalised, and rotated by the eigenvectors of its small
  * projected matrix (Rayleigh-Ritz, solved with cyclic Jacobi rotations) until every requested pair satisfies
- * {@code ||C v - lambda v|| <= 1e-10 lambda_1}. When d <= n, C is formed once (O(n d^2)) and each product
+ * {@code ||C v - lambda v|| <= 1e-10 lambda_1}. When d &lt;= n, C is formed once (O(n d^2)) and each product
  * costs O(d^2); with fewer points than dimensions it is applied as {@code C v = Xc^T (Xc v) / (n - 1)} at O(n d).
  * All arithmetic is in double.
  *
