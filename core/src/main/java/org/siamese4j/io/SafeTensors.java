@@ -453,7 +453,7 @@ public final class SafeTensors {
         long n = lengthBuf.getLong(0);
         if (n < 0 || n > MAX_HEADER_BYTES) {
             throw fail(src, "header length " + Long.toUnsignedString(n) + " is over the limit of "
-                    + MAX_HEADER_BYTES + " bytes", LENGTH_FIELD);
+                    + MAX_HEADER_BYTES + " bytes: this is not a safetensors file" + textPreview(src), LENGTH_FIELD);
         }
         if (n > size - 8) {
             throw fail(src, "header length " + n + " goes past the end of the file (" + size
@@ -465,8 +465,8 @@ public final class SafeTensors {
         byte[] headerBytes = new byte[(int) n];
         src.readFully(8, ByteBuffer.wrap(headerBytes));
         if (headerBytes[0] != '{') {
-            throw fail(src, String.format("header does not start with '{' (found byte 0x%02X)",
-                    headerBytes[0] & 0xff), "byte 8");
+            throw fail(src, String.format("header does not start with '{' (found byte 0x%02X): this is not a "
+                    + "safetensors file", headerBytes[0] & 0xff) + textPreview(src), "byte 8");
         }
         String text = decodeUtf8(src, headerBytes);
         Object root;
@@ -715,6 +715,23 @@ public final class SafeTensors {
 
     private static String field(String name, String sub) {
         return field(name) + "." + sub;
+    }
+
+    /**
+     * {@code " (it starts with the text \"...\")"} when the file's first bytes are printable ASCII, else empty:
+     * a text file given where a model belongs is the usual way to get here, and the text says which file it was.
+     */
+    private static String textPreview(Source src) throws IOException {
+        ByteBuffer head = ByteBuffer.allocate((int) Math.min(24, src.size()));
+        src.readFully(0, head);
+        StringBuilder text = new StringBuilder();
+        for (byte b : head.array()) {
+            if (b < 0x20 && b != '\n' && b != '\r' && b != '\t' || b == 0x7f) {
+                return "";
+            }
+            text.append(Character.isWhitespace(b) ? ' ' : (char) b);
+        }
+        return " (it starts with the text \"" + text.toString().strip() + "\")";
     }
 
     private static ModelFormatException fail(Source src, String problem, String location) {

@@ -266,11 +266,11 @@ class SafeTensorsTest {
         assertFails(file(1, header, new byte[0]), "header length 1 is too small for a JSON object",
                 "byte 0 (header length)");
         assertFails(file(-1, header, new byte[0]),
-                "header length 18446744073709551615 is over the limit of 100000000 bytes", "byte 0 (header length)");
+                "header length 18446744073709551615 is over the limit of 100000000 bytes: this is not a safetensors file", "byte 0 (header length)");
         assertFails(file(Long.MAX_VALUE, header, new byte[0]),
-                "header length 9223372036854775807 is over the limit of 100000000 bytes", "byte 0 (header length)");
+                "header length 9223372036854775807 is over the limit of 100000000 bytes: this is not a safetensors file", "byte 0 (header length)");
         assertFails(file(100_000_001, header, new byte[0]),
-                "header length 100000001 is over the limit of 100000000 bytes", "byte 0 (header length)");
+                "header length 100000001 is over the limit of 100000000 bytes: this is not a safetensors file", "byte 0 (header length)");
 
         // A claim of 99 MB in a 10-byte file must not allocate 99 MB.
         long before = ThreadCounters.allocatedBytes();
@@ -281,9 +281,18 @@ class SafeTensorsTest {
     }
 
     @Test
+    void aTextFileIsNamedAsOne() {
+        byte[] text = "hello world, this is a text file\nsecond line\n".getBytes(StandardCharsets.US_ASCII);
+        assertFails(text, "header length 8031924123371070824 is over the limit of 100000000 bytes: this is not a "
+                + "safetensors file (it starts with the text \"hello world, this is a t\")", "byte 0 (header length)");
+    }
+
+    @Test
     void headerMustBeUtf8JsonObject() {
-        assertFails(file(" {}", new byte[0]), "header does not start with '{' (found byte 0x20)", "byte 8");
-        assertFails(file("[1]", new byte[0]), "header does not start with '{' (found byte 0x5B)", "byte 8");
+        assertFails(file(" {}", new byte[0]), "header does not start with '{' (found byte 0x20): this is not a safetensors file",
+                "byte 8");
+        assertFails(file("[1]", new byte[0]), "header does not start with '{' (found byte 0x5B): this is not a safetensors file",
+                "byte 8");
         byte[] badUtf8 = "{\"a\u00ff\":1}".getBytes(StandardCharsets.ISO_8859_1);
         assertFails(file(badUtf8.length, badUtf8, new byte[0]), "header is not valid UTF-8", "byte 11");
         assertFails(file("{\"w\":", new byte[0]), "malformed header JSON: unexpected end of input, expected a value",

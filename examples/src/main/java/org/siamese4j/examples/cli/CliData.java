@@ -1,12 +1,16 @@
 package org.siamese4j.examples.cli;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import org.siamese4j.io.Checkpoint;
 import org.siamese4j.io.ModelFile;
+import org.siamese4j.io.ModelFormatException;
+import org.siamese4j.io.SafeTensors;
 import org.siamese4j.nn.ArchSpec;
 import org.siamese4j.siamese.data.FaceFolders;
 import org.siamese4j.siamese.data.GrayImage;
@@ -91,7 +95,54 @@ final class CliData {
         if (!Files.exists(spec.folder())) {
             throw new NoSuchFileException(spec.folder().toString(), null, "no such folder");
         }
+        checkFaceFolderLayout(spec.folder());
         return FaceFolders.load(spec.folder(), FaceFolders.Options.resizeTo(input[1], input[2]));
+    }
+
+    /**
+     * Refuses, in the CLI's words, the usual ways of pointing {@code --data} at the wrong folder: a file, a folder
+     * of loose images, or the folder one level above the people's folders. Like every file that cannot be used,
+     * these are errors (exit code 1), not usage errors.
+     */
+    static void checkFaceFolderLayout(Path folder) throws IOException {
+        String layout = "--data needs a folder with one subfolder per person, the person's images inside "
+                + "(faces/alice/1.png, faces/bob/1.png, ...)";
+        if (!Files.isDirectory(folder)) {
+            throw new IOException(folder + " is a file, not a folder; " + layout);
+        }
+        List<Path> people = visibleChildren(folder).stream().filter(Files::isDirectory).toList();
+        if (people.isEmpty()) {
+            boolean looseImages = visibleChildren(folder).stream().anyMatch(FaceFolders::isImageName);
+            throw new IOException(folder + (looseImages ? " holds images but no person folders; "
+                    : " has no person folders; ") + layout);
+        }
+        List<Path> withoutImages = people.stream()
+                .filter(p -> visibleChildren(p).stream().noneMatch(f -> Files.isRegularFile(f)
+                        && FaceFolders.isImageName(f)))
+                .toList();
+        if (withoutImages.isEmpty()) {
+            return;
+        }
+        List<Path> holdingFolders = withoutImages.stream()
+                .filter(p -> visibleChildren(p).stream().anyMatch(Files::isDirectory)).toList();
+        if (holdingFolders.size() == people.size()) {
+            throw new IOException(folder + " is one level too high: " + holdingFolders.get(0)
+                    + " holds folders, not images; did you mean --data " + String.join(" or --data ",
+                    holdingFolders.stream().limit(3).map(Path::toString).toList()) + "?");
+        }
+        throw new IOException(withoutImages.get(0) + " has no images ("
+                + String.join(", ", FaceFolders.IMAGE_EXTENSIONS.stream().sorted().toList()) + ")"
+                + (withoutImages.size() > 1 ? ", nor have " + (withoutImages.size() - 1) + " other person folders"
+                : "") + "; " + layout);
+    }
+
+    /** The non-hidden entries of a folder. */
+    private static List<Path> visibleChildren(Path folder) {
+        try (var entries = Files.list(folder)) {
+            return entries.filter(p -> !p.getFileName().toString().startsWith(".")).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     static void requireGrey(int[] input) {
@@ -100,13 +151,36 @@ final class CliData {
         }
     }
 
-    /** Loads a model file; a missing file is a one-line error naming it. */
+    /** Loads a model file, after {@link #requireModelFile}. */
     static ModelFile.LoadedModel loadModel(String path) throws IOException {
+        return ModelFile.load(requireModelFile(path));
+    }
+
+    /**
+     * The path of {@code --model}, refused in the CLI's words when it names no file, a file that is not
+     * safetensors (text, an image) or a training checkpoint.
+     */
+    static Path requireModelFile(String path) throws IOException {
         Path file = Path.of(path);
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(path, null, "no such model file");
         }
-        return ModelFile.load(file);
+        String format;
+        try {
+            format = SafeTensors.readMetadata(file).get(ModelFile.KEY_FORMAT);
+        } catch (ModelFormatException e) {
+            if (!e.location().startsWith("byte 0") && !e.location().equals("byte 8")) {
+                return file;        // safetensors with a damaged header: the loader says what and where
+            }
+            throw new IOException(path + " is not a model file: " + e.problem() + "; --model takes the "
+                    + "file that train wrote (--out, default model.safetensors)", e);
+        }
+        if (Checkpoint.FORMAT.equals(format)) {
+            throw new IOException(path + " is a training checkpoint, not a model; --model takes the file "
+                    + "that train wrote (--out, default model.safetensors); to go on training, run: siamese4j train "
+                    + "--resume " + path);
+        }
+        return file;
     }
 
     /** The distance a model was calibrated with ({@code distance} metadata; Euclidean when absent). */

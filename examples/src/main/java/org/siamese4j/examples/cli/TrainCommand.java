@@ -626,6 +626,18 @@ final class TrainCommand implements Siamese4j.Command {
         }
     }
 
+    /** Every loss learns from two images of one person against another person's: say so before sampling fails. */
+    private static void requireTwoPeopleWithPairs(ImageDataset train) {
+        int people = train.identitiesWithAtLeast(1).length;
+        int withPairs = train.identitiesWithAtLeast(2).length;
+        if (withPairs < 2) {
+            throw new Options.UsageException("the " + people + " training people include " + withPairs + " with two "
+                    + "or more images, and training needs at least 2 such people (it learns from two images of one "
+                    + "person against another's); add images, or lower --test-identities or --validation-identities "
+                    + "to keep more people for training");
+        }
+    }
+
     /** {@code --candidates}, or {@value #OFFLINE_CANDIDATES_PER_IMAGE} per training image. */
     private static int offlineCandidates(Config c, ImageDataset train) {
         return c.candidates() > 0 ? c.candidates()
@@ -656,15 +668,18 @@ final class TrainCommand implements Siamese4j.Command {
         int validation = c.validationIdentities() >= 0 ? c.validationIdentities()
                 : (int) Math.max(2, Math.round(DEFAULT_VALIDATION_FRACTION * rest));
         if (rest - validation < 2) {
-            throw new Options.UsageException(spec + " has " + people + " people: " + test + " for test and "
+            throw new Options.UsageException(spec + " has " + people + (people == 1 ? " person: " : " people: ")
+                    + test + " for test and "
                     + validation + " for validation leave " + Math.max(0, rest - validation) + " to train on, and "
                     + "training needs at least 2 (lower --test-identities or --validation-identities)");
         }
         Splits.Split testSplit = Splits.byIdentity(all, test, splitRng);
         if (validation == 0) {
+            requireTwoPeopleWithPairs(testSplit.train());
             return new DataSplit(testSplit.train(), null, testSplit.test());
         }
         Splits.Split validationSplit = Splits.byIdentity(testSplit.train(), validation, splitRng);
+        requireTwoPeopleWithPairs(validationSplit.train());
         return new DataSplit(validationSplit.train(), validationSplit.test(), testSplit.test());
     }
 
@@ -1001,9 +1016,11 @@ final class TrainCommand implements Siamese4j.Command {
      */
     static void printReport(PrintStream out, VerificationReport r, int ways, ImageDataset data, String scoreName,
                             String who) {
-        out.printf(Locale.ROOT, "%s: %d people, %d images: AUC %.4f, EER %.2f%%, 10-fold accuracy %.2f%% "
-                        + "(+-%.2f) at %s %.4f%n", who, data.identityCount(), data.size(), r.auc(), 100 * r.eer(),
-                100 * r.accuracy(), 100 * r.accuracyStd(), scoreName, r.threshold());
+        // Ten folds need ten balanced pairs; a tiny set gets "n/a" rather than NaN.
+        String tenFold = Double.isFinite(r.accuracy()) ? String.format(Locale.ROOT, "%.2f%% (+-%.2f) at %s %.4f",
+                100 * r.accuracy(), 100 * r.accuracyStd(), scoreName, r.threshold()) : "n/a (too few pairs)";
+        out.printf(Locale.ROOT, "%s: %d people, %d images: AUC %.4f, EER %.2f%%, 10-fold accuracy %s%n", who,
+                data.identityCount(), data.size(), r.auc(), 100 * r.eer(), tenFold);
         out.printf(Locale.ROOT, "  TAR@FAR=1e-2 %s, TAR@FAR=1e-3 %s, %d-way one-shot %.2f%%, rank-1 %.2f%%%n",
                 percent(r.tarAtFar1e2()), percent(r.tarAtFar1e3()), ways, 100 * r.oneShotAccuracy(), 100 * r.rank1());
     }

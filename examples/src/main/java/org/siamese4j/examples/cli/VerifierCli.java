@@ -26,7 +26,7 @@ final class VerifierCli {
      * words, rather than by the API's message about {@code calibrate(...)}.
      */
     static Verifier loadCalibrated(String modelPath) throws IOException {
-        Verifier v = Verifier.load(Path.of(modelPath));
+        Verifier v = Verifier.load(CliData.requireModelFile(modelPath));
         if (v.threshold().isEmpty()) {
             throw new IllegalStateException(modelPath + " has no decision threshold (no '" + Verifier.KEY_THRESHOLD
                     + "' metadata); train writes one, or calibrate it with the Verifier API");

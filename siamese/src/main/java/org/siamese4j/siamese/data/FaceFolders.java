@@ -151,7 +151,8 @@ public final class FaceFolders {
         return p.getFileName().toString().startsWith(".") || Files.isHidden(p);
     }
 
-    private static boolean isImageName(Path p) {
+    /** Whether a file name ends in one of {@link #IMAGE_EXTENSIONS}, the files this loader reads. */
+    public static boolean isImageName(Path p) {
         String name = p.getFileName().toString();
         int dot = name.lastIndexOf('.');
         return dot > 0 && IMAGE_EXTENSIONS.contains(name.substring(dot + 1).toLowerCase(Locale.ROOT));
