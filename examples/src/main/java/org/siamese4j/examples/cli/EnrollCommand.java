@@ -41,7 +41,7 @@ final class EnrollCommand implements Siamese4j.Command {
         // identify needs the threshold anyway; refusing an uncalibrated model here saves a useless gallery
         Verifier verifier = VerifierCli.loadCalibrated(model);
         boolean existed = Files.exists(gallery);
-        Gallery g = existed ? Gallery.load(gallery, verifier) : new Gallery(verifier);
+        Gallery g = Gallery.loadOrCreate(gallery, verifier);
         boolean known = g.contains(name);
         try {
             g.enroll(name, VerifierCli.paths(images).toArray(Path[]::new));

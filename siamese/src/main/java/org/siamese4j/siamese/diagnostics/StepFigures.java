@@ -26,23 +26,34 @@ import org.siamese4j.siamese.mining.TripletStats;
 public record StepFigures(int epoch, int step, int stepsPerEpoch, long index, boolean skipped, float loss,
                           double activeFraction, double gradientNorm, TripletStats mined, int images) {
 
-    /** The CSV header, matching {@link #toCsvRow()}. */
+    /** The CSV header of every run, matching {@link #toCsvRow(boolean) toCsvRow(false)}. */
     public static final String CSV_HEADER = "epoch,step,steps_per_epoch,index,skipped,loss,active_fraction,"
-            + "gradient_norm,images,triplets,easy,semi_hard,hard";
+            + "gradient_norm,images";
+    /** The columns a run with mined triplets adds: how many of the step's triplets were easy, semi-hard, hard. */
+    public static final String CSV_TRIPLET_COLUMNS = "triplets,easy,semi_hard,hard";
+
+    /** {@link #CSV_HEADER}, with {@link #CSV_TRIPLET_COLUMNS} for a run that mines triplets. */
+    public static String csvHeader(boolean withTriplets) {
+        return withTriplets ? CSV_HEADER + "," + CSV_TRIPLET_COLUMNS : CSV_HEADER;
+    }
 
     /**
      * This row as CSV: numbers in Java's shortest round-trip form ({@link Float#toString}, {@link Double#toString}),
-     * so parsing gives back the same values; an empty cell where a figure does not apply (the triplet counts of a
-     * non-triplet loss, the loss of a skipped batch).
+     * so parsing gives back the same values; an empty cell where a figure does not apply (the loss of a skipped
+     * batch, the triplet counts of a step that mined none). The triplet columns only when {@code withTriplets}.
      */
-    public String toCsvRow() {
+    public String toCsvRow(boolean withTriplets) {
         StringBuilder sb = new StringBuilder();
         sb.append(epoch).append(',').append(step).append(',').append(stepsPerEpoch).append(',').append(index)
                 .append(',').append(skipped ? 1 : 0).append(',');
         sb.append(skipped ? "" : Float.toString(loss)).append(',');
         sb.append(skipped ? "" : Double.toString(activeFraction)).append(',');
         sb.append(skipped ? "" : Double.toString(gradientNorm)).append(',');
-        sb.append(images).append(',');
+        sb.append(images);
+        if (!withTriplets) {
+            return sb.toString();
+        }
+        sb.append(',');
         if (mined == null) {
             sb.append(",,,");
         } else {

@@ -448,15 +448,17 @@ public final class TrainingMonitor {
     }
 
     /**
-     * Writes the per-step figures as CSV ({@link StepFigures#CSV_HEADER}, then one row per step) to {@code file},
+     * Writes the per-step figures as CSV ({@link StepFigures#csvHeader}, then one row per step) to {@code file},
      * atomically, creating missing folders. Call it at any time, also after a {@link NonFiniteTrainingException}.
      */
     public void writeCsv(Path file) throws IOException {
+        // A run without mined triplets (pairs, circle loss, a learned head) gets no empty triplet columns.
+        boolean withTriplets = steps.stream().anyMatch(s -> s.mined() != null);
         List<String> rows = new ArrayList<>();
         for (StepFigures s : steps) {
-            rows.add(s.toCsvRow());
+            rows.add(s.toCsvRow(withTriplets));
         }
-        writeLines(file, StepFigures.CSV_HEADER, rows);
+        writeLines(file, StepFigures.csvHeader(withTriplets), rows);
     }
 
     /** Writes the per-epoch figures as CSV ({@link EpochFigures#CSV_HEADER}, one row per epoch), atomically. */

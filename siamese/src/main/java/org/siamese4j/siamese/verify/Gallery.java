@@ -1,6 +1,7 @@
 package org.siamese4j.siamese.verify;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -282,6 +283,15 @@ public final class Gallery {
             i++;
         }
         SafeTensors.write(file, tensors, meta);
+    }
+
+    /**
+     * The gallery saved in {@code file}, or a new empty one when the file does not exist yet: what an application
+     * wants on its first run, before anyone is enrolled. Otherwise as {@link #load}.
+     */
+    public static Gallery loadOrCreate(Path file, Verifier verifier) throws IOException {
+        Objects.requireNonNull(file, "Gallery.loadOrCreate: file is null");
+        return Files.exists(file) ? load(file, verifier) : new Gallery(verifier);
     }
 
     /**

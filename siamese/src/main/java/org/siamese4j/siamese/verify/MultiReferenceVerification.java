@@ -82,8 +82,8 @@ public record MultiReferenceVerification(List<ReferenceScore> references, int pa
     public String toString() {
         String cmp = direction == ScoreDirection.LOWER_IS_SAME ? "<=" : ">=";
         String meanCmp = sameByMean ? cmp : (direction == ScoreDirection.LOWER_IS_SAME ? ">" : "<");
-        return String.format(Locale.ROOT, "%s by %s: %d of %d references pass score %s %s (share %.4g %s %s: %s); "
-                        + "mean score %.4g (%s %s: %s)",
+        return String.format(Locale.ROOT, "%s by %s: %d of %d references pass score %s %.4f (share %.4f %s %s: %s); "
+                        + "mean score %.4f (%s %.4f: %s)",
                 word(same), policy.rule().token(), passing, references.size(), cmp, threshold, fractionPassing,
                 sameByFraction ? ">=" : "<", policy.fraction(), word(sameByFraction), meanScore, meanCmp, threshold,
                 word(sameByMean));

@@ -84,7 +84,8 @@ public record Threshold(double value, Kind kind, double targetFar, double tar, d
 
     @Override
     public String toString() {
-        StringBuilder sb = new StringBuilder("threshold ").append(value).append(" (").append(kind.token());
+        StringBuilder sb = new StringBuilder("threshold ").append(String.format(Locale.ROOT, "%.4f", value))
+                .append(" (").append(kind.token());
         if (kind == Kind.TARGET_FAR) {
             sb.append(' ').append(targetFar);
         }

@@ -135,7 +135,7 @@ class DiagnosticsTrainingTest {
 
         Path csv = dir.resolve("steps.csv");
         monitor.writeCsv(csv);
-        assertThat(Files.readAllLines(csv)).hasSize(13).first().isEqualTo(StepFigures.CSV_HEADER);
+        assertThat(Files.readAllLines(csv)).hasSize(13).first().isEqualTo(StepFigures.csvHeader(true));
         Path png = dir.resolve("plots/diagnostics.png");
         monitor.writeChart(png);
         assertDrawnPng(png);

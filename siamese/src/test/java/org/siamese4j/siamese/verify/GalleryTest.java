@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,6 +44,16 @@ class GalleryTest {
         g.enroll("bob", Fixtures.face(0.8, 0.2, 0.0), Fixtures.face(0.8, 0.23, 0.0));
         g.enroll("carol", Fixtures.face(0.5, 0.5, 0.02));
         return g;
+    }
+
+    @Test
+    void loadOrCreateStartsEmptyThenReadsWhatWasSaved() throws IOException {
+        Path file = dir.resolve("staff.gallery");
+        Gallery first = Gallery.loadOrCreate(file, verifier());
+        assertThat(first.size()).isZero();
+        assertThat(file).doesNotExist();
+        threePeople().save(file);
+        assertThat(Gallery.loadOrCreate(file, verifier()).names()).containsExactly("alice", "bob", "carol");
     }
 
     @Test

@@ -74,7 +74,9 @@ class MultiReferenceVerificationTest {
         assertThat(r.same()).isTrue();
         assertThat(r.threshold()).isEqualTo(THRESHOLD);
         assertThat(r.direction()).isEqualTo(ScoreDirection.LOWER_IS_SAME);
-        assertThat(r.toString()).contains("same by fraction").contains("2 of 4").contains("mean score");
+        assertThat(r.toString()).contains("same by fraction").contains("2 of 4").contains("mean score")
+                .contains("pass score <= 0.1500 (share 0.5000 >= 0.5: same)")
+                .matches(".*mean score \\d\\.\\d{4} \\(> 0\\.1500: different\\)");
 
         // the same scores, decided by the mean: different
         MultiReferenceVerification byMean = v.verifyAgainst(probe(), references(), MultiReferencePolicy.meanScore());
