@@ -284,13 +284,18 @@ public final class Checkpoint {
     /** Reads and checks a checkpoint file (see the class comment for what is checked). */
     public static Checkpoint load(Path file) throws IOException {
         SafeTensors.Contents contents = SafeTensors.read(file);
-        return parse(file.toString(), contents.tensors(), contents.metadata());
+        Checkpoint checkpoint = parse(file.toString(), contents.tensors(), contents.metadata());
+        // After parse, so a model file given by mistake is named as such; checkpoints are written in F32 only.
+        SafeTensors.requireFloating(contents, file.toString());
+        return checkpoint;
     }
 
     /** As {@link #load(Path)}, from bytes in memory; {@code sourceName} names them in error messages. */
     public static Checkpoint read(byte[] bytes, String sourceName) throws IOException {
         SafeTensors.Contents contents = SafeTensors.read(bytes, sourceName);
-        return parse(sourceName, contents.tensors(), contents.metadata());
+        Checkpoint checkpoint = parse(sourceName, contents.tensors(), contents.metadata());
+        SafeTensors.requireFloating(contents, sourceName);
+        return checkpoint;
     }
 
     private static Checkpoint parse(String source, Map<String, Tensor> tensors, Map<String, String> metadata)

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,8 +20,8 @@ import org.siamese4j.tensor.Tensor;
 
 /**
  * A trained model in one self-describing file: the weights as a {@link SafeTensors} file (float32, PyTorch's
- * state-dict names) and, in its {@code __metadata__}, the architecture and input shape needed to rebuild the
- * network without any code:
+ * state-dict names, batch norm's counter as int64) and, in its {@code __metadata__}, the architecture and input
+ * shape needed to rebuild the network without any code:
  * <table>
  * <caption>Metadata keys</caption>
  * <tr><th>key</th><th>value</th></tr>
@@ -54,9 +55,15 @@ import org.siamese4j.tensor.Tensor;
  * written from PyTorch with only {@code arch} and {@code input} loads), but when present they must say
  * {@value #FORMAT} and a version this class reads.
  *
- * <p>One leniency, for files written from PyTorch: a batch-norm {@code num_batches_tracked} counter may be
- * missing (it is an int64 in PyTorch, which some exporters drop); it then stays 0. It does not enter the
- * maths.
+ * <p>Batch norm's {@code num_batches_tracked} counter is written as {@code I64}, its dtype in PyTorch, so
+ * {@code load_state_dict(strict=True)} on a PyTorch model finds every key with PyTorch's own dtypes; it holds
+ * the number of training-mode forward passes the layer has made (counted here in a float, exact up to 2^24),
+ * or the value loaded. When loading, it may be stored with any dtype the reader accepts ({@code I64} from
+ * PyTorch's {@code save_file(model.state_dict())}, {@code F32} from files this library wrote before it used
+ * {@code I64}); its value is kept and, as in PyTorch in evaluation mode, does not enter the maths. It may also
+ * be missing (some exporters drop it); it then stays 0. Its value must be a whole number of batches, 0 or more
+ * (PyTorch only ever counts up). Every other tensor holds weights or running statistics and must be floating
+ * point: an integer dtype there is refused, naming the tensor and its dtype.
  *
  * <p>{@link #loadInto} loads a file into a network built by hand, with the same strict name and shape
  * check; it needs no {@code arch} metadata. Every write goes through {@link AtomicFiles}: a crash leaves
@@ -218,7 +225,19 @@ public final class ModelFile {
             head.model().stateDict().forEach((name, t) -> state.put(HEAD_PREFIX + name, t));
         }
         requireFinite(state);
-        SafeTensors.write(file, state, metadata);
+        // PyTorch's own dtype for the counter, so its load_state_dict and tools comparing dtypes see what they
+        // would have written themselves.
+        Set<String> int64 = new LinkedHashSet<>();
+        for (String name : state.keySet()) {
+            if (isNumBatchesTracked(name)) {
+                int64.add(name);
+            }
+        }
+        SafeTensors.write(file, state, metadata, int64);
+    }
+
+    private static boolean isNumBatchesTracked(String name) {
+        return name.equals(NUM_BATCHES_TRACKED) || name.endsWith("." + NUM_BATCHES_TRACKED);
     }
 
     private static void requireFinite(Map<String, Tensor> state) {
@@ -308,7 +327,7 @@ public final class ModelFile {
         if (headSpec != null) {
             headSpec.shapes().forEach((name, shape) -> expected.put(HEAD_PREFIX + name, shape));
         }
-        checkTensors(source, expected, contents.tensors(), headSpec == null ? "the arch spec"
+        checkTensors(source, expected, contents, headSpec == null ? "the arch spec"
                 : "the arch and head specs", null);
         Map<String, Tensor> towerTensors = new LinkedHashMap<>();
         Map<String, Tensor> headTensors = new LinkedHashMap<>();
@@ -445,7 +464,7 @@ public final class ModelFile {
         String hint = head == null && contents.metadata().containsKey(KEY_HEAD)
                 ? "the file also holds a head (metadata \"" + KEY_HEAD + "\"); load it with ModelFile.load or "
                 + "ModelFile.loadInto(file, model, head)" : null;
-        checkTensors(source, expected, contents.tensors(), head == null ? "the model" : "the model and head", hint);
+        checkTensors(source, expected, contents, head == null ? "the model" : "the model and head", hint);
         Map<String, Tensor> towerTensors = new LinkedHashMap<>();
         Map<String, Tensor> headTensors = new LinkedHashMap<>();
         split(contents.tensors(), towerTensors, headTensors, head != null);
@@ -457,19 +476,22 @@ public final class ModelFile {
     }
 
     /**
-     * Fails listing every tensor the file lacks, every tensor it has that {@code expected} does not, and every
-     * shape mismatch with both shapes.
+     * Fails listing every tensor the file lacks, every tensor it has that {@code expected} does not, every
+     * shape mismatch with both shapes, and every weight stored with an integer dtype.
      */
-    private static void checkTensors(String source, Map<String, int[]> expected, Map<String, Tensor> actual,
+    private static void checkTensors(String source, Map<String, int[]> expected, SafeTensors.Contents contents,
                                      String target, String hint) throws ModelFormatException {
+        Map<String, Tensor> actual = contents.tensors();
         List<String> missing = new ArrayList<>();
         List<String> mismatched = new ArrayList<>();
+        List<String> integers = new ArrayList<>();
+        List<String> counts = new ArrayList<>();
         String firstField = null;
         for (Map.Entry<String, int[]> e : expected.entrySet()) {
             String name = e.getKey();
             Tensor t = actual.get(name);
             if (t == null) {
-                if (!name.endsWith("." + NUM_BATCHES_TRACKED) && !name.equals(NUM_BATCHES_TRACKED)) {
+                if (!isNumBatchesTracked(name)) {
                     missing.add(name + " " + Shapes.toString(e.getValue()));
                 }
             } else if (!Arrays.equals(t.shape(), e.getValue())) {
@@ -477,6 +499,22 @@ public final class ModelFile {
                         + Shapes.toString(e.getValue()) + " in " + target);
                 if (firstField == null) {
                     firstField = "header field " + Json.quoteForMessage(name) + ".shape";
+                }
+            } else if (isNumBatchesTracked(name)) {
+                // Any dtype holds the counter, but its value must be a count, or saving could not write it as I64.
+                float count = t.size() == 1 ? t.data()[0] : Float.NaN;
+                if (!(count >= 0 && count == Math.rint(count) && count < 0x1p63f)) {
+                    counts.add(name + " holds " + count);
+                    if (firstField == null) {
+                        firstField = "header field " + Json.quoteForMessage(name);
+                    }
+                }
+            } else if (contents.isInteger(name)) {
+                // The counter is an integer in PyTorch and does not enter the maths in evaluation; a weight or
+                // a running statistic stored as integers was quantised or mislabelled, and would load wrong.
+                integers.add(name + " is " + contents.dtypes().get(name));
+                if (firstField == null) {
+                    firstField = "header field " + Json.quoteForMessage(name) + ".dtype";
                 }
             }
         }
@@ -489,7 +527,8 @@ public final class ModelFile {
                 }
             }
         }
-        if (missing.isEmpty() && unexpected.isEmpty() && mismatched.isEmpty()) {
+        if (missing.isEmpty() && unexpected.isEmpty() && mismatched.isEmpty() && integers.isEmpty()
+                && counts.isEmpty()) {
             return;
         }
         List<String> problems = new ArrayList<>();
@@ -502,7 +541,15 @@ public final class ModelFile {
         if (!mismatched.isEmpty()) {
             problems.add(mismatched.size() + " of the wrong shape: " + joinLimited(mismatched));
         }
-        int count = missing.size() + unexpected.size() + mismatched.size();
+        if (!integers.isEmpty()) {
+            problems.add(integers.size() + " with an integer dtype where " + target + " has a floating-point weight or"
+                    + " statistic (" + SafeTensors.FLOAT_DTYPES + "; only num_batches_tracked may be an integer): "
+                    + joinLimited(integers));
+        }
+        if (!counts.isEmpty()) {
+            problems.add(counts.size() + " batch-norm counter(s) not a whole number of batches: " + joinLimited(counts));
+        }
+        int count = missing.size() + unexpected.size() + mismatched.size() + integers.size() + counts.size();
         // One problem has a precise place; several, or a missing tensor (no entry to point at), concern the header.
         String location = count == 1 && firstField != null ? firstField : "header";
         throw new ModelFormatException(source, "the tensors do not match " + target + ": "

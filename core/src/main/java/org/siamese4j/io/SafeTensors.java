@@ -6,6 +6,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.CharBuffer;
 import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
@@ -45,8 +46,10 @@ import org.siamese4j.tensor.Tensor;
  * {@link #write(Path, Map, Map)} writes float32 ({@code F32}) tensors in the map's order, both in the header
  * and in the data section, with {@code __metadata__} first when there is any. The header is padded with
  * spaces to a multiple of 8 bytes so the data starts 8-byte aligned, as the reference writer does. Values
- * are written as they are, NaN and infinities included. The file is replaced atomically through
- * {@link AtomicFiles}: after a crash it holds either the old or the new content.
+ * are written as they are, NaN and infinities included. {@link #write(Path, Map, Map, Set)} writes the
+ * tensors it names as {@code I64} instead (PyTorch's dtype for integer buffers such as batch norm's
+ * {@code num_batches_tracked}), placed first so every tensor stays aligned to its element size. The file is
+ * replaced atomically through {@link AtomicFiles}: after a crash it holds either the old or the new content.
  *
  * <h2>Reading</h2>
  * Files are treated as hostile. Every check below runs before memory is allocated for what the file
@@ -68,10 +71,16 @@ import org.siamese4j.tensor.Tensor;
  *   <li>the tensors' byte ranges do not overlap and cover the data section exactly, with no gap and
  *       nothing after the last tensor. The safetensors specification requires this ("the byte buffer
  *       needs to be entirely indexed, and cannot contain holes", which rules out polyglot files); it also
- *       means the floats allocated never exceed twice the file size (F16 and BF16 widen to float32).
- *       Empty tensors (a zero dimension) take no bytes and may sit at any offset within the section;</li>
- *   <li>loading converts F32, F16, BF16 and F64 to float32 (F16 and BF16 exactly, F64 rounded to nearest);
- *       other known dtypes ({@code I64}, {@code U8}, ...) are named as unsupported;</li>
+ *       means the floats allocated never exceed four times the file size (one-byte integers widen to
+ *       float32). Empty tensors (a zero dimension) take no bytes and may sit at any offset within the section;</li>
+ *   <li>loading converts F32, F16, BF16 and F64 to float32 (F16 and BF16 exactly, F64 rounded to nearest),
+ *       and also the integer dtypes of PyTorch state dicts, {@code BOOL}, {@code U8}, {@code I8}, {@code I16},
+ *       {@code I32} and {@code I64} (exactly up to 2^24 in magnitude, rounded to nearest beyond; a
+ *       {@code BOOL} byte other than 0 or 1 is refused with its offset). PyTorch keeps integer buffers such as
+ *       batch norm's {@code num_batches_tracked} in them. {@link Contents#dtypes()} keeps each tensor's dtype
+ *       so callers can refuse integer data where a weight belongs ({@link #requireFloating}, and
+ *       {@link ModelFile}'s tensor check); other known dtypes ({@code U16}, {@code F8_E4M3}, ...) are named as
+ *       unsupported;</li>
  *   <li>by default any NaN or infinity after conversion (including an F64 value beyond the float32 range)
  *       is rejected with the tensor name, the element index and its byte offset: weights like that come
  *       from a diverged run or a damaged file, and would otherwise poison every output silently.
@@ -93,11 +102,34 @@ public final class SafeTensors {
     private SafeTensors() {
     }
 
-    /** What a file holds: tensors in header order and the {@code __metadata__} strings (unmodifiable). */
-    public record Contents(LinkedHashMap<String, Tensor> tensors, Map<String, String> metadata) {
+    /**
+     * What a file holds: tensors in header order (all float32 in memory), the {@code __metadata__} strings and
+     * each tensor's dtype in the file ({@code "F32"}, {@code "I64"}, ...), so a caller can tell an integer buffer
+     * from a weight (the maps are unmodifiable).
+     */
+    public record Contents(LinkedHashMap<String, Tensor> tensors, Map<String, String> metadata,
+                           Map<String, String> dtypes) {
         public Contents {
             Objects.requireNonNull(tensors, "tensors");
             Objects.requireNonNull(metadata, "metadata");
+            Objects.requireNonNull(dtypes, "dtypes");
+        }
+
+        /** Contents whose tensors are all {@code F32}. */
+        public Contents(LinkedHashMap<String, Tensor> tensors, Map<String, String> metadata) {
+            this(tensors, metadata, allF32(tensors));
+        }
+
+        private static Map<String, String> allF32(Map<String, Tensor> tensors) {
+            Map<String, String> out = new LinkedHashMap<>();
+            tensors.keySet().forEach(name -> out.put(name, DType.F32.name()));
+            return Collections.unmodifiableMap(out);
+        }
+
+        /** Whether the file stores {@code name} with an integer dtype ({@code BOOL}, {@code U8}, ... {@code I64}). */
+        public boolean isInteger(String name) {
+            DType dtype = DType.byName(String.valueOf(dtypes.get(name)));
+            return dtype != null && dtype.kind == Kind.INTEGER;
         }
     }
 
@@ -153,18 +185,31 @@ public final class SafeTensors {
         }
     }
 
+    /** How this library reads a dtype. */
+    private enum Kind {
+        /** Converted to float32; a weight may have it. */
+        FLOAT,
+        /** Converted to float32 (exactly up to 2^24 in magnitude); only buffers such as counters may have it. */
+        INTEGER,
+        /** Listed by {@link #readHeader} but not loaded. */
+        UNSUPPORTED
+    }
+
     /** The dtypes of the safetensors specification with a whole number of bytes per element. */
     private enum DType {
-        F32(4, true), F16(2, true), BF16(2, true), F64(8, true),
-        BOOL(1, false), U8(1, false), I8(1, false), F8_E5M2(1, false), F8_E4M3(1, false), F8_E8M0(1, false),
-        I16(2, false), U16(2, false), I32(4, false), U32(4, false), I64(8, false), U64(8, false), C64(8, false);
+        F32(4, Kind.FLOAT), F16(2, Kind.FLOAT), BF16(2, Kind.FLOAT), F64(8, Kind.FLOAT),
+        // The integer dtypes a PyTorch state dict can hold (torch.bool, uint8, int8, int16, int32, int64).
+        BOOL(1, Kind.INTEGER), U8(1, Kind.INTEGER), I8(1, Kind.INTEGER), I16(2, Kind.INTEGER),
+        I32(4, Kind.INTEGER), I64(8, Kind.INTEGER),
+        F8_E5M2(1, Kind.UNSUPPORTED), F8_E4M3(1, Kind.UNSUPPORTED), F8_E8M0(1, Kind.UNSUPPORTED),
+        U16(2, Kind.UNSUPPORTED), U32(4, Kind.UNSUPPORTED), U64(8, Kind.UNSUPPORTED), C64(8, Kind.UNSUPPORTED);
 
         final int size;
-        final boolean loadable;
+        final Kind kind;
 
-        DType(int size, boolean loadable) {
+        DType(int size, Kind kind) {
             this.size = size;
-            this.loadable = loadable;
+            this.kind = kind;
         }
 
         static DType byName(String name) {
@@ -177,7 +222,10 @@ public final class SafeTensors {
         }
     }
 
-    private static final String LOADABLE = "this library reads F32, F16, BF16 and F64";
+    private static final String LOADABLE = "this library reads F32, F16, BF16, F64 and the integer dtypes BOOL, U8,"
+            + " I8, I16, I32, I64";
+    /** The dtypes a weight may have, for messages. */
+    public static final String FLOAT_DTYPES = "F32, F16, BF16 or F64";
 
     // =====================================================================================================
     // Writing
@@ -193,22 +241,80 @@ public final class SafeTensors {
      */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata)
             throws IOException {
+        write(file, tensors, metadata, Set.of());
+    }
+
+    /**
+     * As {@link #write(Path, Map, Map)}, with the tensors named in {@code int64} written as {@code I64}, the
+     * dtype PyTorch gives integer buffers such as batch norm's {@code num_batches_tracked}. The I64 tensors come
+     * first in the file, then the others in the map's order, so each starts at a multiple of its element size
+     * (the reference writer orders by dtype for the same reason: readers that map the file view the bytes in
+     * place).
+     *
+     * @throws IllegalArgumentException also when a name in {@code int64} is not a tensor of the map, or one of
+     *                                  its values is not a whole number in the {@code long} range
+     */
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata,
+                             Set<String> int64) throws IOException {
         Objects.requireNonNull(file, "file");
-        byte[] header = encodeHeader(tensors, metadata);
-        List<Tensor> values = new ArrayList<>(tensors.values());
-        AtomicFiles.write(file, out -> writeBody(out, header, values));
+        List<Map.Entry<String, Tensor>> ordered = order(tensors, int64);
+        byte[] header = encodeHeader(ordered, int64, metadata);
+        AtomicFiles.write(file, out -> writeBody(out, header, ordered, int64));
     }
 
     /** As {@link #write(Path, Map, Map)}, to a stream (not closed); no atomicity beyond the stream's own. */
     public static void write(OutputStream out, Map<String, Tensor> tensors, Map<String, String> metadata)
             throws IOException {
-        Objects.requireNonNull(out, "out");
-        byte[] header = encodeHeader(tensors, metadata);
-        writeBody(out, header, new ArrayList<>(tensors.values()));
+        write(out, tensors, metadata, Set.of());
     }
 
-    private static byte[] encodeHeader(Map<String, Tensor> tensors, Map<String, String> metadata) {
+    /** As {@link #write(Path, Map, Map, Set)}, to a stream (not closed); no atomicity beyond the stream's own. */
+    public static void write(OutputStream out, Map<String, Tensor> tensors, Map<String, String> metadata,
+                             Set<String> int64) throws IOException {
+        Objects.requireNonNull(out, "out");
+        List<Map.Entry<String, Tensor>> ordered = order(tensors, int64);
+        byte[] header = encodeHeader(ordered, int64, metadata);
+        writeBody(out, header, ordered, int64);
+    }
+
+    /** The I64 tensors, then the rest, each group in the map's order; checks the I64 values first. */
+    private static List<Map.Entry<String, Tensor>> order(Map<String, Tensor> tensors, Set<String> int64) {
         Objects.requireNonNull(tensors, "tensors");
+        Objects.requireNonNull(int64, "int64");
+        for (String name : int64) {
+            if (!tensors.containsKey(name)) {
+                throw new IllegalArgumentException("SafeTensors.write: " + Json.quoteForMessage(name)
+                        + " is to be written as I64 but is not one of the tensors");
+            }
+            Tensor t = tensors.get(name);
+            if (t == null) {
+                continue; // encodeHeader names it
+            }
+            float[] d = t.data();
+            for (int i = 0; i < d.length; i++) {
+                // [-2^63, 2^63): the floats a long holds exactly; rint also rejects NaN and infinities
+                if (d[i] != Math.rint(d[i]) || !(d[i] >= -0x1p63f && d[i] < 0x1p63f)) {
+                    throw new IllegalArgumentException("SafeTensors.write: " + Json.quoteForMessage(name) + " holds "
+                            + d[i] + " at flat index " + i + ", not a whole number in the range of I64");
+                }
+            }
+        }
+        List<Map.Entry<String, Tensor>> ordered = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            if (int64.contains(e.getKey())) {
+                ordered.add(e);
+            }
+        }
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            if (!int64.contains(e.getKey())) {
+                ordered.add(e);
+            }
+        }
+        return ordered;
+    }
+
+    private static byte[] encodeHeader(List<Map.Entry<String, Tensor>> tensors, Set<String> int64,
+                                       Map<String, String> metadata) {
         Map<String, Object> root = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) {
             Map<String, String> meta = new LinkedHashMap<>();
@@ -224,7 +330,7 @@ public final class SafeTensors {
             root.put(METADATA_KEY, meta);
         }
         long offset = 0;
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+        for (Map.Entry<String, Tensor> e : tensors) {
             String name = e.getKey();
             Tensor t = e.getValue();
             if (name == null) {
@@ -241,9 +347,10 @@ public final class SafeTensors {
                 throw new IllegalArgumentException("tensor " + Json.quoteForMessage(name) + " has rank " + t.rank()
                         + ", more than the " + MAX_RANK + " dimensions a file may hold");
             }
-            long bytes = 4L * t.size();
+            DType dtype = int64.contains(name) ? DType.I64 : DType.F32;
+            long bytes = (long) dtype.size * t.size();
             Map<String, Object> info = new LinkedHashMap<>();
-            info.put("dtype", "F32");
+            info.put("dtype", dtype.name());
             info.put("shape", t.shape());
             info.put("data_offsets", new long[] {offset, offset + bytes});
             root.put(name, info);
@@ -261,20 +368,31 @@ public final class SafeTensors {
         return header;
     }
 
-    private static void writeBody(OutputStream out, byte[] header, List<Tensor> tensors) throws IOException {
+    private static void writeBody(OutputStream out, byte[] header, List<Map.Entry<String, Tensor>> tensors,
+                                  Set<String> int64) throws IOException {
         ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
         out.write(length.array());
         out.write(header);
         ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         FloatBuffer floats = chunk.asFloatBuffer(); // inherits little-endian order
-        int perChunk = CHUNK_BYTES / 4;
-        for (Tensor t : tensors) {
-            float[] d = t.data();
+        LongBuffer longs = chunk.asLongBuffer();
+        for (Map.Entry<String, Tensor> e : tensors) {
+            float[] d = e.getValue().data();
+            boolean asLong = int64.contains(e.getKey());
+            int perChunk = CHUNK_BYTES / (asLong ? 8 : 4);
             for (int off = 0; off < d.length; off += perChunk) {
                 int n = Math.min(perChunk, d.length - off);
-                floats.clear();
-                floats.put(d, off, n);
-                out.write(chunk.array(), 0, n * 4);
+                if (asLong) {
+                    longs.clear();
+                    for (int i = 0; i < n; i++) {
+                        longs.put((long) d[off + i]); // whole numbers, checked by order()
+                    }
+                    out.write(chunk.array(), 0, n * 8);
+                } else {
+                    floats.clear();
+                    floats.put(d, off, n);
+                    out.write(chunk.array(), 0, n * 4);
+                }
             }
         }
     }
@@ -338,7 +456,7 @@ public final class SafeTensors {
         Header h = parseHeader(src);
         // Refuse what we cannot load before allocating anything for it.
         for (Entry e : h.entries) {
-            if (!e.dtype.loadable) {
+            if (e.dtype.kind == Kind.UNSUPPORTED) {
                 throw fail(src, "unsupported dtype " + e.dtype + " (" + LOADABLE + ")", field(e.name, "dtype"));
             }
             try {
@@ -349,12 +467,29 @@ public final class SafeTensors {
             }
         }
         LinkedHashMap<String, Tensor> tensors = new LinkedHashMap<>();
+        Map<String, String> dtypes = new LinkedHashMap<>();
         for (Entry e : h.entries) {
             float[] values = new float[(int) e.count];
             convert(src, h, e, values, options.allowNonFinite());
             tensors.put(e.name, Tensor.wrap(values, e.shape));
+            dtypes.put(e.name, e.dtype.name());
         }
-        return new Contents(tensors, h.metadata);
+        return new Contents(tensors, h.metadata, Collections.unmodifiableMap(dtypes));
+    }
+
+    /**
+     * Fails on the first tensor {@code contents} holds with an integer dtype, naming it: for files whose
+     * tensors are all weights or optimiser state, where integer data means the file is not what the caller
+     * thinks it is. {@code source} names the file in the message.
+     */
+    public static void requireFloating(Contents contents, String source) throws ModelFormatException {
+        for (String name : contents.tensors().keySet()) {
+            if (contents.isInteger(name)) {
+                throw new ModelFormatException(source, "tensor " + Json.quoteForMessage(name) + " has the integer dtype "
+                        + contents.dtypes().get(name) + " where floating point (" + FLOAT_DTYPES + ") is expected",
+                        field(name, "dtype"));
+            }
+        }
     }
 
     /** Reads one tensor's bytes chunk by chunk into float32. */
@@ -403,6 +538,43 @@ public final class SafeTensors {
                         }
                     }
                     break;
+                // Integers: (float) rounds to nearest, exact up to 2^24 in magnitude, which every count a
+                // batch-norm buffer reaches in practice stays below. Integers are finite: no check needed.
+                case BOOL:
+                    for (; buf.hasRemaining(); i++) {
+                        byte b = buf.get();
+                        if (b != 0 && b != 1) {
+                            throw fail(src, String.format("BOOL byte 0x%02X in tensor %s at element %d is neither 0"
+                                    + " nor 1", b & 0xff, Json.quoteForMessage(e.name), i), "byte " + elementOffset(h, e, i));
+                        }
+                        values[i] = b;
+                    }
+                    break;
+                case U8:
+                    for (; buf.hasRemaining(); i++) {
+                        values[i] = buf.get() & 0xff;
+                    }
+                    break;
+                case I8:
+                    for (; buf.hasRemaining(); i++) {
+                        values[i] = buf.get();
+                    }
+                    break;
+                case I16:
+                    for (; buf.hasRemaining(); i++) {
+                        values[i] = buf.getShort();
+                    }
+                    break;
+                case I32:
+                    for (; buf.hasRemaining(); i++) {
+                        values[i] = buf.getInt();
+                    }
+                    break;
+                case I64:
+                    for (; buf.hasRemaining(); i++) {
+                        values[i] = buf.getLong();
+                    }
+                    break;
                 default:
                     throw new AssertionError(e.dtype);
             }
@@ -419,7 +591,11 @@ public final class SafeTensors {
         return fail(src, what + " in tensor " + Json.quoteForMessage(e.name) + " at element " + index
                         + (e.shape.length > 1 ? " (index " + Arrays.toString(unravel(index, e.shape)) + ")" : "")
                         + "; load with ReadOptions.ALLOW_NON_FINITE to accept it",
-                "byte " + (h.dataStart + e.begin + (long) index * e.dtype.size));
+                "byte " + elementOffset(h, e, index));
+    }
+
+    private static long elementOffset(Header h, Entry e, int index) {
+        return h.dataStart + e.begin + (long) index * e.dtype.size;
     }
 
     private static int[] unravel(int flat, int[] shape) {

@@ -16,7 +16,8 @@ import org.siamese4j.tensor.Tensor;
  *
  * <p>The buffer {@code num_batches_tracked} (a 0-dimensional tensor, as in PyTorch) counts the training
  * batches seen. It is not used by the maths (the momentum is fixed) and is kept so state dicts carry the same
- * names as PyTorch's; stored as a float it counts exactly up to 2^24 batches.
+ * names as PyTorch's; stored as a float it counts exactly up to 2^24 batches. PyTorch keeps it as an int64, and
+ * model files do too ({@code ModelFile} writes it as {@code I64} and reads it from any dtype).
  */
 public abstract class BatchNorm extends Module {
     private final int numFeatures;

@@ -125,7 +125,7 @@ public abstract class Module {
      * for a snapshot.
      *
      * <p>The batch-norm counter {@code num_batches_tracked} is included, as in PyTorch, so strict loading of
-     * a PyTorch state dict (converted to float tensors) finds every name it expects. As in PyTorch, a module
+     * a PyTorch state dict (read as float tensors, its int64 counter included) finds every name it expects. As in PyTorch, a module
      * registered in several places (a shared layer) appears under each of its names here, unlike in
      * {@link #namedParameters()}.
      */

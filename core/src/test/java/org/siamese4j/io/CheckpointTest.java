@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.siamese4j.nn.BatchNorm1d;
@@ -194,6 +195,19 @@ class CheckpointTest {
         assertThatThrownBy(() -> c.restore(fresh.model, fresh.adam, null))
                 .isInstanceOf(ModelFormatException.class).hasMessageContaining("holds no optimizer state");
         assertThatThrownBy(c::learningRate).isInstanceOf(ModelFormatException.class);
+    }
+
+    @Test
+    void anIntegerTensorIsRefusedSinceCheckpointsAreWrittenInFloat32() throws IOException {
+        Net net = new Net(4);
+        Path file = dir.resolve("model-only.ckpt");
+        Checkpoint.builder(net.model).build().save(file);
+        SafeTensors.Contents contents = SafeTensors.read(file);
+        SafeTensors.write(file, contents.tensors(), contents.metadata(), Set.of("model.1.num_batches_tracked"));
+        assertThatThrownBy(() -> Checkpoint.load(file)).isInstanceOf(ModelFormatException.class)
+                .hasMessage(file + ": tensor \"model.1.num_batches_tracked\" has the integer dtype I64 where floating"
+                        + " point (F32, F16, BF16 or F64) is expected (at header field"
+                        + " \"model.1.num_batches_tracked\".dtype)");
     }
 
     @Test

@@ -110,18 +110,35 @@ class ModelFileTest {
     }
 
     @Test
-    void fileIsFloat32SafetensorsWithPyTorchNamesInStateDictOrder() throws IOException {
+    void fileIsFloat32SafetensorsWithPyTorchNamesAndInt64Counters() throws IOException {
         ArchSpec arch = ArchSpec.parse(ALL_KINDS);
         Sequential model = arch.build(ALL_KINDS_INPUT, new Rng(1));
         Path file = dir.resolve("m.safetensors");
         ModelFile.save(file, model, arch, ALL_KINDS_INPUT);
         Map<String, SafeTensors.TensorInfo> header = SafeTensors.readHeader(file);
-        assertThat(header.keySet()).containsExactlyElementsOf(model.stateDict().keySet());
-        assertThat(header.keySet()).startsWith("0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean",
-                "1.running_var", "1.num_batches_tracked", "4.weight");
-        header.values().forEach(info -> assertThat(info.dtype()).isEqualTo("F32"));
+        assertThat(header.keySet()).containsExactlyInAnyOrderElementsOf(model.stateDict().keySet());
+        // The I64 counters first (aligned to 8 bytes), then the floats in state-dict order.
+        assertThat(header.keySet()).startsWith("1.num_batches_tracked", "10.num_batches_tracked", "0.weight",
+                "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "4.weight");
+        header.forEach((name, info) -> assertThat(info.dtype()).as(name)
+                .isEqualTo(name.endsWith(".num_batches_tracked") ? "I64" : "F32"));
         assertThat(header.get("0.weight").shape()).containsExactly(4, 3, 3, 3);
         assertThat(header.get("1.num_batches_tracked").shape()).isEmpty();
+    }
+
+    @Test
+    void aFloat32CounterAsEarlierVersionsWroteItStillLoads() throws IOException {
+        ArchSpec arch = ArchSpec.parse(ALL_KINDS);
+        Sequential model = trainedAllKinds(arch);
+        // SafeTensors.write without int64 names writes every tensor as F32, as ModelFile.save did before.
+        Path file = writeRaw("old.safetensors", model.stateDict(), meta("format", "siamese4j-model",
+                "format_version", "1", "arch", ALL_KINDS, "input", "3x9x7"));
+        assertThat(SafeTensors.readHeader(file).get("1.num_batches_tracked").dtype()).isEqualTo("F32");
+        Sequential loaded = ModelFile.load(file).model();
+        Map<String, Tensor> saved = model.stateDict();
+        loaded.stateDict().forEach((name, t) -> assertThat(t.toArray()).as(name).containsExactly(saved.get(name)
+                .toArray()));
+        assertThat(loaded.stateDict().get("1.num_batches_tracked").item()).isEqualTo(3f);
     }
 
     @Test
@@ -201,6 +218,20 @@ class ModelFileTest {
         assertThat(loaded.stateDict().get("1.num_batches_tracked").item()).isEqualTo(0f);
         assertThat(loaded.stateDict().get("1.running_mean").toArray())
                 .containsExactly(model.stateDict().get("1.running_mean").toArray());
+    }
+
+    @Test
+    void aCounterThatIsNotAWholeNumberOfBatchesIsRefused() throws IOException {
+        ArchSpec arch = ArchSpec.parse("dense(3) batchnorm");
+        Map<String, Tensor> state = copyOf(arch.build(new int[] {2}, new Rng(1)).stateDict());
+        for (float bad : new float[] {2.5f, -1f}) {
+            state.put("1.num_batches_tracked", Tensor.scalar(bad));
+            Path file = writeRaw("count.safetensors", state, meta("arch", "dense(3) batchnorm", "input", "2"));
+            ModelFormatException e = assertLoadFails(file);
+            assertThat(e.problem()).isEqualTo("the tensors do not match the arch spec: 1 batch-norm counter(s) not a"
+                    + " whole number of batches: 1.num_batches_tracked holds " + bad);
+            assertThat(e.location()).isEqualTo("header field \"1.num_batches_tracked\"");
+        }
     }
 
     @Test

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
@@ -33,6 +34,8 @@ import org.siamese4j.tensor.Tensor;
 class SafeTensorsTest {
 
     private static final String NAME = "hostile.safetensors";
+    private static final String READS = "this library reads F32, F16, BF16, F64 and the integer dtypes BOOL, U8, I8,"
+            + " I16, I32, I64";
 
     @TempDir
     Path dir;
@@ -133,19 +136,128 @@ class SafeTensorsTest {
 
     @Test
     void readHeaderListsEntriesWithoutLoadingAndIncludesUnsupportedDtypes() throws IOException {
-        String header = "{" + entry("w", "F32", "[2,3]", 0, 24) + "," + entry("ids", "I64", "[2]", 24, 40) + "}";
+        String header = "{" + entry("w", "F32", "[2,3]", 0, 24) + "," + entry("ids", "U64", "[2]", 24, 40) + "}";
         Path file = dir.resolve("mixed.safetensors");
         Files.write(file, file(header, new byte[40]));
 
         Map<String, TensorInfo> infos = SafeTensors.readHeader(file);
         assertThat(infos.keySet()).containsExactly("w", "ids");
         assertThat(infos.get("w")).isEqualTo(new TensorInfo("F32", new int[] {2, 3}, 0, 24));
-        assertThat(infos.get("ids")).isEqualTo(new TensorInfo("I64", new int[] {2}, 24, 40));
+        assertThat(infos.get("ids")).isEqualTo(new TensorInfo("U64", new int[] {2}, 24, 40));
         assertThat(infos.get("ids").byteSize()).isEqualTo(16);
 
         assertThatThrownBy(() -> SafeTensors.read(file)).isInstanceOf(ModelFormatException.class)
-                .hasMessage(file + ": unsupported dtype I64 (this library reads F32, F16, BF16 and F64)"
-                        + " (at header field \"ids\".dtype)");
+                .hasMessage(file + ": unsupported dtype U64 (" + READS + ") (at header field \"ids\".dtype)");
+    }
+
+    // =====================================================================================================
+    // Integer dtypes: PyTorch's buffers
+    // =====================================================================================================
+
+    @Test
+    void readsTheIntegerDtypesOfPyTorchStateDictsAndKeepsEachDtype() throws IOException {
+        // I64 first, as the reference writer orders them, then the narrower ones.
+        String header = "{" + entry("count", "I64", "[]", 0, 8) + "," + entry("big", "I64", "[3]", 8, 32) + ","
+                + entry("i32", "I32", "[2]", 32, 40) + "," + entry("i16", "I16", "[2]", 40, 44) + ","
+                + entry("i8", "I8", "[2]", 44, 46) + "," + entry("u8", "U8", "[2]", 46, 48) + ","
+                + entry("mask", "BOOL", "[2]", 48, 50) + "," + entry("w", "F32", "[1]", 50, 54) + "}";
+        ByteBuffer data = Bytes.le(54);
+        data.putLong(3).putLong(-7).putLong((1L << 24) + 1).putLong(Long.MAX_VALUE);
+        data.putInt(Integer.MIN_VALUE).putInt(123_456);
+        data.putShort((short) -32768).putShort((short) 300);
+        data.put((byte) -128).put((byte) 127);
+        data.put((byte) 0xff).put((byte) 0);
+        data.put((byte) 1).put((byte) 0);
+        data.putFloat(0.5f);
+        Path file = dir.resolve("ints.safetensors");
+        Files.write(file, file(header, data.array()));
+
+        Contents c = SafeTensors.read(file);
+
+        assertThat(c.tensors().get("count").rank()).isZero();
+        assertThat(c.tensors().get("count").item()).isEqualTo(3f);
+        // Rounded to the nearest float32 beyond 2^24, as F64 is.
+        assertThat(c.tensors().get("big").data()).containsExactly(-7f, 0x1p24f, 0x1p63f);
+        assertThat(c.tensors().get("i32").data()).containsExactly(-0x1p31f, 123_456f);
+        assertThat(c.tensors().get("i16").data()).containsExactly(-32768f, 300f);
+        assertThat(c.tensors().get("i8").data()).containsExactly(-128f, 127f);
+        assertThat(c.tensors().get("u8").data()).containsExactly(255f, 0f);
+        assertThat(c.tensors().get("mask").data()).containsExactly(1f, 0f);
+        assertThat(c.dtypes()).containsExactly(Map.entry("count", "I64"), Map.entry("big", "I64"),
+                Map.entry("i32", "I32"), Map.entry("i16", "I16"), Map.entry("i8", "I8"), Map.entry("u8", "U8"),
+                Map.entry("mask", "BOOL"), Map.entry("w", "F32"));
+        assertThat(c.isInteger("mask")).isTrue();
+        assertThat(c.isInteger("w")).isFalse();
+        assertThat(c.isInteger("absent")).isFalse();
+
+        ModelFormatException e = catchThrowableOfType(ModelFormatException.class,
+                () -> SafeTensors.requireFloating(c, "ints.safetensors"));
+        assertThat(e.problem()).isEqualTo("tensor \"count\" has the integer dtype I64 where floating point (F32, F16,"
+                + " BF16 or F64) is expected");
+        assertThat(e.location()).isEqualTo("header field \"count\".dtype");
+    }
+
+    @Test
+    void anIntegerTensorOfTheWrongByteLengthIsRefusedWithItsName() {
+        // num_batches_tracked as a 4-byte value: I64 needs 8.
+        assertFails(file("{" + entry("1.num_batches_tracked", "I64", "[]", 0, 4) + "}", new byte[4]),
+                "data_offsets [0, 4] span 4 bytes but I64 shape [] needs 8",
+                "header field \"1.num_batches_tracked\".data_offsets");
+        assertFails(file("{" + entry("ids", "I32", "[3]", 0, 8) + "}", new byte[8]),
+                "data_offsets [0, 8] span 8 bytes but I32 shape [3] needs 12", "header field \"ids\".data_offsets");
+        // Data cut short after a valid header: the I64 runs past the end.
+        assertFails(file("{" + entry("n", "I64", "[]", 0, 8) + "}", new byte[7]),
+                "data_offsets [0, 8] go past the end of the data section, which has 7 bytes",
+                "header field \"n\".data_offsets");
+    }
+
+    @Test
+    void aBoolByteOtherThanZeroOrOneIsRefusedWithItsOffset() {
+        String header = "{" + entry("mask", "BOOL", "[2,2]", 0, 4) + "}";
+        byte[] bytes = file(header, new byte[] {1, 0, 2, 1});
+        assertFails(bytes, "BOOL byte 0x02 in tensor \"mask\" at element 2 is neither 0 nor 1",
+                "byte " + (8 + header.length() + 2));
+    }
+
+    @Test
+    void writesI64TensorsFirstWithTheBytesTheSpecDescribes() throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("w", Tensor.of(1f, -2f, 3f)); // 12 bytes: an I64 after it would sit at offset 12
+        tensors.put("n", Tensor.scalar(3f));
+        tensors.put("big", Tensor.of(-0x1p62f, 0x1p40f));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        SafeTensors.write(out, tensors, null, Set.of("n", "big"));
+
+        String json = "{\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]},"
+                + "\"big\":{\"dtype\":\"I64\",\"shape\":[2],\"data_offsets\":[8,24]},"
+                + "\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[24,36]}}";
+        String padded = json + " ".repeat((8 - json.length() % 8) % 8);
+        ByteBuffer data = Bytes.le(36).putLong(3).putLong(-(1L << 62)).putLong(1L << 40);
+        data.putFloat(1f).putFloat(-2f).putFloat(3f);
+        assertThat(out.toByteArray()).isEqualTo(file(padded, data.array()));
+
+        Contents back = SafeTensors.read(out.toByteArray(), "mem");
+        assertThat(back.dtypes()).containsEntry("n", "I64").containsEntry("w", "F32");
+        assertThat(back.tensors().get("big").data()).containsExactly(-0x1p62f, 0x1p40f);
+    }
+
+    @Test
+    void writingAsI64RefusesFractionsAndUnknownNamesBeforeTouchingDisk() throws IOException {
+        Path file = dir.resolve("never.safetensors");
+        Map<String, Tensor> tensors = Map.of("n", Tensor.of(1f, 2.5f), "m", Tensor.of(0x1p63f));
+        assertThatThrownBy(() -> SafeTensors.write(file, tensors, null, Set.of("n")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("SafeTensors.write: \"n\" holds 2.5 at flat index 1, not a whole number in the range of I64");
+        assertThatThrownBy(() -> SafeTensors.write(file, tensors, null, Set.of("m")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("holds 9.223372E18 at flat index 0");
+        assertThatThrownBy(() -> SafeTensors.write(file, Map.of("n", Tensor.of(Float.NaN)), null, Set.of("n")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("holds NaN");
+        assertThatThrownBy(() -> SafeTensors.write(file, tensors, null, Set.of("typo")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("SafeTensors.write: \"typo\" is to be written as I64 but is not one of the tensors");
+        try (Stream<Path> listing = Files.list(dir)) {
+            assertThat(listing).isEmpty();
+        }
     }
 
     @Test
@@ -312,9 +424,9 @@ class SafeTensorsTest {
     @Test
     void dtypeMustBeKnownAndLoadable() {
         assertFails(file("{" + entry("w", "F128", "[1]", 0, 16) + "}", new byte[16]),
-                "unknown dtype \"F128\" (this library reads F32, F16, BF16 and F64)", "header field \"w\".dtype");
-        assertFails(file("{" + entry("w", "U8", "[3]", 0, 3) + "}", new byte[3]),
-                "unsupported dtype U8 (this library reads F32, F16, BF16 and F64)", "header field \"w\".dtype");
+                "unknown dtype \"F128\" (" + READS + ")", "header field \"w\".dtype");
+        assertFails(file("{" + entry("w", "F8_E4M3", "[3]", 0, 3) + "}", new byte[3]),
+                "unsupported dtype F8_E4M3 (" + READS + ")", "header field \"w\".dtype");
         assertFails(file("{\"w\":{\"dtype\":7,\"shape\":[],\"data_offsets\":[0,4]}}", new byte[4]),
                 "dtype must be a string, found a number", "header field \"w\".dtype");
     }

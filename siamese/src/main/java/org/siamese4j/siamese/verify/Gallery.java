@@ -320,6 +320,7 @@ public final class Gallery {
             throw new ModelFormatException(src, "format_version " + version + " is not one this library reads (1 to "
                     + FORMAT_VERSION + ")", Verifier.metadataField(KEY_FORMAT_VERSION));
         }
+        SafeTensors.requireFloating(contents, src); // after the format check: a model file is named as such
         String model = required(src, meta, KEY_MODEL);
         int d = count(src, meta, KEY_EMBEDDING_SIZE);
         if (d < 1) {

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -233,6 +234,12 @@ class GalleryTest {
         assertThatThrownBy(() -> Gallery.load(bad2, verifier()))
                 .isInstanceOf(ModelFormatException.class).hasMessageContaining("'person.0'")
                 .hasMessageContaining("'alice'");
+
+        Path ints = dir.resolve("ints.safetensors");
+        SafeTensors.write(ints, Map.of("person.0", Tensor.wrap(new float[] {0f, 1f}, 1, 2)), base(Map.of()),
+                Set.of("person.0"));
+        assertThatThrownBy(() -> Gallery.load(ints, verifier())).isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("tensor \"person.0\" has the integer dtype I64 where floating point");
 
         Map<String, Tensor> two = new LinkedHashMap<>(one);
         two.put("person.1", Tensor.wrap(new float[] {0.3f, 0.2f}, 1, 2));
