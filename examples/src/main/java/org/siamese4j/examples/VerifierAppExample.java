@@ -5,6 +5,7 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import org.siamese4j.nn.ArchSpec;
@@ -21,6 +22,8 @@ import org.siamese4j.siamese.train.Trainer;
 import org.siamese4j.siamese.verify.Calibration;
 import org.siamese4j.siamese.verify.Gallery;
 import org.siamese4j.siamese.verify.Match;
+import org.siamese4j.siamese.verify.MultiReferencePolicy;
+import org.siamese4j.siamese.verify.MultiReferenceVerification;
 import org.siamese4j.siamese.verify.Verifier;
 import org.siamese4j.tensor.Rng;
 
@@ -151,6 +154,12 @@ public final class VerifierAppExample {
         staff.enroll("new-hire", photo(hire, 0), photo(hire, 1), photo(hire, 2));
         String after = labels(staff, hire);
         out.println("new hire's photos after enrolment:  " + after);
+        // A door that keeps several reference photos per person accepts when enough of them match (a bad photo
+        // on file then costs one vote, not the decision)
+        MultiReferenceVerification byReferences = verifier.verifyAgainst(photo(hire, 3),
+                List.of(photo(hire, 0), photo(hire, 1), photo(hire, 2)), MultiReferencePolicy.fraction(0.5));
+        out.println("new hire's 4th photo against their 3 enrolment photos:");
+        out.println(byReferences);
 
         // 6. Restart: the model file carries the threshold, the gallery file the people (both written atomically)
         Path galleryFile = dir.resolve("staff.gallery");
