@@ -66,7 +66,7 @@ final class DemoCommand implements Siamese4j.Command {
         if (!o.positional().isEmpty()) {
             throw new Options.UsageException("unexpected argument '" + o.positional().get(0) + "'");
         }
-        boolean terminal = System.console() != null;
+        boolean terminal = Terminal.interactive();
         Files.createDirectories(dir);
         Path model = dir.resolve("model.safetensors");
 
