@@ -14,7 +14,9 @@ import org.siamese4j.nn.ArchSpec;
 import org.siamese4j.siamese.Embeddings;
 import org.siamese4j.siamese.data.ImageDataset;
 import org.siamese4j.siamese.metrics.EmbeddingDistance;
+import org.siamese4j.siamese.metrics.OperatingPoint;
 import org.siamese4j.siamese.metrics.ScoredPairs;
+import org.siamese4j.siamese.metrics.Thresholds;
 import org.siamese4j.siamese.metrics.VerificationReport;
 import org.siamese4j.siamese.plot.DistanceHistogram;
 import org.siamese4j.siamese.plot.EmbeddingPlot;
@@ -119,7 +121,10 @@ final class DemoCommand implements Siamese4j.Command {
         return 0;
     }
 
-    /** The training loss, the ROC with its EER point, the two distance histograms, some pairs, a PCA view. */
+    /**
+     * The training loss, the ROC with its EER point and the decision threshold's point, the two distance histograms,
+     * some pairs, a PCA view.
+     */
     static void writePlots(Path dir, TrainCommand.Result result) throws IOException {
         double[] losses = result.epochLosses().stream().mapToDouble(Double::doubleValue).toArray();
         double[] validation = result.history().stream().mapToDouble(e -> e.validation() == null ? Double.NaN
@@ -132,7 +137,11 @@ final class DemoCommand implements Siamese4j.Command {
         ImageDataset heldOut = result.test();
         float[][] embeddings = result.testEmbeddings();
         ScoredPairs pairs = ScoredPairs.all(embeddings, heldOut.labels(), EmbeddingDistance.EUCLIDEAN);
-        RocChart.write(dir.resolve("roc.png"), pairs.roc());
+        // the threshold the model file carries, where it falls on the test people's curve, next to their EER point
+        OperatingPoint decision = Thresholds.evaluate(pairs.scores(), pairs.same(), pairs.direction(),
+                result.threshold());
+        RocChart.write(dir.resolve("roc.png"), pairs.roc(), decision, result.validation() != null
+                ? "calibrated on the validation people" : "calibrated on the training people");
         DistanceHistogram.write(dir.resolve("distances.png"), pairs, result.threshold());
 
         // Six same-person and six different-person pairs of held-out people, with their distances.
