@@ -6,8 +6,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import org.siamese4j.kernels.KernelProvider;
 import org.siamese4j.kernels.Parallel;
 import org.siamese4j.nn.ArchSpec;
@@ -150,13 +152,20 @@ final class DemoCommand implements Siamese4j.Command {
         int[] first = new int[count];
         int[] second = new int[count];
         double[] distance = new double[count];
+        Set<Long> shown = new HashSet<>();
         for (int i = 0; i < count; i++) {
-            int a = rng.nextInt(heldOut.size());
-            int[] candidates = i % 2 == 0 ? heldOut.indicesOf(heldOut.label(a)) : null;
+            int a;
             int b;
+            int tries = 0;
             do {
-                b = candidates != null ? candidates[rng.nextInt(candidates.length)] : rng.nextInt(heldOut.size());
-            } while (b == a || (candidates == null && heldOut.label(b) == heldOut.label(a)));
+                a = rng.nextInt(heldOut.size());
+                int[] candidates = i % 2 == 0 ? heldOut.indicesOf(heldOut.label(a)) : null;
+                do {
+                    b = candidates != null ? candidates[rng.nextInt(candidates.length)]
+                            : rng.nextInt(heldOut.size());
+                } while (b == a || (candidates == null && heldOut.label(b) == heldOut.label(a)));
+                // the same pair twice shows the reader nothing new; a tiny test set may have no other
+            } while (!shown.add((long) Math.min(a, b) * heldOut.size() + Math.max(a, b)) && ++tries < 100);
             first[i] = a;
             second[i] = b;
             distance[i] = EmbeddingDistance.EUCLIDEAN.between(embeddings[a], embeddings[b]);
