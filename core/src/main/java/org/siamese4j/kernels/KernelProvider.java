@@ -11,6 +11,10 @@ import java.util.Locale;
  * {@code ModuleLayer.boot().findModule("jdk.incubator.vector")} has found the module, so a JVM started without
  * {@code --add-modules jdk.incubator.vector} never touches it and silently gets the scalar kernels (plus one
  * WARNING line naming the flag). Set {@code -Dsiamese4j.kernels=scalar} to force the reference kernels.
+ *
+ * <p>The choice itself is logged at FINE, not INFO: every run makes it, and an application embedding the library
+ * should not find a timestamped record in the middle of its own output. {@link #description()} says what was
+ * chosen and why, for a {@code version} or {@code --verbose} line.
  */
 public final class KernelProvider {
     /** System property: {@code scalar} forces the reference kernels, {@code auto} (default) picks the best. */
@@ -37,14 +41,56 @@ public final class KernelProvider {
         return Holder.VECTOR;
     }
 
+    /**
+     * The kernels chosen and why, e.g. "vector-512 (jdk.incubator.vector, 2 processors)" or "scalar (the Vector
+     * API module is not enabled: start java with --add-modules jdk.incubator.vector)".
+     */
+    public static String description() {
+        return Holder.CHOICE.description();
+    }
+
     public static boolean vectorModulePresent() {
         return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
+    }
+
+    /** The kernels {@link #choose} picked, and a few words on why. */
+    record Choice(Kernels kernels, String description) {
+    }
+
+    /**
+     * Picks the kernels for the property value {@code wanted} ("auto", "vector" or "scalar") when the Vector API
+     * kernels are {@code vector} (null when unavailable), and logs the choice. Not in {@link Holder}, so a test can
+     * call it again after the JVM's one choice is made.
+     */
+    static Choice choose(String wanted, Kernels scalar, Kernels vector) {
+        switch (wanted.trim().toLowerCase(Locale.ROOT)) {
+            case "scalar":
+                LOG.log(Level.DEBUG, "siamese4j: using scalar kernels (forced by -D" + PROPERTY + "=scalar)");
+                return new Choice(scalar, "scalar (forced by -D" + PROPERTY + "=scalar)");
+            case "auto":
+            case "vector":
+                break;
+            default:
+                throw new IllegalArgumentException("-D" + PROPERTY + "=" + wanted
+                        + " is not a kernel choice; valid: auto, vector, scalar");
+        }
+        if (vector == null) {
+            // a WARNING, unlike the choice: the user loses most of the speed and one flag gets it back
+            LOG.log(Level.WARNING, "siamese4j: the Vector API module is not enabled, using the slower scalar "
+                    + "kernels. Start java with --add-modules " + VECTOR_MODULE + " for SIMD.");
+            return new Choice(scalar, "scalar (the Vector API module is not enabled: start java with --add-modules "
+                    + VECTOR_MODULE + ")");
+        }
+        String why = VECTOR_MODULE + ", " + Runtime.getRuntime().availableProcessors() + " processors";
+        LOG.log(Level.DEBUG, "siamese4j: using " + vector.name() + " kernels (" + why + ")");
+        return new Choice(vector, vector.name() + " (" + why + ")");
     }
 
     private static final class Holder {
         static final Kernels SCALAR = new ScalarKernels();
         static final Kernels VECTOR = loadVector();
-        static final Kernels INSTANCE = choose();
+        static final Choice CHOICE = choose(System.getProperty(PROPERTY, "auto"), SCALAR, VECTOR);
+        static final Kernels INSTANCE = CHOICE.kernels();
 
         private static Kernels loadVector() {
             if (!vectorModulePresent()) {
@@ -58,29 +104,6 @@ public final class KernelProvider {
                         + "); using the scalar kernels");
                 return null;
             }
-        }
-
-        private static Kernels choose() {
-            String wanted = System.getProperty(PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
-            switch (wanted) {
-                case "scalar":
-                    LOG.log(Level.INFO, "siamese4j: using scalar kernels (forced by -D" + PROPERTY + "=scalar)");
-                    return SCALAR;
-                case "auto":
-                case "vector":
-                    break;
-                default:
-                    throw new IllegalArgumentException("-D" + PROPERTY + "=" + wanted
-                            + " is not a kernel choice; valid: auto, vector, scalar");
-            }
-            if (VECTOR == null) {
-                LOG.log(Level.WARNING, "siamese4j: the Vector API module is not enabled, using the slower scalar "
-                        + "kernels. Start java with --add-modules " + VECTOR_MODULE + " for SIMD.");
-                return SCALAR;
-            }
-            LOG.log(Level.INFO, "siamese4j: using " + VECTOR.name() + " kernels ("
-                    + Runtime.getRuntime().availableProcessors() + " processors)");
-            return VECTOR;
         }
     }
 }

@@ -6,15 +6,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import org.siamese4j.kernels.KernelProvider;
 import org.siamese4j.kernels.Parallel;
 import org.siamese4j.nn.ArchSpec;
 import org.siamese4j.siamese.Embeddings;
 import org.siamese4j.siamese.data.ImageDataset;
 import org.siamese4j.siamese.metrics.EmbeddingDistance;
+import org.siamese4j.siamese.metrics.OperatingPoint;
 import org.siamese4j.siamese.metrics.ScoredPairs;
+import org.siamese4j.siamese.metrics.Thresholds;
 import org.siamese4j.siamese.metrics.VerificationReport;
 import org.siamese4j.siamese.plot.DistanceHistogram;
 import org.siamese4j.siamese.plot.EmbeddingPlot;
@@ -66,7 +70,7 @@ final class DemoCommand implements Siamese4j.Command {
         if (!o.positional().isEmpty()) {
             throw new Options.UsageException("unexpected argument '" + o.positional().get(0) + "'");
         }
-        boolean terminal = System.console() != null;
+        boolean terminal = Terminal.interactive();
         Files.createDirectories(dir);
         Path model = dir.resolve("model.safetensors");
 
@@ -119,7 +123,10 @@ final class DemoCommand implements Siamese4j.Command {
         return 0;
     }
 
-    /** The training loss, the ROC with its EER point, the two distance histograms, some pairs, a PCA view. */
+    /**
+     * The training loss, the ROC with its EER point and the decision threshold's point, the two distance histograms,
+     * some pairs, a PCA view.
+     */
     static void writePlots(Path dir, TrainCommand.Result result) throws IOException {
         double[] losses = result.epochLosses().stream().mapToDouble(Double::doubleValue).toArray();
         double[] validation = result.history().stream().mapToDouble(e -> e.validation() == null ? Double.NaN
@@ -132,7 +139,11 @@ final class DemoCommand implements Siamese4j.Command {
         ImageDataset heldOut = result.test();
         float[][] embeddings = result.testEmbeddings();
         ScoredPairs pairs = ScoredPairs.all(embeddings, heldOut.labels(), EmbeddingDistance.EUCLIDEAN);
-        RocChart.write(dir.resolve("roc.png"), pairs.roc());
+        // the threshold the model file carries, where it falls on the test people's curve, next to their EER point
+        OperatingPoint decision = Thresholds.evaluate(pairs.scores(), pairs.same(), pairs.direction(),
+                result.threshold());
+        RocChart.write(dir.resolve("roc.png"), pairs.roc(), decision, result.validation() != null
+                ? "calibrated on the validation people" : "calibrated on the training people");
         DistanceHistogram.write(dir.resolve("distances.png"), pairs, result.threshold());
 
         // Six same-person and six different-person pairs of held-out people, with their distances.
@@ -141,13 +152,20 @@ final class DemoCommand implements Siamese4j.Command {
         int[] first = new int[count];
         int[] second = new int[count];
         double[] distance = new double[count];
+        Set<Long> shown = new HashSet<>();
         for (int i = 0; i < count; i++) {
-            int a = rng.nextInt(heldOut.size());
-            int[] candidates = i % 2 == 0 ? heldOut.indicesOf(heldOut.label(a)) : null;
+            int a;
             int b;
+            int tries = 0;
             do {
-                b = candidates != null ? candidates[rng.nextInt(candidates.length)] : rng.nextInt(heldOut.size());
-            } while (b == a || (candidates == null && heldOut.label(b) == heldOut.label(a)));
+                a = rng.nextInt(heldOut.size());
+                int[] candidates = i % 2 == 0 ? heldOut.indicesOf(heldOut.label(a)) : null;
+                do {
+                    b = candidates != null ? candidates[rng.nextInt(candidates.length)]
+                            : rng.nextInt(heldOut.size());
+                } while (b == a || (candidates == null && heldOut.label(b) == heldOut.label(a)));
+                // the same pair twice shows the reader nothing new; a tiny test set may have no other
+            } while (!shown.add((long) Math.min(a, b) * heldOut.size() + Math.max(a, b)) && ++tries < 100);
             first[i] = a;
             second[i] = b;
             distance[i] = EmbeddingDistance.EUCLIDEAN.between(embeddings[a], embeddings[b]);

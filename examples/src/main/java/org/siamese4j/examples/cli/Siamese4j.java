@@ -10,11 +10,13 @@ import java.nio.file.NoSuchFileException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
+import org.siamese4j.kernels.KernelProvider;
 
 /**
  * The {@code siamese4j} command-line tool. Each subcommand is a class with a {@code run} method; this class
  * only dispatches, and turns errors into one clear line and an exit code (2 for a usage error, 1 for a
- * failure), with the stack trace only under {@code --verbose}.
+ * failure), with the stack trace only under {@code --verbose}. {@code --verbose} and {@code version} also say which
+ * kernels run (the library logs its choice at FINE only).
  */
 public final class Siamese4j {
     /** A subcommand: its one-line summary and how to run it. */
@@ -32,6 +34,7 @@ public final class Siamese4j {
     }
 
     private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
+    private static final String VERBOSE_HELP = "print the kernels in use (on stderr), and stack traces on errors";
 
     static {
         COMMANDS.put("demo", new DemoCommand());
@@ -62,6 +65,7 @@ public final class Siamese4j {
         }
         if (args[0].equals("version") || args[0].equals("--version")) {
             out.println("siamese4j " + version());
+            out.println("kernels: " + KernelProvider.description());
             return 0;
         }
         Command command = COMMANDS.get(args[0]);
@@ -81,7 +85,11 @@ public final class Siamese4j {
                     return 0;
                 }
             }
-            Options options = command.options().flag("verbose", "print stack traces on errors").parse(args, 1);
+            Options options = command.options().flag("verbose", VERBOSE_HELP).parse(args, 1);
+            if (verbose) {
+                // on stderr, so that --verbose never changes what a script reads from stdout
+                err.println("siamese4j: kernels: " + KernelProvider.description());
+            }
             return command.run(options, out, err);
         } catch (Options.UsageException e) {
             err.println("siamese4j " + args[0] + ": " + e.getMessage());
@@ -122,7 +130,7 @@ public final class Siamese4j {
             out.printf("  %-10s %s%n", e.getKey(), e.getValue().summary());
         }
         out.printf("  %-10s %s%n", "help", "this text; 'help COMMAND' for a command's options");
-        out.printf("  %-10s %s%n", "version", "print the version");
+        out.printf("  %-10s %s%n", "version", "print the version and the kernels in use");
     }
 
     private static void printCommandHelp(String name, PrintStream out) {
@@ -130,7 +138,7 @@ public final class Siamese4j {
         out.println("siamese4j " + name + ": " + c.summary());
         out.println();
         out.println("options:");
-        out.print(c.options().flag("verbose", "print stack traces on errors").usage());
+        out.print(c.options().flag("verbose", VERBOSE_HELP).usage());
     }
 
     /** The project version Maven wrote into version.properties at build time. */

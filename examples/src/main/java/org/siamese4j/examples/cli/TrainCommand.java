@@ -284,7 +284,7 @@ final class TrainCommand implements Siamese4j.Command {
         Options effective = o.string("resume", null) == null ? o : withSavedOptions(o);
         // a resumed run keeps its thread count unless told otherwise: parallel sums round by thread count
         Parallel.setThreads(effective.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024));
-        train(parse(effective), out, err, System.console() != null);
+        train(parse(effective), out, err, Terminal.interactive());
         return 0;
     }
 
@@ -495,11 +495,12 @@ final class TrainCommand implements Siamese4j.Command {
             int warmup = c.warmup() >= 0 ? Math.min(c.warmup(), total - 1) : (int) Math.min(100, total / 20);
             schedule = new WarmupCosineLR(optimizer, warmup, total, c.lr() * 0.01);
         }
+        Progress progress = new Progress(out, terminal, terminal ? Terminal.columns() : Terminal.FALLBACK_COLUMNS);
         TrainingMonitor monitor = new TrainingMonitor()
                 .withDistance(c.loss().equals("circle") ? Distance.COSINE : Distance.EUCLIDEAN)
                 .withMargin(c.loss().equals("triplet") ? c.margin() : Double.NaN)
-                .withListener(warningsTo(err));
-        EpochPrinter printer = new EpochPrinter(out, terminal, displayEpochs(c, objective), monitor);
+                .withListener(warningsTo(err, progress));
+        EpochPrinter printer = new EpochPrinter(out, progress, displayEpochs(c, objective), monitor);
         Trainer.Builder builder = Trainer.builder(tower, objective, optimizer, split.train()).augmenter(augmenter)
                 .schedule(schedule).monitor(monitor).validation(split.validation()).earlyStopping(c.patience())
                 .checkpoint(checkpoint).listener(printer);
@@ -533,6 +534,7 @@ final class TrainCommand implements Siamese4j.Command {
         try {
             run = trainer.fit(new Trainer.Budget(c.epochs(), c.steps() > 0 ? c.steps() : Long.MAX_VALUE));
         } catch (NonFiniteTrainingException e) {
+            progress.endLine();                                 // the error line must not land on the bar's
             String note = "";
             try {
                 writeDiagnostics(c.diagnostics(), monitor, out);
@@ -824,33 +826,36 @@ final class TrainCommand implements Siamese4j.Command {
     }
 
     /** Progress within each epoch, then one line per epoch: loss, validation figures, the monitor's figures. */
-    private static final class EpochPrinter implements Trainer.Listener {
+    static final class EpochPrinter implements Trainer.Listener {
         private final PrintStream out;
-        private final boolean terminal;
+        private final Progress progress;
         private final long epochs;
         private final TrainingMonitor monitor;
-        private Progress progress;
-        private int progressEpoch;
+        private int progressEpoch = -1;
 
-        EpochPrinter(PrintStream out, boolean terminal, long epochs, TrainingMonitor monitor) {
+        EpochPrinter(PrintStream out, Progress progress, long epochs, TrainingMonitor monitor) {
             this.out = out;
-            this.terminal = terminal;
+            this.progress = progress;
             this.epochs = epochs;
             this.monitor = monitor;
         }
 
         @Override
         public void onStep(Trainer.StepReport s) {
-            if (progress == null || progressEpoch != s.epoch()) {
-                progress = new Progress(out, terminal, "epoch " + s.epoch() + "/" + epochs, s.stepsPerEpoch());
+            if (progressEpoch != s.epoch()) {
+                progress.start("epoch " + s.epoch() + "/" + epochs, s.stepsPerEpoch());
                 progressEpoch = s.epoch();
             }
-            progress.update(s.step(), s.skipped() ? "skipped" : String.format(Locale.ROOT, "loss %.4f active %.0f%%%s",
-                    s.loss(), 100 * s.activeFraction(), mined(monitor)), s.images());
+            List<String> details = s.skipped() ? List.of("skipped") : List.of(String.format(Locale.ROOT,
+                    "loss %.4f", s.loss()), String.format(Locale.ROOT, "active %.0f%%", 100 * s.activeFraction()),
+                    mined(monitor));
+            progress.update(s.step(), details, s.images());
         }
 
         @Override
         public void onEpoch(Trainer.EpochReport e) {
+            // an epoch cut short by the step budget leaves its bar line open
+            progress.endLine();
             ValidationFigures v = e.validation();
             out.printf(Locale.ROOT, "epoch %d/%d: %d steps, mean loss %.4f, active terms %.0f%%%s%n", e.epoch(),
                     epochs, e.steps(), e.meanLoss(), 100 * e.activeFraction(), v == null ? ""
@@ -876,10 +881,14 @@ final class TrainCommand implements Siamese4j.Command {
         }
     }
 
-    /** A listener printing each of the monitor's warnings as one line; non-finite ones become the run's error. */
-    static DiagnosticsListener warningsTo(PrintStream err) {
+    /**
+     * A listener printing each of the monitor's warnings as one line, on a line of its own below the progress
+     * bar; non-finite ones become the run's error.
+     */
+    static DiagnosticsListener warningsTo(PrintStream err, Progress progress) {
         return DiagnosticsListener.warnings(w -> {
             if (w.kind() != DiagnosticKind.NON_FINITE) {
+                progress.endLine();
                 err.println(w);
             }
         });
@@ -981,7 +990,7 @@ final class TrainCommand implements Siamese4j.Command {
             return "";
         }
         TripletStats m = steps.get(steps.size() - 1).mined();
-        return m == null ? "" : String.format(Locale.ROOT, " easy %d semi-hard %d hard %d", m.easy(), m.semiHard(),
+        return m == null ? "" : String.format(Locale.ROOT, "easy %d semi-hard %d hard %d", m.easy(), m.semiHard(),
                 m.hard());
     }
 

@@ -3,6 +3,7 @@ package org.siamese4j.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.Test;
+import org.siamese4j.kernels.KernelProvider;
 
 class Siamese4jCliTest extends CliRunner {
     @Test
@@ -24,6 +25,21 @@ class Siamese4jCliTest extends CliRunner {
     void commandHelpListsItsOptions() {
         assertThat(run("demo", "--help")).isZero();
         assertThat(stdout()).contains("--epochs VALUE").contains("--seed VALUE").contains("--verbose");
+    }
+
+    @Test
+    void versionSaysWhichKernelsRun() {
+        assertThat(run("version")).isZero();
+        assertThat(stdout()).startsWith("siamese4j ").contains("kernels: " + KernelProvider.kernels().name() + " (");
+    }
+
+    @Test
+    void verboseSaysWhichKernelsRunOnStderr() {
+        assertThat(run("eval", "--model", "no-such-model.safetensors", "--verbose")).isEqualTo(1);
+        assertThat(stderr()).startsWith("siamese4j: kernels: " + KernelProvider.kernels().name() + " (");
+        assertThat(stdout()).doesNotContain("kernels");
+        assertThat(run("eval", "--model", "no-such-model.safetensors")).isEqualTo(1);
+        assertThat(stderr()).doesNotContain("kernels");
     }
 
     @Test

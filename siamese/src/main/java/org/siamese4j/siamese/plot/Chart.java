@@ -18,6 +18,7 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import javax.imageio.ImageIO;
@@ -43,6 +44,16 @@ final class Chart {
     static final Font LABEL_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 14);
     static final Font TICK_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
     private static final int LEGEND_KEY = 28;
+    /** Height at the top for the title; a legend band above the plot area comes below it. */
+    static final int TITLE_BAND = 56;
+    /**
+     * Share of the range added above and below a padded axis, so that a series at the end of its range (a fraction
+     * of exactly 0 or 1) draws clear of the frame instead of hiding in it.
+     */
+    static final double PAD = 0.04;
+    private static final int LEGEND_GAP = 24;
+    /** Line width of a hollow ring marker, which leaves a point drawn inside it visible. */
+    static final float RING_STROKE = 2.5f;
 
     /** Colour-blind-friendly qualitative colours (after Okabe-Ito and Tableau 10), distinct on white. */
     private static final Color[] PALETTE = {
@@ -59,7 +70,7 @@ final class Chart {
     }
 
     /** How a legend entry draws its key. */
-    enum Key { LINE, DASHED, BOX, MARKER }
+    enum Key { LINE, DASHED, DOTTED, BOX, MARKER, RING }
 
     record LegendEntry(String text, Color color, Key key, int marker) {
         LegendEntry(String text, Color color, Key key) {
@@ -101,13 +112,21 @@ final class Chart {
             g.setFont(TITLE_FONT);
             g.setColor(INK);
             FontMetrics fm = g.getFontMetrics();
-            g.drawString(title, (width - fm.stringWidth(title)) / 2, margins[1] / 2 + fm.getAscent() / 2);
+            int band = Math.min(margins[1], TITLE_BAND);
+            g.drawString(title, (width - fm.stringWidth(title)) / 2, band / 2 + fm.getAscent() / 2);
         }
     }
 
     /** Standard margins: room for y tick labels on the left (and right when there is a second axis). */
     static int[] margins(boolean rightAxis) {
-        return new int[]{80, 56, rightAxis ? 80 : 32, 64};
+        return new int[]{80, TITLE_BAND, rightAxis ? 80 : 32, 64};
+    }
+
+    /** {@link #margins(boolean)} with room above the plot area for {@link #legendAbove} of {@code legend}. */
+    static int[] marginsWithLegendAbove(boolean rightAxis, int width, List<LegendEntry> legend) {
+        int[] m = margins(rightAxis);
+        m[1] += legendBandHeight(legend, width);
+        return m;
     }
 
     static Color color(int series) {
@@ -148,6 +167,28 @@ final class Chart {
         double[] w = round ? Ticks.widen(r[0], r[1], y2Step) : r;
         y2Min = w[0];
         y2Max = w[1];
+    }
+
+    /** The y range widened to round ticks, then {@link #padded}: no value of the range draws on the frame. */
+    void yRangePadded(double lo, double hi) {
+        yRange(lo, hi, true);
+        double[] p = padded(yMin, yMax);
+        yMin = p[0];
+        yMax = p[1];
+    }
+
+    /** As {@link #yRangePadded} for the right axis. */
+    void y2RangePadded(double lo, double hi) {
+        y2Range(lo, hi, true);
+        double[] p = padded(y2Min, y2Max);
+        y2Min = p[0];
+        y2Max = p[1];
+    }
+
+    /** [lo, hi] with {@link #PAD} of its width added on each side; the ticks stay inside [lo, hi]. */
+    static double[] padded(double lo, double hi) {
+        double pad = PAD * (hi - lo);
+        return new double[]{lo - pad, hi + pad};
     }
 
     /** A range of zero width (one point, a constant series) becomes a small range around the value. */
@@ -273,6 +314,27 @@ final class Chart {
         return new BasicStroke(width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f, new float[]{7f, 5f}, 0f);
     }
 
+    /** Short dashes with long gaps: drawn over another line, that line shows between them. */
+    static Stroke dotted(float width) {
+        return new BasicStroke(width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f, new float[]{3f, 6f}, 0f);
+    }
+
+    /**
+     * True when the two series are within {@code tolerance} of each other (NaN with NaN) at every index: drawn
+     * as they are, one would hide the other.
+     */
+    static boolean sameSeries(double[] a, double[] b, double tolerance) {
+        if (a.length != b.length) {
+            return false;
+        }
+        for (int i = 0; i < a.length; i++) {
+            if (Double.isNaN(a[i]) != Double.isNaN(b[i]) || Math.abs(a[i] - b[i]) > tolerance) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Marker shapes, cycled when colours alone cannot tell series apart: circle, square, triangle, diamond. */
     static Shape marker(int kind, double cx, double cy, double r) {
         switch (Math.floorMod(kind, 4)) {
@@ -330,6 +392,73 @@ final class Chart {
         drawLegend(entries, corners[best][0], corners[best][1], size);
     }
 
+    /**
+     * Height of {@code entries} laid out by {@link #legendAbove} on a chart {@code width} pixels wide: add it to
+     * the top margin, so that the legend sits between the title and the plot area and hides no data.
+     */
+    static int legendBandHeight(List<LegendEntry> entries, int width) {
+        if (entries.isEmpty()) {
+            return 0;
+        }
+        BufferedImage scratch = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+        Graphics2D sg = scratch.createGraphics();
+        try {
+            FontMetrics fm = sg.getFontMetrics(LABEL_FONT);
+            return legendRows(entries, fm, width).size() * legendRow(fm) + 6;
+        } finally {
+            sg.dispose();
+        }
+    }
+
+    /**
+     * The legend in rows of entries, centred, in the band {@link #legendBandHeight} reserved above the plot area
+     * (see {@link #marginsWithLegendAbove}); returns the band, which does not meet the plot area.
+     */
+    Rectangle legendAbove(List<LegendEntry> entries) {
+        g.setFont(LABEL_FONT);
+        FontMetrics fm = g.getFontMetrics();
+        int height = legendBandHeight(entries, image.getWidth());
+        Rectangle band = new Rectangle(0, area.y - height, image.getWidth(), height);
+        int row = legendRow(fm);
+        List<List<LegendEntry>> rows = legendRows(entries, fm, image.getWidth());
+        for (int r = 0; r < rows.size(); r++) {
+            int rowWidth = -LEGEND_GAP;
+            for (LegendEntry e : rows.get(r)) {
+                rowWidth += entryWidth(e, fm) + LEGEND_GAP;
+            }
+            int x = (image.getWidth() - rowWidth) / 2;
+            double cy = band.y + row * r + row / 2.0;
+            for (LegendEntry e : rows.get(r)) {
+                drawEntry(e, x, cy, fm);
+                x += entryWidth(e, fm) + LEGEND_GAP;
+            }
+        }
+        return band;
+    }
+
+    /** Entries in rows no wider than the chart less 16 pixels on each side, in their order. */
+    private static List<List<LegendEntry>> legendRows(List<LegendEntry> entries, FontMetrics fm, int width) {
+        List<List<LegendEntry>> rows = new ArrayList<>();
+        List<LegendEntry> row = new ArrayList<>();
+        int used = 0;
+        for (LegendEntry e : entries) {
+            int w = entryWidth(e, fm);
+            if (!row.isEmpty() && used + LEGEND_GAP + w > width - 32) {
+                rows.add(row);
+                row = new ArrayList<>();
+                used = 0;
+            }
+            used += (row.isEmpty() ? 0 : LEGEND_GAP) + w;
+            row.add(e);
+        }
+        rows.add(row);
+        return rows;
+    }
+
+    private static int entryWidth(LegendEntry e, FontMetrics fm) {
+        return LEGEND_KEY + 8 + fm.stringWidth(e.text());
+    }
+
     /** A legend with its top-left corner at (x, y), e.g. outside the plot area. */
     void legendAt(List<LegendEntry> entries, int x, int y) {
         if (!entries.isEmpty()) {
@@ -368,7 +497,6 @@ final class Chart {
         g.setFont(LABEL_FONT);
         FontMetrics fm = g.getFontMetrics();
         int row = legendRow(fm);
-        int key = LEGEND_KEY;
         int w = size[0];
         int h = size[1];
         g.setColor(withAlpha(BACKGROUND, 235));
@@ -377,31 +505,42 @@ final class Chart {
         g.setStroke(new BasicStroke(1f));
         g.drawRect(left, y0, w, h);
         for (int i = 0; i < entries.size(); i++) {
-            LegendEntry e = entries.get(i);
-            double cy = y0 + 8 + row * i + row / 2.0 - 2;
-            double kx = left + 10;
-            g.setColor(e.color());
-            switch (e.key()) {
-                case LINE -> {
-                    g.setStroke(solid(2.5f));
-                    g.draw(new Line2D.Double(kx, cy, kx + key, cy));
-                }
-                case DASHED -> {
-                    g.setStroke(dashed(2f));
-                    g.draw(new Line2D.Double(kx, cy, kx + key, cy));
-                }
-                case BOX -> {
-                    g.setColor(withAlpha(e.color(), 140));
-                    g.fill(new Rectangle2D.Double(kx + 4, cy - 7, key - 8, 14));
-                    g.setColor(e.color());
-                    g.setStroke(new BasicStroke(1.5f));
-                    g.draw(new Rectangle2D.Double(kx + 4, cy - 7, key - 8, 14));
-                }
-                case MARKER -> g.fill(marker(e.marker(), kx + key / 2.0, cy, 5.5));
-            }
-            g.setColor(INK);
-            g.drawString(e.text(), (float) (kx + key + 8), (float) (cy + fm.getAscent() / 2.0 - 2));
+            drawEntry(entries.get(i), left + 10, y0 + 8 + row * i + row / 2.0 - 2, fm);
         }
+    }
+
+    /** One legend entry: its key from x = kx, its text after it, both centred on the line y = cy. */
+    private void drawEntry(LegendEntry e, double kx, double cy, FontMetrics fm) {
+        int key = LEGEND_KEY;
+        g.setColor(e.color());
+        switch (e.key()) {
+            case LINE -> {
+                g.setStroke(solid(2.5f));
+                g.draw(new Line2D.Double(kx, cy, kx + key, cy));
+            }
+            case DASHED -> {
+                g.setStroke(dashed(2f));
+                g.draw(new Line2D.Double(kx, cy, kx + key, cy));
+            }
+            case DOTTED -> {
+                g.setStroke(dotted(2f));
+                g.draw(new Line2D.Double(kx, cy, kx + key, cy));
+            }
+            case BOX -> {
+                g.setColor(withAlpha(e.color(), 140));
+                g.fill(new Rectangle2D.Double(kx + 4, cy - 7, key - 8, 14));
+                g.setColor(e.color());
+                g.setStroke(new BasicStroke(1.5f));
+                g.draw(new Rectangle2D.Double(kx + 4, cy - 7, key - 8, 14));
+            }
+            case MARKER -> g.fill(marker(e.marker(), kx + key / 2.0, cy, 5.5));
+            case RING -> {
+                g.setStroke(new BasicStroke(RING_STROKE));
+                g.draw(marker(0, kx + key / 2.0, cy, 6));
+            }
+        }
+        g.setColor(INK);
+        g.drawString(e.text(), (float) (kx + key + 8), (float) (cy + fm.getAscent() / 2.0 - 2));
     }
 
     /** Width in pixels of {@code text} in the legend font. */

@@ -1,6 +1,7 @@
 package org.siamese4j.siamese.plot;
 
 import java.awt.Color;
+import java.awt.Stroke;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -18,9 +19,15 @@ import java.util.Objects;
  * the first non-finite loss and a chart would hide it. Read it this way: the active fraction falling to 0 with
  * the loss means nothing is left to learn; easy triplets taking over is the same story for mining; a loss that
  * jumps up by orders of magnitude is divergence.
+ *
+ * <p>The legend sits above the plot, so it hides no step; both axes are padded, so that a fraction of exactly 0 or 1
+ * does not vanish into the frame; a series equal or close to an earlier one is drawn dotted over it, its legend entry
+ * saying "same as" or "close to".
  */
 public final class DiagnosticsChart {
     private static final String PLOT = "DiagnosticsChart";
+    /** Fractions this close at every step draw as one line (a pixel or two apart on the right axis). */
+    private static final double CLOSE = 0.02;
 
     private DiagnosticsChart() {
     }
@@ -72,7 +79,36 @@ public final class DiagnosticsChart {
             checkFraction("hard", hard);
         }
 
-        Chart chart = new Chart(Chart.WIDTH, Chart.HEIGHT, "Training diagnostics per step", Chart.margins(true));
+        // The fractions on the right axis, in drawing order: a series equal or close to an earlier one (semi-hard
+        // triplets are exactly the active terms when no triplet is hard) is drawn dotted over it and says so.
+        List<String> names = new ArrayList<>(List.of("active fraction"));
+        List<double[]> fractions = new ArrayList<>(List.of(activeFraction));
+        if (triplets) {
+            names.addAll(List.of("easy triplets", "semi-hard triplets", "hard triplets"));
+            fractions.addAll(List.of(easy, semiHard, hard));
+        }
+        Color lossColor = Chart.color(0);
+        List<Chart.LegendEntry> legend = new ArrayList<>();
+        legend.add(new Chart.LegendEntry("loss", lossColor, Chart.Key.LINE));
+        Chart.Key[] keys = new Chart.Key[fractions.size()];
+        for (int s = 0; s < fractions.size(); s++) {
+            String note = "";
+            keys[s] = s == 0 ? Chart.Key.LINE : Chart.Key.DASHED;
+            for (int t = 0; t < s; t++) {
+                // "close to": within one pixel or two of each other on the right axis, the lines still merge
+                boolean same = Chart.sameSeries(fractions.get(s), fractions.get(t), 1e-9);
+                if (same || Chart.sameSeries(fractions.get(s), fractions.get(t), CLOSE)) {
+                    note = (same ? "; same as " : "; close to ") + names.get(t);
+                    keys[s] = Chart.Key.DOTTED;
+                    break;
+                }
+            }
+            legend.add(new Chart.LegendEntry(names.get(s) + " (right" + note + ")", Chart.color(1 + s), keys[s]));
+        }
+
+        // The legend above the plot area, not in it: at any corner it would hide some of the run.
+        Chart chart = new Chart(Chart.WIDTH, Chart.HEIGHT, "Training diagnostics per step",
+                Chart.marginsWithLegendAbove(true, Chart.WIDTH, legend));
         double[] steps = new double[loss.length];
         for (int i = 0; i < loss.length; i++) {
             steps[i] = i + 1;
@@ -81,26 +117,20 @@ public final class DiagnosticsChart {
         double lo = PlotChecks.min(loss);
         double hi = PlotChecks.max(loss);
         // From 0 when the losses are near it, as LossChart does: the fall then reads at its true proportion.
-        chart.yRange(lo >= 0 && lo < 0.5 * hi ? 0 : lo, hi, true);
-        chart.y2Range(0, 1, true);
+        // Both axes padded: a loss of 0 and fractions of exactly 0 or 1 (no hard triplet, every term active)
+        // must not hide in the frame.
+        chart.yRangePadded(lo >= 0 && lo < 0.5 * hi ? 0 : lo, hi);
+        chart.y2RangePadded(0, 1);
         chart.axes("step", "loss", "fraction of terms / triplets");
-
-        List<Chart.LegendEntry> legend = new ArrayList<>();
-        if (triplets) {
-            String[] names = {"easy triplets", "semi-hard triplets", "hard triplets"};
-            double[][] series = {easy, semiHard, hard};
-            for (int s = 0; s < 3; s++) {
-                Color c = Chart.color(2 + s);
-                chart.line(steps, series[s], c, Chart.dashed(1.5f), true);
-                legend.add(new Chart.LegendEntry(names[s] + " (right)", c, Chart.Key.DASHED));
-            }
+        for (int s = 0; s < fractions.size(); s++) {
+            Stroke stroke = switch (keys[s]) {
+                case LINE -> Chart.solid(2f);
+                case DOTTED -> Chart.dotted(2f);
+                default -> Chart.dashed(1.5f);
+            };
+            chart.line(steps, fractions.get(s), Chart.color(1 + s), stroke, true);
         }
-        Color activeColor = Chart.color(1);
-        chart.line(steps, activeFraction, activeColor, Chart.solid(2f), true);
-        legend.add(0, new Chart.LegendEntry("active fraction (right)", activeColor, Chart.Key.LINE));
-        Color lossColor = Chart.color(0);
         chart.line(steps, loss, lossColor, Chart.solid(2.5f), false);
-        legend.add(0, new Chart.LegendEntry("loss", lossColor, Chart.Key.LINE));
         if (measured == 1) {
             // a single measured step draws no line segment: mark it
             for (int i = 0; i < loss.length; i++) {
@@ -110,7 +140,7 @@ public final class DiagnosticsChart {
                 }
             }
         }
-        chart.legend(legend);
+        chart.legendAbove(legend);
         return chart.finish();
     }
 

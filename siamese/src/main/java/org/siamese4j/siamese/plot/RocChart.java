@@ -5,13 +5,19 @@ import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
+import org.siamese4j.siamese.metrics.OperatingPoint;
 import org.siamese4j.siamese.metrics.RocCurve;
 
 /**
  * A ROC curve (true-accept rate against false-accept rate) with the chance diagonal, the equal-error-rate point
- * marked where the curve crosses the FAR = FRR line, and the AUC and EER in the legend.
+ * marked where the curve crosses the FAR = FRR line, and the AUC and EER in the legend. Given the decision
+ * threshold a verifier actually uses, it marks that point too: the EER threshold is a property of these pairs,
+ * the decision threshold usually comes from other people (a validation set), so the two differ and a reader needs
+ * to see both, labelled.
  */
 public final class RocChart {
     private static final String PLOT = "RocChart";
@@ -22,8 +28,46 @@ public final class RocChart {
     /** The curve of {@code roc}, with its AUC, EER and the threshold at the EER. */
     public static BufferedImage render(RocCurve roc) {
         Objects.requireNonNull(roc, "roc");
-        return draw(roc.fpr(), roc.tpr(), roc.auc(), roc.eer(),
-                "EER " + percent(roc.eer()) + " at threshold " + Ticks.number(roc.eerThreshold()));
+        return draw(roc.fpr(), roc.tpr(), legend(roc.auc(), eerText(roc), null, null), roc.eer(), null);
+    }
+
+    /**
+     * The curve of {@code roc} with its EER point and the point of the decision threshold in use.
+     *
+     * @param decision  what the decision threshold does on the same pairs as {@code roc} (e.g.
+     *                  {@code Thresholds.evaluate(pairs.scores(), pairs.same(), pairs.direction(), threshold)})
+     * @param whereFrom where that threshold comes from, for the legend, e.g. "calibrated on the validation
+     *                  people"; null for none
+     * @throws IllegalArgumentException when the decision's rates are not in [0, 1]
+     */
+    public static BufferedImage render(RocCurve roc, OperatingPoint decision, String whereFrom) {
+        Objects.requireNonNull(roc, "roc");
+        Objects.requireNonNull(decision, "decision");
+        if (!(decision.far() >= 0 && decision.far() <= 1 && decision.tar() >= 0 && decision.tar() <= 1)) {
+            throw new IllegalArgumentException(PLOT + ": the decision point needs FAR and TAR in [0, 1], got FAR "
+                    + decision.far() + ", TAR " + decision.tar());
+        }
+        return draw(roc.fpr(), roc.tpr(), legend(roc.auc(), eerText(roc), decision, whereFrom), roc.eer(),
+                decision);
+    }
+
+    /** "EER 6.20% (FAR = FRR) at threshold 0.836". */
+    private static String eerText(RocCurve roc) {
+        return "EER " + percent(roc.eer()) + " (FAR = FRR) at threshold " + Ticks.number(roc.eerThreshold());
+    }
+
+    /** The legend's texts: the curve and its AUC, the EER point, the decision point (when given), chance. */
+    static List<String> legend(double auc, String eerText, OperatingPoint decision, String whereFrom) {
+        List<String> texts = new ArrayList<>();
+        texts.add("ROC (AUC = " + String.format(Locale.ROOT, "%.4f", auc) + ")");
+        texts.add(eerText);
+        if (decision != null) {
+            texts.add("decision threshold " + Ticks.number(decision.threshold())
+                    + (whereFrom == null || whereFrom.isEmpty() ? "" : " (" + whereFrom + ")") + ": FAR "
+                    + percent(decision.far()) + ", TAR " + percent(decision.tar()));
+        }
+        texts.add("chance");
+        return texts;
     }
 
     /**
@@ -45,11 +89,16 @@ public final class RocChart {
         rates("fpr", fpr);
         rates("tpr", tpr);
         double eer = eer(fpr, tpr);
-        return draw(fpr.clone(), tpr.clone(), auc(fpr, tpr), eer, "EER " + percent(eer));
+        return draw(fpr.clone(), tpr.clone(), legend(auc(fpr, tpr), "EER " + percent(eer) + " (FAR = FRR)", null,
+                null), eer, null);
     }
 
     public static void write(Path path, RocCurve roc) throws IOException {
         Chart.writePng(render(roc), path);
+    }
+
+    public static void write(Path path, RocCurve roc, OperatingPoint decision, String whereFrom) throws IOException {
+        Chart.writePng(render(roc, decision, whereFrom), path);
     }
 
     public static void write(Path path, double[] fpr, double[] tpr) throws IOException {
@@ -98,36 +147,50 @@ public final class RocChart {
     }
 
     private static String percent(double rate) {
-        return String.format(java.util.Locale.ROOT, "%.2f%%", 100 * rate);
+        return String.format(Locale.ROOT, "%.2f%%", 100 * rate);
     }
 
-    private static BufferedImage draw(double[] fpr, double[] tpr, double auc, double eer, String eerText) {
-        // A square plot area: equal scales keep the chance line at 45 degrees.
-        int side = Chart.HEIGHT - 56 - 64;
+    private static BufferedImage draw(double[] fpr, double[] tpr, List<String> texts, double eer,
+                                      OperatingPoint decision) {
+        Color curve = Chart.color(0);
+        Color marker = Chart.color(3);
+        Color decisionColor = Chart.color(2);
+        List<Chart.LegendEntry> legend = new ArrayList<>();
+        legend.add(new Chart.LegendEntry(texts.get(0), curve, Chart.Key.LINE));
+        legend.add(new Chart.LegendEntry(texts.get(1), marker, Chart.Key.RING));
+        if (decision != null) {
+            legend.add(new Chart.LegendEntry(texts.get(2), decisionColor, Chart.Key.MARKER, 3));
+        }
+        legend.add(new Chart.LegendEntry(texts.get(texts.size() - 1), Chart.MUTED, Chart.Key.DASHED));
+        // The legend above the plot, which a good curve fills to its top-left corner and whose diagonals cross the
+        // other corners. A square plot area below it: equal scales keep the chance line at 45 degrees.
+        int top = Chart.TITLE_BAND + Chart.legendBandHeight(legend, Chart.WIDTH);
+        int side = Chart.HEIGHT - top - 64;
         int left = (Chart.WIDTH - side) / 2 + 20;
         Chart chart = new Chart(Chart.WIDTH, Chart.HEIGHT, "ROC curve",
-                new int[]{left, 56, Chart.WIDTH - left - side, 64});
+                new int[]{left, top, Chart.WIDTH - left - side, 64});
         chart.xRange(0, 1, false, false);
         chart.yRange(0, 1, false);
         chart.axes("false accept rate (FPR)", "true accept rate (TPR)", null);
-        Color curve = Chart.color(0);
-        Color marker = Chart.color(3);
         chart.line(new double[]{0, 1}, new double[]{0, 1}, Chart.MUTED, Chart.dashed(1.5f), false);
         // FAR = FRR line, on which the EER lies
         chart.line(new double[]{0, 1}, new double[]{1, 0}, Chart.withAlpha(marker, 90), Chart.dashed(1f), false);
         chart.line(fpr, tpr, curve, Chart.solid(2.5f), false);
-        double ex = chart.px(eer);
-        double ey = chart.py(1 - eer);
+        // The EER as a ring, the decision point as a smaller filled diamond: the two are often close together on
+        // a good curve, and the diamond then shows inside the ring.
         chart.g.setColor(marker);
-        chart.g.fill(Chart.marker(0, ex, ey, 6));
-        chart.g.setColor(Color.WHITE);
-        chart.g.setStroke(new BasicStroke(1.5f));
-        chart.g.draw(Chart.marker(0, ex, ey, 6));
-        chart.legend(List.of(
-                new Chart.LegendEntry("ROC (AUC = " + String.format(java.util.Locale.ROOT, "%.4f", auc) + ")",
-                        curve, Chart.Key.LINE),
-                new Chart.LegendEntry(eerText, marker, Chart.Key.MARKER),
-                new Chart.LegendEntry("chance", Chart.MUTED, Chart.Key.DASHED)));
+        chart.g.setStroke(new BasicStroke(Chart.RING_STROKE));
+        chart.g.draw(Chart.marker(0, chart.px(eer), chart.py(1 - eer), 8));
+        if (decision != null) {
+            double x = chart.px(decision.far());
+            double y = chart.py(decision.tar());
+            chart.g.setColor(decisionColor);
+            chart.g.fill(Chart.marker(3, x, y, 5));
+            chart.g.setColor(Color.WHITE);
+            chart.g.setStroke(new BasicStroke(1f));
+            chart.g.draw(Chart.marker(3, x, y, 5));
+        }
+        chart.legendAbove(legend);
         return chart.finish();
     }
 }

@@ -1,8 +1,8 @@
 /**
  * Plots as PNG files, drawn with java.awt into images (headless: no display needed, no extra dependency):
- * training loss per epoch ({@link org.siamese4j.siamese.plot.LossChart}), ROC curve with the EER point
+ * training loss per epoch ({@link org.siamese4j.siamese.plot.LossChart}), ROC curve with the EER and decision points
  * ({@link org.siamese4j.siamese.plot.RocChart}), histograms of same- and different-person distances with the
- * threshold ({@link org.siamese4j.siamese.plot.DistanceHistogram}), a grid of image pairs with their dissimilarity
+ * threshold ({@link org.siamese4j.siamese.plot.DistanceHistogram}), a grid of image pairs with their distances
  * ({@link org.siamese4j.siamese.plot.PairGrid}) and a 2-D PCA projection of embeddings coloured by identity
  * ({@link org.siamese4j.siamese.plot.EmbeddingPlot}, {@link org.siamese4j.siamese.plot.Pca}).
  *

@@ -46,6 +46,22 @@ class DiagnosticsChartTest {
     }
 
     @Test
+    void identicalSeriesAndSeriesAtZeroStayVisible() {
+        double[][] s = run(120);
+        s[3] = s[1].clone();                              // no hard triplet: semi-hard is exactly the active share
+        s[4] = new double[120];                           // hard: 0 all along
+        BufferedImage image = DiagnosticsChart.render(s[0], s[1], s[2], s[3], s[4]);
+        Rectangle whole = new Rectangle(0, 0, 800, 600);
+        // far more than its legend key: the semi-hard line shows through the dots drawn over the active line
+        assertThat(PngAssert.near(image, whole, 0xD62728, 30)).as("semi-hard triplets line").isGreaterThan(250);
+        // the plot area ends at y = 600 - 64 = 536: the line at 0 is drawn clear above that frame line, inside
+        // the side frames (a thin line between two pixel rows is pale: hence the wide tolerance)
+        Rectangle aboveBottomFrame = new Rectangle(85, 500, 630, 536 - 2 - 500);
+        assertThat(PngAssert.near(image, aboveBottomFrame, 0x9467BD, 70)).as("hard triplets line at 0")
+                .isGreaterThan(300);
+    }
+
+    @Test
     void nonTripletRunAndASingleStepStillDraw() {
         double[][] s = run(30);
         BufferedImage image = DiagnosticsChart.render(s[0], s[1]);

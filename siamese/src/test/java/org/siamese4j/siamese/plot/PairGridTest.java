@@ -27,13 +27,19 @@ class PairGridTest {
         int cellW = Math.max(2 * 112 + PairGrid.GAP, 150);
         int cellH = 128 + PairGrid.CAPTION;
         int width = PairGrid.PAD + 3 * (cellW + PairGrid.PAD);
-        int height = PairGrid.PAD + 2 * (cellH + PairGrid.PAD);
+        int grid = PairGrid.PAD + 2 * (cellH + PairGrid.PAD);
+        int height = grid + 2 * PairGrid.FOOTER_LINE + PairGrid.PAD / 2;  // the colour key and the distance note
         BufferedImage image = PngAssert.readPng(file, width, height);
         Rectangle whole = new Rectangle(0, 0, width, height);
         PngAssert.assertDrawn(image, whole, 50, width * height / 4);
         assertThat(PngAssert.near(image, whole, PairGrid.SAME.getRGB(), 12)).as("green captions").isGreaterThan(50);
         assertThat(PngAssert.near(image, whole, PairGrid.DIFFERENT.getRGB(), 12)).as("red captions")
                 .isGreaterThan(50);
+        // the footer explains the colours: a green and a red swatch (12 x 12) with their meaning
+        Rectangle footer = new Rectangle(0, grid, width, PairGrid.FOOTER_LINE);
+        assertThat(PngAssert.near(image, footer, PairGrid.SAME.getRGB(), 12)).as("green key").isGreaterThan(140);
+        assertThat(PngAssert.near(image, footer, PairGrid.DIFFERENT.getRGB(), 12)).as("red key").isGreaterThan(140);
+        assertThat(PairGrid.DISTANCE_NOTE).contains("distance");
     }
 
     @Test
@@ -59,9 +65,9 @@ class PairGridTest {
         assertThatThrownBy(() -> PairGrid.render(data, new int[]{0}, new int[]{4}, new double[]{1}, 2))
                 .hasMessage("PairGrid: second[0] = 4 is not an image index in [0, 4)");
         assertThatThrownBy(() -> PairGrid.render(data, new int[]{0}, new int[]{1}, new double[]{Double.NaN}, 2))
-                .hasMessage("PairGrid: dissimilarity[0] must be finite, got NaN");
+                .hasMessage("PairGrid: distance[0] must be finite, got NaN");
         assertThatThrownBy(() -> PairGrid.render(data, new int[]{0}, new int[]{1}, new double[]{1, 2}, 2))
-                .hasMessage("PairGrid: pairs has 1 values but dissimilarity has 2");
+                .hasMessage("PairGrid: pairs has 1 values but distance has 2");
         assertThatThrownBy(() -> PairGrid.render(data, new int[]{0}, new int[]{1}, new double[]{1}, 0))
                 .hasMessage("PairGrid: columns must be >= 1, got 0");
         assertThatThrownBy(() -> PairGrid.render(new float[][]{new float[8]}, new float[][]{new float[8]}, 2, 2, 2,

@@ -9,8 +9,11 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import java.util.List;
+import org.siamese4j.siamese.metrics.OperatingPoint;
 import org.siamese4j.siamese.metrics.RocCurve;
 import org.siamese4j.siamese.metrics.ScoreDirection;
+import org.siamese4j.siamese.metrics.Thresholds;
 import org.siamese4j.tensor.Rng;
 
 class RocChartTest {
@@ -38,6 +41,30 @@ class RocChartTest {
         PngAssert.assertDrawn(image, whole, 30, 5000);
         assertThat(PngAssert.near(image, whole, 0x1F77B4, 10)).as("curve").isGreaterThan(300);
         assertThat(PngAssert.near(image, whole, 0xD62728, 10)).as("EER marker").isGreaterThan(60);
+    }
+
+    @Test
+    void marksTheDecisionThresholdBesideTheEer() {
+        RocCurve roc = noisyRoc(3, 301);
+        // a threshold from other people, not the EER threshold of these pairs
+        double threshold = roc.eerThreshold() + 0.071;
+        double[] scores = new double[301];
+        boolean[] same = new boolean[301];
+        Rng rng = new Rng(3);
+        for (int i = 0; i < 301; i++) {
+            same[i] = i % 3 == 0;
+            scores[i] = (same[i] ? 0.6 : 1.2) + 0.3 * rng.nextGaussian();
+        }
+        OperatingPoint decision = Thresholds.evaluate(scores, same, ScoreDirection.LOWER_IS_SAME, threshold);
+        List<String> texts = RocChart.legend(roc.auc(), "EER", decision, "calibrated on the validation people");
+        assertThat(texts).anySatisfy(t -> assertThat(t).startsWith("decision threshold "
+                + Ticks.number(threshold) + " (calibrated on the validation people): FAR ").contains("TAR "));
+        assertThat(String.join("|", texts)).contains("EER");
+
+        BufferedImage image = RocChart.render(roc, decision, "calibrated on the validation people");
+        Rectangle whole = new Rectangle(0, 0, 800, 600);
+        assertThat(PngAssert.near(image, whole, 0x2CA02C, 10)).as("decision marker and its key").isGreaterThan(80);
+        assertThat(PngAssert.near(image, whole, 0xD62728, 10)).as("EER marker and its key").isGreaterThan(60);
     }
 
     @Test
