@@ -25,6 +25,11 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>A symbolic link at the target is replaced by the new file, not followed.
  *
+ * <p>The whole replacement runs under the target's lock ({@link FileLocks}): writers of one file, in any number of
+ * processes and threads, take turns. A writer that finds the lock held waits up to
+ * {@link FileLocks#DEFAULT_TIMEOUT}, then fails with a {@link FileLockTimeoutException}. The lock leaves an empty
+ * {@code .<name>.lock} file next to the target (see {@link FileLocks} for why it stays).
+ *
  * <p>If the writer fails, the temporary file is deleted and the old target is untouched. If the process
  * dies mid-write, the temporary file stays behind: it is harmless (nothing reads {@code .*.tmp-*} files) and
  * may be deleted by hand. It is not cleaned up automatically, since another process may be writing it.
@@ -48,23 +53,25 @@ public final class AtomicFiles {
     public static void write(Path target, IOConsumer<OutputStream> writer) throws IOException {
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(writer, "writer");
-        Path absolute = target.toAbsolutePath();
-        Path dir = absolute.getParent();
-        Path name = absolute.getFileName();
-        if (dir == null || name == null) {
-            throw new IllegalArgumentException("AtomicFiles.write: " + target + " is not a file path");
-        }
+        Path[] parts = split(target, "AtomicFiles.write");
+        Path absolute = parts[0].resolve(parts[1]);
         if (Files.isDirectory(absolute, LinkOption.NOFOLLOW_LINKS)) {
-            // An atomic rename would replace an empty folder silently.
+            // An atomic rename would replace an empty folder silently; checked before the lock, which would
+            // leave a lock file for a folder.
             throw new FileAlreadyExistsException(absolute.toString(), null, "is a directory");
         }
+        FileLocks.withLock(target, FileLocks.DEFAULT_TIMEOUT, () -> {
+            replace(parts[0], parts[1], writer);
+            return null;
+        });
+    }
+
+    private static void replace(Path dir, Path name, IOConsumer<OutputStream> writer) throws IOException {
+        Path absolute = dir.resolve(name);
         Path temp = null;
         try {
             FileChannel channel = null;
-            String base = name.toString();
-            if (base.length() > MAX_NAME_IN_TEMP) {
-                base = base.substring(0, MAX_NAME_IN_TEMP);
-            }
+            String base = truncated(name.toString());
             for (int attempt = 0; channel == null; attempt++) {
                 Path candidate = dir.resolve("." + base + ".tmp-"
                         + Long.toHexString(ThreadLocalRandom.current().nextLong()));
@@ -98,6 +105,22 @@ public final class AtomicFiles {
             }
             throw t;
         }
+    }
+
+    /** The absolute folder and the file name of {@code target}; refuses a path with no file name. */
+    static Path[] split(Path target, String op) {
+        Path absolute = target.toAbsolutePath();
+        Path dir = absolute.getParent();
+        Path name = absolute.getFileName();
+        if (dir == null || name == null) {
+            throw new IllegalArgumentException(op + ": " + target + " is not a file path");
+        }
+        return new Path[] {dir, name};
+    }
+
+    /** A file name cut to what fits in a temp or lock file name. */
+    static String truncated(String name) {
+        return name.length() > MAX_NAME_IN_TEMP ? name.substring(0, MAX_NAME_IN_TEMP) : name;
     }
 
     /** Persists the folder entry (the rename). Best effort: some platforms cannot open a folder. */

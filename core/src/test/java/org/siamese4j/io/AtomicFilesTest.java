@@ -98,7 +98,7 @@ class AtomicFilesTest {
         assertThatThrownBy(() -> AtomicFiles.write(sub, out -> out.write(1)))
                 .isInstanceOf(FileAlreadyExistsException.class).hasMessageContaining("is a directory");
         assertThat(Files.isDirectory(sub)).isTrue();
-        assertThat(names()).containsExactly("sub");
+        assertThat(allNames()).containsExactly("sub");
     }
 
     @Test
@@ -110,7 +110,21 @@ class AtomicFilesTest {
         assertThat(names()).containsExactly(longName);
     }
 
+    @Test
+    void writingLeavesTheTargetsEmptyLockFileAndNothingElse() throws IOException {
+        Path target = dir.resolve("gallery.bin");
+        AtomicFiles.write(target, out -> out.write(1));
+        AtomicFiles.write(target, out -> out.write(2));
+        assertThat(allNames()).containsExactly(".gallery.bin.lock", "gallery.bin");
+        assertThat(Files.size(dir.resolve(".gallery.bin.lock"))).isZero();
+    }
+
+    /** The files in the folder, without the lock files {@link FileLocks} leaves (see its class comment). */
     private List<String> names() throws IOException {
+        return allNames().stream().filter(n -> !n.endsWith(".lock")).toList();
+    }
+
+    private List<String> allNames() throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.map(p -> p.getFileName().toString()).sorted().toList();
         }

@@ -153,7 +153,8 @@ class GalleryTest {
         g.save(file);
         g.save(file);     // replacing it atomically leaves no temporary file behind
         try (Stream<Path> files = Files.list(dir)) {
-            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("gallery.safetensors");
+            assertThat(files.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder("gallery.safetensors", ".gallery.safetensors.lock");
         }
         Map<String, String> meta = SafeTensors.readMetadata(file);
         assertThat(meta).containsEntry("format", "siamese4j-gallery").containsEntry("people", "3")
