@@ -8,10 +8,18 @@ import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -30,6 +38,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@link FileLocks#DEFAULT_TIMEOUT}, then fails with a {@link FileLockTimeoutException}. The lock leaves an empty
  * {@code .<name>.lock} file next to the target (see {@link FileLocks} for why it stays).
  *
+ * <p>On a POSIX file system the new file keeps the old one's permissions, and its owner and group where the
+ * writer may set them (root may; others keep their own user and may set only a group they belong to): a gallery
+ * at 0600 stays 0600. A new file gets the permissions the caller asks for, or the platform's default. While it is
+ * written, the temporary file of a file whose permissions are known is readable by its owner only. Elsewhere
+ * (FAT, Windows) permissions are left to the platform.
+ *
  * <p>If the writer fails, the temporary file is deleted and the old target is untouched. If the process
  * dies mid-write, the temporary file stays behind: it is harmless (nothing reads {@code .*.tmp-*} files) and
  * may be deleted by hand. It is not cleaned up automatically, since another process may be writing it.
@@ -37,6 +51,10 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class AtomicFiles {
     /** Room left for the prefix and random suffix under the usual 255-byte file-name limit. */
     private static final int MAX_NAME_IN_TEMP = 100;
+
+    /** {@code rw-------}: for files of private data, such as a gallery's face embeddings. */
+    public static final Set<PosixFilePermission> OWNER_ONLY =
+            Collections.unmodifiableSet(EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE));
 
     private AtomicFiles() {
     }
@@ -51,6 +69,19 @@ public final class AtomicFiles {
      *                     temporary file remains
      */
     public static void write(Path target, IOConsumer<OutputStream> writer) throws IOException {
+        write(target, null, writer);
+    }
+
+    /**
+     * As {@link #write(Path, IOConsumer)}, and a new target gets {@code newFilePermissions} (on a POSIX file
+     * system; elsewhere they are ignored): {@link #OWNER_ONLY} for a file of private data. An existing target keeps
+     * its own permissions whatever this says.
+     *
+     * @param newFilePermissions the permissions of a target that does not exist yet, or null for the platform's
+     *                           default (on POSIX, 0666 less the umask)
+     */
+    public static void write(Path target, Set<PosixFilePermission> newFilePermissions,
+                             IOConsumer<OutputStream> writer) throws IOException {
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(writer, "writer");
         Path[] parts = split(target, "AtomicFiles.write");
@@ -61,13 +92,18 @@ public final class AtomicFiles {
             throw new FileAlreadyExistsException(absolute.toString(), null, "is a directory");
         }
         FileLocks.withLock(target, FileLocks.DEFAULT_TIMEOUT, () -> {
-            replace(parts[0], parts[1], writer);
+            replace(parts[0], parts[1], newFilePermissions, writer);
             return null;
         });
     }
 
-    private static void replace(Path dir, Path name, IOConsumer<OutputStream> writer) throws IOException {
+    private static void replace(Path dir, Path name, Set<PosixFilePermission> newFilePermissions,
+                                IOConsumer<OutputStream> writer) throws IOException {
         Path absolute = dir.resolve(name);
+        boolean posix = isPosix(dir);
+        // what the new file must look like: the old one's permissions (and owner), else those asked for
+        PosixFileAttributes old = posix ? existingAttributes(absolute) : null;
+        Set<PosixFilePermission> permissions = old != null ? old.permissions() : posix ? newFilePermissions : null;
         Path temp = null;
         try {
             FileChannel channel = null;
@@ -76,7 +112,12 @@ public final class AtomicFiles {
                 Path candidate = dir.resolve("." + base + ".tmp-"
                         + Long.toHexString(ThreadLocalRandom.current().nextLong()));
                 try {
-                    channel = FileChannel.open(candidate, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+                    // owner-only while being written when the final permissions are known, so that no one they
+                    // exclude can open the temporary file and keep reading it after the rename
+                    channel = permissions == null
+                            ? FileChannel.open(candidate, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)
+                            : FileChannel.open(candidate, Set.of(StandardOpenOption.CREATE_NEW,
+                                    StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(OWNER_ONLY));
                     temp = candidate;
                 } catch (FileAlreadyExistsException e) {
                     if (attempt >= 16) {
@@ -92,6 +133,13 @@ public final class AtomicFiles {
                 // the new name pointing at empty blocks.
                 ch.force(true);
             }
+            if (old != null) {
+                copyOwnership(old, temp);
+            }
+            if (permissions != null) {
+                // after the owner: a change of owner may clear set-id bits; chmod, unlike creation, ignores the umask
+                Files.setPosixFilePermissions(temp, permissions);
+            }
             Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             temp = null;
             syncDirectory(dir);
@@ -104,6 +152,47 @@ public final class AtomicFiles {
                 }
             }
             throw t;
+        }
+    }
+
+    private static boolean isPosix(Path dir) {
+        try {
+            return Files.getFileStore(dir).supportsFileAttributeView(PosixFileAttributeView.class);
+        } catch (IOException | SecurityException e) {
+            return false; // the store cannot say: write as on a non-POSIX one
+        }
+    }
+
+    /** The POSIX attributes of the target (of the file a link at it leads to), or null when there is none. */
+    private static PosixFileAttributes existingAttributes(Path target) throws IOException {
+        try {
+            return Files.readAttributes(target, PosixFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Gives the temporary file the old file's owner and group, where allowed: the owner only root may change, the
+     * group the owner may set to any group they belong to. Where not allowed the new file keeps the writer's; the
+     * permissions are still copied.
+     */
+    private static void copyOwnership(PosixFileAttributes old, Path temp) {
+        PosixFileAttributeView view = Files.getFileAttributeView(temp, PosixFileAttributeView.class,
+                LinkOption.NOFOLLOW_LINKS);
+        try {
+            if (!view.getOwner().equals(old.owner())) {
+                view.setOwner(old.owner());
+            }
+        } catch (IOException | SecurityException e) {
+            // not root: the file is the writer's, as any file it creates
+        }
+        try {
+            if (!view.readAttributes().group().equals(old.group())) {
+                view.setGroup(old.group());
+            }
+        } catch (IOException | SecurityException e) {
+            // the writer is not in that group
         }
     }
 

@@ -1,12 +1,15 @@
 package org.siamese4j.examples.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -91,6 +94,28 @@ class ConcurrentEnrollTest {
                 + "which holds its lock " + dir.toRealPath().resolve(".held.gallery.lock")
                 + "; gave up after waiting 1 s");
         assertThat(Files.exists(gallery)).isFalse();
+    }
+
+    @Test
+    void enrollMakesANewGalleryOwnerOnlyAndKeepsAnExistingOnesPermissions() throws Exception {
+        assumeTrue(Files.getFileStore(dir).supportsFileAttributeView(PosixFileAttributeView.class),
+                "the file system of the temp folder has no POSIX permissions");
+        Path gallery = dir.resolve("private.gallery");
+        Path log = dir.resolve("private.txt");
+        for (String name : List.of("ann", "ben")) {
+            Process p = start(log, "enroll", "--model", model.toString(), "--gallery", gallery.toString(),
+                    "--name", name, image.toString());
+            String output = finish(p, log);
+            assertThat(p.exitValue()).as(output).isZero();
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(gallery))).as("after %s", name)
+                    .isEqualTo("rw-------");
+        }
+        Files.setPosixFilePermissions(gallery, PosixFilePermissions.fromString("rw-r-----"));
+        Process p = start(log, "enroll", "--model", model.toString(), "--gallery", gallery.toString(),
+                "--name", "cat", image.toString());
+        String output = finish(p, log);
+        assertThat(p.exitValue()).as(output).isZero();
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(gallery))).isEqualTo("rw-r-----");
     }
 
     /** The CLI in a JVM of its own, on this test's class path; stdout and stderr go to {@code log}. */
