@@ -5,17 +5,22 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.Objects;
@@ -45,12 +50,20 @@ import java.util.concurrent.ThreadLocalRandom;
  * (FAT, Windows) permissions are left to the platform.
  *
  * <p>If the writer fails, the temporary file is deleted and the old target is untouched. If the process
- * dies mid-write, the temporary file stays behind: it is harmless (nothing reads {@code .*.tmp-*} files) and
- * may be deleted by hand. It is not cleaned up automatically, since another process may be writing it.
+ * dies mid-write, the temporary file stays behind: it is harmless (nothing reads {@code .*.tmp-*} files), and the
+ * next write of the same target deletes it once it is an hour old (younger ones may belong to a writer that does
+ * not take the lock). Errors name the target, not its temporary file.
  */
 public final class AtomicFiles {
     /** Room left for the prefix and random suffix under the usual 255-byte file-name limit. */
     private static final int MAX_NAME_IN_TEMP = 100;
+
+    /**
+     * Age after which a leftover temporary file of the target being written is deleted. A live writer streams
+     * into its temporary file and renames it within seconds of its last byte, so an hour without a change means
+     * its writer is gone, with a wide margin for slow disks and for clocks that disagree on a network file system.
+     */
+    static final Duration STALE_TEMP_AGE = Duration.ofHours(1);
 
     /** {@code rw-------}: for files of private data, such as a gallery's face embeddings. */
     public static final Set<PosixFilePermission> OWNER_ONLY =
@@ -104,10 +117,11 @@ public final class AtomicFiles {
         // what the new file must look like: the old one's permissions (and owner), else those asked for
         PosixFileAttributes old = posix ? existingAttributes(absolute) : null;
         Set<PosixFilePermission> permissions = old != null ? old.permissions() : posix ? newFilePermissions : null;
+        String base = truncated(name.toString());
+        removeStaleTemps(dir, base);
         Path temp = null;
         try {
             FileChannel channel = null;
-            String base = truncated(name.toString());
             for (int attempt = 0; channel == null; attempt++) {
                 Path candidate = dir.resolve("." + base + ".tmp-"
                         + Long.toHexString(ThreadLocalRandom.current().nextLong()));
@@ -126,12 +140,16 @@ public final class AtomicFiles {
                 }
             }
             try (FileChannel ch = channel) {
-                Shield out = new Shield(new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16));
+                Shield out = new Shield(new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16), absolute);
                 writer.accept(out);
                 out.flush();
                 // Data on disk before the rename makes it visible; otherwise a power cut could leave
                 // the new name pointing at empty blocks.
-                ch.force(true);
+                try {
+                    ch.force(true);
+                } catch (IOException e) {
+                    throw new IOException("cannot write " + absolute + ": " + e.getMessage(), e);
+                }
             }
             if (old != null) {
                 copyOwnership(old, temp);
@@ -151,8 +169,76 @@ public final class AtomicFiles {
                     t.addSuppressed(e);
                 }
             }
+            if (t instanceof FileSystemException f) {
+                throw aboutTarget(f, absolute, base);
+            }
             throw t;
         }
+    }
+
+    /**
+     * A file-system error about the temporary file (or about the rename from it) restated about the target, which
+     * is the file the caller knows: "permission denied: model.safetensors", not its hidden temporary name.
+     */
+    static IOException aboutTarget(FileSystemException e, Path target, String base) {
+        String file = e.getFile();
+        Path name = file == null ? null : Path.of(file).getFileName();
+        if (name == null || !isTempName(name.toString(), "." + base + ".tmp-")) {
+            return e;
+        }
+        String reason = e.getReason() != null ? e.getReason()
+                : e instanceof AccessDeniedException ? "permission denied" : e.getClass().getSimpleName();
+        FileSystemException named = e instanceof AccessDeniedException
+                ? new AccessDeniedException(target.toString(), null, reason)
+                : new FileSystemException(target.toString(), null, reason);
+        named.initCause(e);
+        return named;
+    }
+
+    /**
+     * Deletes the temporary files a writer of this target left when it died ({@code .<name>.tmp-<hex>}, that exact
+     * pattern, regular files only) once they are {@link #STALE_TEMP_AGE} old. Runs under the target's lock, so no
+     * writer of this library is writing one of them; the age is for the writers the lock does not exclude (an older
+     * version of this library, or a target whose long name shares the first 100 characters). Best effort: a file
+     * that cannot be deleted stays.
+     */
+    private static void removeStaleTemps(Path dir, String base) {
+        String prefix = "." + base + ".tmp-";
+        long cutoff = System.currentTimeMillis() - STALE_TEMP_AGE.toMillis();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir,
+                p -> isTempName(p.getFileName().toString(), prefix))) {
+            for (Path p : entries) {
+                try {
+                    BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class,
+                            LinkOption.NOFOLLOW_LINKS);
+                    if (a.isRegularFile() && a.lastModifiedTime().toMillis() < cutoff) {
+                        Files.deleteIfExists(p);
+                    }
+                } catch (IOException | SecurityException e) {
+                    // someone else removed it, or we may not: it is only litter
+                }
+            }
+        } catch (IOException | SecurityException | java.io.UncheckedIOException e) {
+            // an unlistable folder: the write itself will say what is wrong with it
+        }
+    }
+
+    /** {@code prefix} then 1 to 16 lower-case hex digits: exactly the names {@link #replace} gives its temp files. */
+    static boolean isTempName(String name, String prefix) {
+        if (!name.startsWith(prefix)) {
+            return false;
+        }
+        int n = name.length() - prefix.length();
+        if (n < 1 || n > 16) {
+            return false;
+        }
+        for (int i = prefix.length(); i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean isPosix(Path dir) {
@@ -228,29 +314,48 @@ public final class AtomicFiles {
      */
     private static final class Shield extends OutputStream {
         private final OutputStream out;
+        private final Path target;
 
-        Shield(OutputStream out) {
+        Shield(OutputStream out, Path target) {
             this.out = out;
+            this.target = target;
         }
 
         @Override
         public void write(int b) throws IOException {
-            out.write(b);
+            try {
+                out.write(b);
+            } catch (IOException e) {
+                throw failed(e);
+            }
         }
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
+            try {
+                out.write(b, off, len);
+            } catch (IOException e) {
+                throw failed(e);
+            }
         }
 
         @Override
         public void flush() throws IOException {
-            out.flush();
+            try {
+                out.flush();
+            } catch (IOException e) {
+                throw failed(e);
+            }
         }
 
         @Override
         public void close() throws IOException {
-            out.flush();
+            flush();
+        }
+
+        /** A write error ("No space left on device" names no file) with the file it was writing. */
+        private IOException failed(IOException e) {
+            return new IOException("cannot write " + target + ": " + e.getMessage(), e);
         }
     }
 }
