@@ -12,6 +12,8 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -408,6 +410,7 @@ public final class SafeTensors {
 
     public static Contents read(Path file, ReadOptions options) throws IOException {
         Objects.requireNonNull(options, "options");
+        requireNotFolder(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return read(new ChannelSource(ch, file.toString()), options);
         }
@@ -447,8 +450,16 @@ public final class SafeTensors {
 
     /** The {@code __metadata__} strings (empty when absent), after validating the whole header. */
     public static Map<String, String> readMetadata(Path file) throws IOException {
+        requireNotFolder(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return parseHeader(new ChannelSource(ch, file.toString())).metadata;
+        }
+    }
+
+    /** A folder opens for reading on Linux and fails at the first read with "Is a directory", naming nothing. */
+    private static void requireNotFolder(Path file) throws FileSystemException {
+        if (Files.isDirectory(file)) {
+            throw new FileSystemException(file.toString(), null, "is a folder, not a file");
         }
     }
 

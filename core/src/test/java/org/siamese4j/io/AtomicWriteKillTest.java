@@ -72,7 +72,7 @@ class AtomicWriteKillTest {
 
             try (Stream<Path> files = Files.list(dir)) {
                 List<String> others = files.map(p -> p.getFileName().toString())
-                        .filter(n -> !n.equals("w.safetensors")).toList();
+                        .filter(n -> !n.equals("w.safetensors") && !n.equals(".w.safetensors.lock")).toList();
                 assertThat(others).as("leftovers after round %d", round)
                         .allMatch(n -> n.matches("\\.w\\.safetensors\\.tmp-[0-9a-f]+"));
             }

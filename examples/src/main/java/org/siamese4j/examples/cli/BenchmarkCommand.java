@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.siamese4j.io.FileLocks;
 import org.siamese4j.kernels.Parallel;
 import org.siamese4j.siamese.metrics.VerificationReport;
 
@@ -77,8 +78,11 @@ final class BenchmarkCommand implements Siamese4j.Command {
                 TrainCommand.Config c = TrainCommand.parse(new TrainCommand().options().parse(
                         args.toArray(String[]::new), 0));
                 TrainCommand.Result r = TrainCommand.train(c, quiet, err, false);
-                Files.deleteIfExists(c.out());                          // only the figures are kept
-                Files.deleteIfExists(Path.of(c.out() + ".ckpt"));
+                // only the figures are kept; the lock files too may go, as no other process writes this folder
+                for (Path f : List.of(c.out(), Path.of(c.out() + ".ckpt"))) {
+                    Files.deleteIfExists(f);
+                    Files.deleteIfExists(FileLocks.lockFileOf(f));
+                }
                 VerificationReport t = r.report();
                 VerificationReport v = r.validation();
                 double[] row = {split, seed, t.auc(), t.eer(), t.oneShotAccuracy(), t.rank1(), r.seconds(),

@@ -2,6 +2,7 @@ package org.siamese4j.examples.cli;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -17,7 +18,6 @@ import org.siamese4j.siamese.data.GrayImage;
 import org.siamese4j.siamese.data.ImageDataset;
 import org.siamese4j.siamese.data.Images;
 import org.siamese4j.siamese.data.SyntheticFaces;
-import org.siamese4j.siamese.metrics.EmbeddingDistance;
 import org.siamese4j.tensor.Tensor;
 
 /**
@@ -162,6 +162,9 @@ final class CliData {
      */
     static Path requireModelFile(String path) throws IOException {
         Path file = Path.of(path);
+        if (Files.isDirectory(file)) {
+            throw new FileSystemException(path, null, "is a folder, not a model file");
+        }
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(path, null, "no such model file");
         }
@@ -183,18 +186,6 @@ final class CliData {
         return file;
     }
 
-    /** The distance a model was calibrated with ({@code distance} metadata; Euclidean when absent). */
-    static EmbeddingDistance distanceOf(ModelFile.LoadedModel model) {
-        String name = model.metadata().getOrDefault(KEY_DISTANCE, "euclidean");
-        return switch (name) {
-            case "euclidean" -> EmbeddingDistance.EUCLIDEAN;
-            case "squared-euclidean" -> EmbeddingDistance.SQUARED_EUCLIDEAN;
-            case "cosine" -> EmbeddingDistance.COSINE;
-            default -> throw new IllegalArgumentException("the model's distance '" + name + "' is unknown; known: "
-                    + "euclidean, squared-euclidean, cosine");
-        };
-    }
-
     /** Image files as one [N, 1, H, W] batch in [0, 1], each resized to H x W when its size differs. */
     static Tensor loadImages(List<String> paths, int[] input) throws IOException {
         requireGrey(input);
@@ -203,9 +194,6 @@ final class CliData {
         float[] data = new float[Math.multiplyExact(paths.size(), h * w)];
         for (int i = 0; i < paths.size(); i++) {
             Path file = Path.of(paths.get(i));
-            if (!Files.isRegularFile(file)) {
-                throw new NoSuchFileException(paths.get(i), null, "no such image file");
-            }
             GrayImage img = Images.readScaled(file);
             if (img.height() != h || img.width() != w) {
                 img = img.resize(h, w);

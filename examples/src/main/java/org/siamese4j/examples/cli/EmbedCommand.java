@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.util.List;
 import java.util.StringJoiner;
 import org.siamese4j.io.ModelFile;
+import org.siamese4j.siamese.verify.Verifier;
 import org.siamese4j.tensor.Tensor;
 
 /**
@@ -34,6 +35,9 @@ final class EmbedCommand implements Siamese4j.Command {
             throw new Options.UsageException("give at least one image file (PGM, PNG, JPEG): embed --model MODEL IMG...");
         }
         ModelFile.LoadedModel model = CliData.loadModel(modelPath);
+        // a model whose verifier metadata verify would refuse (a NaN threshold, an unknown distance) is refused here
+        // too, rather than embedded with as if it were sound
+        Verifier.of(model, modelPath);
         Tensor batch = CliData.loadImages(images, model.inputShape());
         Tensor embeddings;
         model.model().eval();

@@ -9,16 +9,18 @@ import java.util.Locale;
 import java.util.function.ToDoubleBiFunction;
 import org.siamese4j.io.ModelFile;
 import org.siamese4j.kernels.Parallel;
+import org.siamese4j.siamese.Distance;
 import org.siamese4j.siamese.Embeddings;
 import org.siamese4j.siamese.data.ImageDataset;
 import org.siamese4j.siamese.data.Splits;
 import org.siamese4j.siamese.head.HeadSiameseNetwork;
-import org.siamese4j.siamese.metrics.EmbeddingDistance;
 import org.siamese4j.siamese.metrics.Identification;
 import org.siamese4j.siamese.metrics.ScoreDirection;
 import org.siamese4j.siamese.metrics.ScoredPairs;
 import org.siamese4j.siamese.metrics.Thresholds;
 import org.siamese4j.siamese.metrics.VerificationReport;
+import org.siamese4j.siamese.verify.Threshold;
+import org.siamese4j.siamese.verify.Verifier;
 import org.siamese4j.tensor.Rng;
 
 /**
@@ -74,6 +76,8 @@ final class EvalCommand implements Siamese4j.Command {
         boolean json = o.flag("json");
 
         ModelFile.LoadedModel model = CliData.loadModel(modelPath);
+        // the distance, threshold and standardisation read and checked as verify reads them: one parser for all
+        Verifier verifier = Verifier.of(model, modelPath);
         // a head model is scored by its head's P(same); a plain model by its distance
         boolean head = model.head().isPresent();
         ToDoubleBiFunction<float[], float[]> score;
@@ -85,10 +89,10 @@ final class EvalCommand implements Siamese4j.Command {
             direction = ScoreDirection.HIGHER_IS_SAME;
             scoreName = "head";
         } else {
-            EmbeddingDistance distance = CliData.distanceOf(model);
+            Distance distance = verifier.distanceKind();
             score = distance::between;
             direction = ScoreDirection.LOWER_IS_SAME;
-            scoreName = model.metadata().getOrDefault(CliData.KEY_DISTANCE, "euclidean");
+            scoreName = distance.name().toLowerCase(Locale.ROOT);
         }
         ImageDataset data = CliData.load(spec, CliData.HELD_OUT_FIRST, model.inputShape());
         Set<String> seen = seenPeople(model);
@@ -120,7 +124,7 @@ final class EvalCommand implements Siamese4j.Command {
                 direction);
         double rank1 = Identification.rank1LeaveOneOut(embeddings, data.labels(), score, direction);
         VerificationReport report = VerificationReport.ofPairs(pairs, oneShot, rank1);
-        double modelThreshold = parseThreshold(model);
+        double modelThreshold = verifier.threshold().map(Threshold::value).orElse(Double.NaN);
         double modelAccuracy = Double.NaN;
         if (Double.isFinite(modelThreshold)) {
             modelAccuracy = TrainCommand.balancedAccuracy(pairs, modelThreshold);
@@ -162,17 +166,5 @@ final class EvalCommand implements Siamese4j.Command {
             }
         }
         return seen;
-    }
-
-    static double parseThreshold(ModelFile.LoadedModel model) {
-        String t = model.metadata().get(CliData.KEY_THRESHOLD);
-        if (t == null) {
-            return Double.NaN;
-        }
-        try {
-            return Double.parseDouble(t);
-        } catch (NumberFormatException e) {
-            return Double.NaN;
-        }
     }
 }

@@ -8,6 +8,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import org.siamese4j.kernels.KernelProvider;
@@ -107,6 +108,15 @@ public final class Siamese4j {
 
     /** The message of an error, with the file named for the file-system errors whose message is only the path. */
     static String describe(Throwable e) {
+        return escapeControls(message(e).replace('\n', ' '));
+    }
+
+    private static String message(Throwable e) {
+        if (e instanceof OutOfMemoryError) {
+            return "out of memory (" + e.getMessage() + "; the limit is " + Runtime.getRuntime().maxMemory() / (1 << 20)
+                    + " MiB); give Java more, e.g. SIAMESE4J_JAVA_OPTS=-Xmx8g ./siamese4j ... (the launcher passes "
+                    + "it to java), or work on less data at once";
+        }
         if (e instanceof NoSuchFileException f) {
             return (f.getReason() != null ? f.getReason() : "no such file") + ": " + f.getFile();
         }
@@ -116,8 +126,24 @@ public final class Siamese4j {
         if (e instanceof FileSystemException f && f.getReason() != null) {
             return f.getReason() + ": " + f.getFile();
         }
-        String m = e.getMessage() == null ? e.toString() : e.getMessage();
-        return m.replace('\n', ' ');
+        return e.getMessage() == null ? e.toString() : e.getMessage();
+    }
+
+    /**
+     * Control characters as backslash-u and four hex digits: an error line quotes file names and file contents, and a terminal
+     * would act on an escape sequence in them.
+     */
+    static String escapeControls(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isISOControl(c)) {
+                sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
     }
 
     private static void printHelp(PrintStream out) {

@@ -14,7 +14,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -61,6 +63,7 @@ public final class Images {
     /** Reads a PGM (detected by its {@code P2}/{@code P5} magic, not its name) or any javax.imageio format. */
     public static GrayImage read(Path file) throws IOException {
         String source = file.toString();
+        requireRegularFile(file);
         long length = Files.size(file);
         if (length == 0) {
             throw new ImageFormatException(source, "empty file", "byte 0");
@@ -101,6 +104,35 @@ public final class Images {
     /** Reads a file and returns it scaled to [0, 1] (divided by its maxValue). */
     public static GrayImage readScaled(Path file) throws IOException {
         return read(file).scaledToUnit();
+    }
+
+    /**
+     * Refuses, saying what it is, a path that is not a regular file: a folder, a FIFO or device (reading one could
+     * block for ever), a symbolic link loop or a link to nothing, or nothing at all.
+     */
+    private static void requireRegularFile(Path file) throws IOException {
+        if (Files.isRegularFile(file)) {
+            return;
+        }
+        String what;
+        if (Files.isDirectory(file)) {
+            what = "is a folder, not an image file";
+        } else if (Files.exists(file)) {
+            what = "is not a regular file (a FIFO, device or socket), not an image file";
+        } else if (Files.isSymbolicLink(file)) {
+            boolean loop;
+            try {
+                file.toRealPath();
+                loop = false;
+            } catch (FileSystemException e) {
+                loop = !(e instanceof NoSuchFileException);
+            }
+            what = loop ? "is a symbolic link that loops (or is too deep), not an image file"
+                    : "is a symbolic link to a missing file";
+        } else {
+            throw new NoSuchFileException(file.toString(), null, "no such image file");
+        }
+        throw new FileSystemException(file.toString(), null, what);
     }
 
     private static boolean startsWithNetpbmMagic(Path file) throws IOException {

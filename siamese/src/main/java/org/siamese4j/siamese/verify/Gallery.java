@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import org.siamese4j.io.AtomicFiles;
 import org.siamese4j.io.ModelFormatException;
 import org.siamese4j.io.SafeTensors;
 import org.siamese4j.nn.ArchSpec;
@@ -48,7 +49,8 @@ import org.siamese4j.tensor.Tensor;
  * outside the writers' lock, concurrently (see {@link Verifier} on sharing the network).
  *
  * <h2>File</h2>
- * {@link #save} writes a safetensors file atomically (through {@link SafeTensors#write}): tensor
+ * {@link #save} writes a safetensors file atomically and under the file's lock (through {@link AtomicFiles}); a new
+ * file is readable by its owner only (0600 on POSIX file systems), an existing one keeps its permissions. Tensor
  * {@code person.<i>} [k_i, D] holds person i's embeddings, and the metadata holds
  * <table>
  * <caption>Gallery metadata</caption>
@@ -282,7 +284,8 @@ public final class Gallery {
             tensors.put(TENSOR_PREFIX + i, Tensor.wrap(flat, rows.length, d));
             i++;
         }
-        SafeTensors.write(file, tensors, meta);
+        // a new gallery is private: face embeddings are biometric data; an existing one keeps its permissions
+        AtomicFiles.write(file, AtomicFiles.OWNER_ONLY, out -> SafeTensors.write(out, tensors, meta));
     }
 
     /**

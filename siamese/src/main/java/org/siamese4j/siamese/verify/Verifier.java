@@ -1108,8 +1108,25 @@ public final class Verifier {
         return "metadata field \"" + key + "\"";
     }
 
+    /**
+     * A value from a file, fit to quote in a message: control characters escaped as backslash-u and four hex digits (a terminal
+     * would act on an escape sequence in a hostile file's name or metadata), cut to 80 characters.
+     */
     static String shorten(String s) {
-        return s.length() <= 80 ? s : s.substring(0, 77) + "...";
+        String cut = s.length() <= 80 ? s : s.substring(0, 77) + "...";
+        StringBuilder sb = null;
+        for (int i = 0; i < cut.length(); i++) {
+            char c = cut.charAt(i);
+            if (Character.isISOControl(c)) {
+                if (sb == null) {
+                    sb = new StringBuilder(cut.length() + 8).append(cut, 0, i);
+                }
+                sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+            } else if (sb != null) {
+                sb.append(c);
+            }
+        }
+        return sb == null ? cut : sb.toString();
     }
 
     // =====================================================================================================

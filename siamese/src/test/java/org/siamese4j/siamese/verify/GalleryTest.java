@@ -3,10 +3,13 @@ package org.siamese4j.siamese.verify;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,6 +48,18 @@ class GalleryTest {
         g.enroll("bob", Fixtures.face(0.8, 0.2, 0.0), Fixtures.face(0.8, 0.23, 0.0));
         g.enroll("carol", Fixtures.face(0.5, 0.5, 0.02));
         return g;
+    }
+
+    @Test
+    void aNewGalleryIsOwnerOnlyAndAnExistingOneKeepsItsPermissions() throws IOException {
+        assumeTrue(Files.getFileStore(dir).supportsFileAttributeView(PosixFileAttributeView.class),
+                "the file system of the temp folder has no POSIX permissions");
+        Path file = dir.resolve("new.gallery");
+        threePeople().save(file);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r-----"));
+        threePeople().save(file);
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-r-----");
     }
 
     @Test
@@ -153,7 +168,8 @@ class GalleryTest {
         g.save(file);
         g.save(file);     // replacing it atomically leaves no temporary file behind
         try (Stream<Path> files = Files.list(dir)) {
-            assertThat(files.map(p -> p.getFileName().toString())).containsExactly("gallery.safetensors");
+            assertThat(files.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder("gallery.safetensors", ".gallery.safetensors.lock");
         }
         Map<String, String> meta = SafeTensors.readMetadata(file);
         assertThat(meta).containsEntry("format", "siamese4j-gallery").containsEntry("people", "3")
