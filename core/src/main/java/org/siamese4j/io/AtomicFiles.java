@@ -38,10 +38,12 @@ import java.util.concurrent.ThreadLocalRandom;
  *
  * <p>A symbolic link at the target is replaced by the new file, not followed.
  *
- * <p>The whole replacement runs under the target's lock ({@link FileLocks}): writers of one file, in any number of
- * processes and threads, take turns. A writer that finds the lock held waits up to
- * {@link FileLocks#DEFAULT_TIMEOUT}, then fails with a {@link FileLockTimeoutException}. The lock leaves an empty
- * {@code .<name>.lock} file next to the target (see {@link FileLocks} for why it stays).
+ * <p>{@link #writeLocked} runs the whole replacement under the target's lock ({@link FileLocks}): writers of one
+ * file, in any number of processes and threads, take turns; models, checkpoints and galleries are saved so. Plain
+ * {@link #write} takes no lock and leaves no lock file, for outputs nobody reads back and rewrites (plots, CSVs).
+ * A writer that finds the lock held waits up to {@link FileLocks#DEFAULT_TIMEOUT}, then fails with a
+ * {@link FileLockTimeoutException}. The lock leaves an empty {@code .<name>.lock} file next to the target (see
+ * {@link FileLocks} for why it stays).
  *
  * <p>On a POSIX file system the new file keeps the old one's permissions, and its owner and group where the
  * writer may set them (root may; others keep their own user and may set only a group they belong to): a gallery
@@ -82,32 +84,41 @@ public final class AtomicFiles {
      *                     temporary file remains
      */
     public static void write(Path target, IOConsumer<OutputStream> writer) throws IOException {
-        write(target, null, writer);
+        Path[] parts = checkedTarget(target, writer);
+        replace(parts[0], parts[1], null, writer);
     }
 
     /**
-     * As {@link #write(Path, IOConsumer)}, and a new target gets {@code newFilePermissions} (on a POSIX file
-     * system; elsewhere they are ignored): {@link #OWNER_ONLY} for a file of private data. An existing target keeps
-     * its own permissions whatever this says.
+     * As {@link #write(Path, IOConsumer)}, under the target's cross-process lock ({@link FileLocks}), for saved
+     * state that several processes may write: models, checkpoints, galleries. A new target gets
+     * {@code newFilePermissions} (on a POSIX file system; elsewhere they are ignored): {@link #OWNER_ONLY} for a
+     * file of private data. An existing target keeps its own permissions whatever this says.
      *
      * @param newFilePermissions the permissions of a target that does not exist yet, or null for the platform's
      *                           default (on POSIX, 0666 less the umask)
+     * @throws FileLockTimeoutException when another writer holds the lock for longer than
+     *                                  {@link FileLocks#DEFAULT_TIMEOUT}
      */
-    public static void write(Path target, Set<PosixFilePermission> newFilePermissions,
-                             IOConsumer<OutputStream> writer) throws IOException {
+    public static void writeLocked(Path target, Set<PosixFilePermission> newFilePermissions,
+                                   IOConsumer<OutputStream> writer) throws IOException {
+        Path[] parts = checkedTarget(target, writer);
+        FileLocks.withLock(target, FileLocks.DEFAULT_TIMEOUT, () -> {
+            replace(parts[0], parts[1], newFilePermissions, writer);
+            return null;
+        });
+    }
+
+    /** The target's folder and name, refusing a folder (checked before a lock, which would leave a lock file). */
+    private static Path[] checkedTarget(Path target, IOConsumer<OutputStream> writer) throws IOException {
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(writer, "writer");
         Path[] parts = split(target, "AtomicFiles.write");
         Path absolute = parts[0].resolve(parts[1]);
         if (Files.isDirectory(absolute, LinkOption.NOFOLLOW_LINKS)) {
-            // An atomic rename would replace an empty folder silently; checked before the lock, which would
-            // leave a lock file for a folder.
+            // An atomic rename would replace an empty folder silently.
             throw new FileAlreadyExistsException(absolute.toString(), null, "is a directory");
         }
-        FileLocks.withLock(target, FileLocks.DEFAULT_TIMEOUT, () -> {
-            replace(parts[0], parts[1], newFilePermissions, writer);
-            return null;
-        });
+        return parts;
     }
 
     private static void replace(Path dir, Path name, Set<PosixFilePermission> newFilePermissions,
@@ -187,9 +198,12 @@ public final class AtomicFiles {
             return e;
         }
         String reason = e.getReason() != null ? e.getReason()
-                : e instanceof AccessDeniedException ? "permission denied" : e.getClass().getSimpleName();
+                : e instanceof AccessDeniedException ? "permission denied"
+                : e instanceof NoSuchFileException ? "no such folder: " + target.getParent()
+                : e.getClass().getSimpleName();
         FileSystemException named = e instanceof AccessDeniedException
                 ? new AccessDeniedException(target.toString(), null, reason)
+                : e instanceof NoSuchFileException ? new NoSuchFileException(target.toString(), null, reason)
                 : new FileSystemException(target.toString(), null, reason);
         named.initCause(e);
         return named;

@@ -261,7 +261,7 @@ public final class SafeTensors {
         Objects.requireNonNull(file, "file");
         List<Map.Entry<String, Tensor>> ordered = order(tensors, int64);
         byte[] header = encodeHeader(ordered, int64, metadata);
-        AtomicFiles.write(file, out -> writeBody(out, header, ordered, int64));
+        AtomicFiles.writeLocked(file, null, out -> writeBody(out, header, ordered, int64));
     }
 
     /** As {@link #write(Path, Map, Map)}, to a stream (not closed); no atomicity beyond the stream's own. */

@@ -99,7 +99,8 @@ class AtomicFilesTest {
     @Test
     void missingFolderAndDirectoryTargetsFailWithoutSideEffects() throws IOException {
         assertThatThrownBy(() -> AtomicFiles.write(dir.resolve("no/such/folder/x.bin"), out -> out.write(1)))
-                .isInstanceOf(NoSuchFileException.class);
+                .isInstanceOf(NoSuchFileException.class).hasMessageContaining("x.bin").hasMessageNotContaining(".tmp-")
+                .hasMessageContaining("no such folder");
         Path sub = Files.createDirectory(dir.resolve("sub"));
         assertThatThrownBy(() -> AtomicFiles.write(sub, out -> out.write(1)))
                 .isInstanceOf(FileAlreadyExistsException.class).hasMessageContaining("is a directory");
@@ -117,12 +118,15 @@ class AtomicFilesTest {
     }
 
     @Test
-    void writingLeavesTheTargetsEmptyLockFileAndNothingElse() throws IOException {
+    void aLockedWriteLeavesTheTargetsEmptyLockFileAndAPlainOneNothing() throws IOException {
         Path target = dir.resolve("gallery.bin");
-        AtomicFiles.write(target, out -> out.write(1));
-        AtomicFiles.write(target, out -> out.write(2));
+        AtomicFiles.writeLocked(target, null, out -> out.write(1));
+        AtomicFiles.writeLocked(target, null, out -> out.write(2));
         assertThat(allNames()).containsExactly(".gallery.bin.lock", "gallery.bin");
         assertThat(Files.size(dir.resolve(".gallery.bin.lock"))).isZero();
+
+        AtomicFiles.write(dir.resolve("plot.png"), out -> out.write(3));
+        assertThat(allNames()).containsExactly(".gallery.bin.lock", "gallery.bin", "plot.png");
     }
 
     @Test

@@ -44,7 +44,7 @@ class FilePermissionsTest {
         Sequential model = ARCH.build(INPUT, new Rng(1));
         return List.of(
                 f -> AtomicFiles.write(f, out -> out.write(1)),
-                f -> AtomicFiles.write(f, AtomicFiles.OWNER_ONLY, out -> out.write(2)),
+                f -> AtomicFiles.writeLocked(f, AtomicFiles.OWNER_ONLY, out -> out.write(2)),
                 f -> ModelFile.save(f, model, ARCH, INPUT),
                 f -> Checkpoint.builder(model).epoch(1).build().save(f));
     }
@@ -73,11 +73,11 @@ class FilePermissionsTest {
     @Test
     void aNewFileGetsThePermissionsAskedForWhateverTheUmask() throws IOException {
         Path file = dir.resolve("new.gallery");
-        AtomicFiles.write(file, AtomicFiles.OWNER_ONLY, out -> out.write(1));
+        AtomicFiles.writeLocked(file, AtomicFiles.OWNER_ONLY, out -> out.write(1));
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
         // group-writable is more than the usual umask (022) lets a creation have: chmod sets it exactly
         Path shared = dir.resolve("shared.bin");
-        AtomicFiles.write(shared, PosixFilePermissions.fromString("rw-rw----"), out -> out.write(1));
+        AtomicFiles.writeLocked(shared, PosixFilePermissions.fromString("rw-rw----"), out -> out.write(1));
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(shared))).isEqualTo("rw-rw----");
     }
 

@@ -285,7 +285,7 @@ public final class Gallery {
             i++;
         }
         // a new gallery is private: face embeddings are biometric data; an existing one keeps its permissions
-        AtomicFiles.write(file, AtomicFiles.OWNER_ONLY, out -> SafeTensors.write(out, tensors, meta));
+        AtomicFiles.writeLocked(file, AtomicFiles.OWNER_ONLY, out -> SafeTensors.write(out, tensors, meta));
     }
 
     /**
