@@ -89,6 +89,8 @@ public final class Gallery {
     private final Object writeLock = new Object();
     /** Name to embeddings, enrolment order; the map and arrays are never modified once published. */
     private volatile Map<String, float[][]> people;
+    /** See {@link #snapshotEntriesWritten()}; guarded by the write lock. */
+    private long snapshotEntriesWritten;
 
     /** An empty gallery for {@code verifier}'s model. */
     public Gallery(Verifier verifier) {
@@ -151,14 +153,74 @@ public final class Gallery {
         synchronized (writeLock) {
             LinkedHashMap<String, float[][]> next = new LinkedHashMap<>(people);
             float[][] old = next.get(name);
-            if (old == null) {
-                next.put(name, copies);
-            } else {
-                float[][] joined = Arrays.copyOf(old, old.length + copies.length);
-                System.arraycopy(copies, 0, joined, old.length, copies.length);
-                next.put(name, joined);
+            next.put(name, old == null ? copies : joined(old, copies));
+            publish(next);
+        }
+    }
+
+    /**
+     * Enrols many people at once: each name with its embeddings of the verifier's model (copied), in the map's
+     * iteration order. The same as {@link #enrollEmbeddings} once per entry (a name already enrolled gets these
+     * embeddings added to theirs; a map holds each name once, so a batch has no duplicates of its own), but the
+     * gallery is copied and replaced once for the whole batch, not once per person: enrolling n people one by one
+     * copies 1 + 2 + ... + n entries (40,000 people took 16 s), this copies the gallery once.
+     *
+     * <p>All or nothing: every name and embedding is checked before the gallery changes, so a bad entry anywhere
+     * leaves it as it was, and concurrent readers see the gallery before the batch or after all of it.
+     *
+     * @throws IllegalArgumentException for a bad name, a person without embeddings, or a bad embedding (null, wrong
+     *                                  size, not finite), naming the person
+     */
+    public void enrollAll(Map<String, ? extends List<float[]>> batch) {
+        Objects.requireNonNull(batch, "Gallery.enrollAll: batch is null");
+        // checked and copied outside the lock: readers and other writers are not held up by a large batch
+        LinkedHashMap<String, float[][]> copies = new LinkedHashMap<>(batch.size() * 2);
+        for (Map.Entry<String, ? extends List<float[]>> e : batch.entrySet()) {
+            String name = e.getKey();
+            checkName(name);
+            List<float[]> embeddings = e.getValue();
+            if (embeddings == null || embeddings.isEmpty()) {
+                throw new IllegalArgumentException("Gallery.enrollAll: no embedding given for '"
+                        + Verifier.shorten(name) + "'");
             }
-            people = Collections.unmodifiableMap(next);
+            float[][] rows = new float[embeddings.size()][];
+            for (int i = 0; i < rows.length; i++) {
+                rows[i] = checkEmbedding("Gallery.enrollAll: '" + Verifier.shorten(name) + "'", embeddings.get(i), i);
+            }
+            copies.put(name, rows);
+        }
+        if (copies.isEmpty()) {
+            return;
+        }
+        synchronized (writeLock) {
+            LinkedHashMap<String, float[][]> next = new LinkedHashMap<>(people);
+            for (Map.Entry<String, float[][]> e : copies.entrySet()) {
+                float[][] old = next.get(e.getKey());
+                next.put(e.getKey(), old == null ? e.getValue() : joined(old, e.getValue()));
+            }
+            publish(next);
+        }
+    }
+
+    private static float[][] joined(float[][] old, float[][] added) {
+        float[][] joined = Arrays.copyOf(old, old.length + added.length);
+        System.arraycopy(added, 0, joined, old.length, added.length);
+        return joined;
+    }
+
+    /** Replaces the snapshot; the caller holds the write lock. */
+    private void publish(LinkedHashMap<String, float[][]> next) {
+        snapshotEntriesWritten += next.size();
+        people = Collections.unmodifiableMap(next);
+    }
+
+    /**
+     * People copied into new snapshots since this gallery was made (each write copies the whole gallery): lets a
+     * test see that a batch costs one copy, without timing anything.
+     */
+    long snapshotEntriesWritten() {
+        synchronized (writeLock) {
+            return snapshotEntriesWritten;
         }
     }
 
@@ -171,7 +233,7 @@ public final class Gallery {
             }
             LinkedHashMap<String, float[][]> next = new LinkedHashMap<>(people);
             next.remove(name);
-            people = Collections.unmodifiableMap(next);
+            publish(next);
             return true;
         }
     }
