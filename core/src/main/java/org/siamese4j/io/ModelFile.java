@@ -329,6 +329,7 @@ public final class ModelFile {
         }
         checkTensors(source, expected, contents, headSpec == null ? "the arch spec"
                 : "the arch and head specs", null);
+        checkActivations(source, arch, input, maxActivationBytes());
         Map<String, Tensor> towerTensors = new LinkedHashMap<>();
         Map<String, Tensor> headTensors = new LinkedHashMap<>();
         split(contents.tensors(), towerTensors, headTensors, headSpec != null);
@@ -343,6 +344,35 @@ public final class ModelFile {
             head = Optional.of(new Head(headModel, headSpec.arch(), headSpec.inputFeatures()));
         }
         return new LoadedModel(model, arch, input, metadata, head);
+    }
+
+    /**
+     * The most activation memory a loaded model may need for one input sample: a quarter of the maximum heap
+     * ({@code -Xmx}), the same share {@code Images.maxDecodedBytes} gives one decoded image. The weights were read
+     * with the file, so they are bounded by its size; the activations are not (a 472-byte file with input
+     * 1x8000x8000 and {@code conv(20,1)} asks for 5.4 GB per image). One sample has to fit with the weights, the
+     * images being embedded and the garbage collector's headroom; a quarter leaves three quarters for those. The
+     * default towers need far less: the reference tower on 1x112x92 about 5.3 MB, the CLI's default about 1 MB.
+     */
+    public static long maxActivationBytes() {
+        return Runtime.getRuntime().maxMemory() / 4;
+    }
+
+    /**
+     * Refuses a tower whose activations for one sample ({@link ArchSpec#activationElements}, 4-byte floats) are
+     * above {@code maxBytes}, checked before the network is built or anything is run. Done here, in the one
+     * place every user of a model file goes through (the CLI, {@code Verifier}, the examples), rather than in
+     * each caller.
+     */
+    static void checkActivations(String source, ArchSpec arch, int[] input, long maxBytes)
+            throws ModelFormatException {
+        long bytes = arch.activationElements(input) * Float.BYTES;
+        if (bytes > maxBytes) {
+            throw new ModelFormatException(source, "the architecture needs " + bytes + " bytes of activations for"
+                    + " one " + ArchSpec.formatInput(input) + " input (the input and every layer's output as floats),"
+                    + " above the cap of " + maxBytes + " bytes (a quarter of the maximum heap, -Xmx;"
+                    + " ModelFile.maxActivationBytes)", metadataField(KEY_INPUT));
+        }
     }
 
     /** A head described by a file's metadata, before it is built. */

@@ -730,6 +730,32 @@ public final class ArchSpec {
         return shapes.get(shapes.size() - 1).clone();
     }
 
+    /**
+     * Floats of activation one input sample of shape {@code inputShape} flows through: the input plus every
+     * layer's output, computed from the shapes alone. A forward pass that records the autograd graph keeps all of
+     * them; one without it keeps fewer but adds its own workspaces (a convolution's unfolded input), so this is
+     * the order of the memory one sample takes to embed, whatever the weights. A few bytes of spec can make it
+     * huge: {@code conv(20,1)} on a 1x8000x8000 input is 1.3 G floats.
+     *
+     * @throws IllegalArgumentException as {@link #layerShapes} when a layer does not fit its input
+     */
+    public long activationElements(int[] inputShape) {
+        List<int[]> shapes = layerShapes(inputShape);
+        long total = 1;
+        for (int d : inputShape) {
+            total *= d;  // checked against MAX_ELEMENTS by layerShapes
+        }
+        for (int[] shape : shapes) {
+            long size = 1;
+            for (int d : shape) {
+                size *= d;
+            }
+            // each size is at most MAX_ELEMENTS < 2^31 and there are fewer than 2^31 layers: no overflow
+            total += size;
+        }
+        return total;
+    }
+
     /** Output shape of layer i for input x (one sample), or a failure naming the layer and both shapes. */
     private int[] outputOf(int i, int[] x) {
         Layer l = layers.get(i);

@@ -250,6 +250,42 @@ class ModelFileTest {
     }
 
     @Test
+    void aTinyModelDemandingHugeActivationsIsRefusedAtLoad() throws IOException {
+        // Issue 16: a file of a few hundred bytes, input 1x8000x8000 and conv(20,1), took 11 s and 5.8 GB per
+        // embedded image. Its weights are real and tiny; its activations are 21 x 64 M floats for one image.
+        Map<String, Tensor> state = new LinkedHashMap<>();
+        state.put("0.weight", Tensor.zeros(20, 1, 1, 1));
+        state.put("0.bias", Tensor.zeros(20));
+        Path file = writeRaw("wide.safetensors", state, meta("arch", "conv(20,1)", "input", "1x8000x8000"));
+        assertThat(Files.size(file)).isLessThan(1024);
+        long bytes = 21L * 8000 * 8000 * Float.BYTES;
+        assertThat(bytes).as("above the cap at the test heap").isGreaterThan(ModelFile.maxActivationBytes());
+        long before = ThreadCounters.allocatedBytes();
+        ModelFormatException e = assertLoadFails(file);
+        ThreadCounters.assertAllocatedBelow(before, 8L << 20);
+        assertThat(e.getMessage()).startsWith(file.toString() + ": ").doesNotContain("\n");
+        assertThat(e.problem()).isEqualTo("the architecture needs " + bytes + " bytes of activations for one"
+                + " 1x8000x8000 input (the input and every layer's output as floats), above the cap of "
+                + ModelFile.maxActivationBytes() + " bytes (a quarter of the maximum heap, -Xmx;"
+                + " ModelFile.maxActivationBytes)");
+        assertThat(e.location()).isEqualTo("metadata field \"input\"");
+    }
+
+    @Test
+    void theDefaultTowersFitTheActivationCapOfASmallHeap() throws ModelFormatException {
+        long smallHeapCap = (256L << 20) / 4;
+        ModelFile.checkActivations("reference", ArchSpec.parse("conv(32,3,pad=1) relu maxpool(2) conv(64,3,pad=1)"
+                + " relu maxpool(2) conv(128,3,pad=1) relu maxpool(2) flatten dense(256) relu dense(128) l2norm"),
+                ArchSpec.parseInput("1x112x92"), smallHeapCap);
+        ModelFile.checkActivations("cli", ArchSpec.parse("conv(16,3,pad=1) batchnorm relu maxpool(2)"
+                + " conv(32,3,pad=1) batchnorm relu maxpool(2) conv(64,3,pad=1) batchnorm relu maxpool(2) flatten"
+                + " dense(64) l2norm"), ArchSpec.parseInput("1x56x46"), smallHeapCap);
+        assertThatThrownBy(() -> ModelFile.checkActivations("wide", ArchSpec.parse("conv(20,1)"),
+                ArchSpec.parseInput("1x1000x1000"), smallHeapCap))
+                .isInstanceOf(ModelFormatException.class).hasMessageContaining("84000000 bytes of activations");
+    }
+
+    @Test
     void nonFiniteWeightsAreRefusedUnlessAsked() throws IOException {
         Map<String, Tensor> state = new LinkedHashMap<>();
         state.put("0.weight", Tensor.of(new float[] {1, Float.POSITIVE_INFINITY, 0, 0, 0, 0}, 2, 3));

@@ -54,6 +54,24 @@ class ArchSpecTest {
     // ------------------------------------------------------------------------------------ reference tower
 
     @Test
+    void activationElementsCountTheInputAndEveryLayerOutput() {
+        // 1x112x92 input, then conv 32x112x92 and its relu, pool 32x56x46, conv 64x56x46 and relu, pool 64x28x23,
+        // conv 128x28x23 and relu, pool 128x14x11 and flatten, dense 256 and relu, dense 128 and l2norm
+        long reference = 10304 + 2 * 329728 + 82432 + 2 * 164864 + 41216 + 2 * 82432 + 2 * 19712 + 2 * 256 + 2 * 128;
+        assertThat(ArchSpec.parse(REFERENCE).activationElements(ArchSpec.parseInput("1x112x92")))
+                .isEqualTo(reference).isEqualTo(1_328_192L);
+        // The CLI's default tower (CliData.DEFAULT_ARCH) on 1x56x46: under a megabyte of floats.
+        ArchSpec small = ArchSpec.parse("conv(16,3,pad=1) batchnorm relu maxpool(2) conv(32,3,pad=1) batchnorm relu "
+                + "maxpool(2) conv(64,3,pad=1) batchnorm relu maxpool(2) flatten dense(64) l2norm");
+        assertThat(small.activationElements(ArchSpec.parseInput("1x56x46"))).isEqualTo(237_456L);
+        // Issue 16: a few bytes of spec, 1.3 G floats for one image.
+        assertThat(ArchSpec.parse("conv(20,1)").activationElements(new int[] {1, 8000, 8000}))
+                .isEqualTo(21L * 8000 * 8000);
+        assertThatThrownBy(() -> ArchSpec.parse("dense(2)").activationElements(new int[] {1, 4, 4}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("put flatten before it");
+    }
+
+    @Test
     void referenceSpecBuildsTheReferenceTower() {
         ArchSpec arch = ArchSpec.parse(REFERENCE);
         int[] input = ArchSpec.parseInput("1x112x92");

@@ -191,7 +191,19 @@ final class CliData {
         requireGrey(input);
         int h = input[1];
         int w = input[2];
-        float[] data = new float[Math.multiplyExact(paths.size(), h * w)];
+        // Both checked before the batch is allocated: a model file chooses the input size, and each image would
+        // only meet GrayImage.resize's cap after paths.size() x h x w floats had been reserved for it.
+        if ((long) h * w > Images.MAX_PIXELS) {
+            throw new IOException("the model's input " + ArchSpec.formatInput(input) + " is " + (long) h * w
+                    + " pixels, above the cap of " + Images.MAX_PIXELS + " an image can be resized to"
+                    + " (Images.MAX_PIXELS)");
+        }
+        long values = (long) paths.size() * h * w;
+        if (values > Integer.MAX_VALUE - 8) {
+            throw new IOException(paths.size() + " images at the model's input " + ArchSpec.formatInput(input)
+                    + " are " + values + " values, more than one batch holds; embed fewer images at a time");
+        }
+        float[] data = new float[(int) values];
         for (int i = 0; i < paths.size(); i++) {
             Path file = Path.of(paths.get(i));
             GrayImage img = Images.readScaled(file);

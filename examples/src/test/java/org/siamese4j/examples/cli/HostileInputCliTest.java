@@ -116,6 +116,20 @@ class HostileInputCliTest extends CliRunner {
     }
 
     @Test
+    void embedChecksTheModelsInputBeforeAllocatingTheBatch() throws IOException {
+        // Issue 16: embed reserved images x H x W floats before resizing met the cap. 1x10000x10000 is 100 M
+        // pixels, above Images.MAX_PIXELS, while its activations (maxpool first) stay under the load-time cap.
+        int[] input = {1, 10_000, 10_000};
+        ArchSpec arch = ArchSpec.parse("maxpool(100) flatten dense(2)");
+        assertThat(arch.activationElements(input) * Float.BYTES).isLessThan(ModelFile.maxActivationBytes());
+        Path m = dir.resolve("wide-input.safetensors");
+        ModelFile.save(m, arch.build(input, new Rng(3)), arch, input, Map.of("threshold", "0.5"));
+        assertThat(run("embed", "--model", m.toString(), image.toString(), image.toString())).isEqualTo(1);
+        assertThat(stderr()).contains("error: the model's input 1x10000x10000 is 100000000 pixels, above the cap of "
+                + Images.MAX_PIXELS + " an image can be resized to (Images.MAX_PIXELS)");
+    }
+
+    @Test
     void anImageThatIsNotAFileSaysWhatItIs() throws Exception {
         Path m = model("m.safetensors", Map.of("threshold", "0.5"));
         Path folder = Files.createDirectory(dir.resolve("folder.png"));

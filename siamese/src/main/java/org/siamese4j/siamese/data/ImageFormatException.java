@@ -5,9 +5,10 @@ import java.io.IOException;
 /**
  * The one exception for an image or label file whose content is not what its format promises: wrong magic
  * bytes, truncated data, header fields that are not numbers or out of range, dimensions above the documented
- * caps ({@link Images#MAX_PIXELS}, {@link Idx#MAX_VALUES}), sample values above the declared maximum, or a
- * decoder that gives up. Files are treated as untrusted: every such problem ends here, never in an
- * {@code OutOfMemoryError}, {@code ArrayIndexOutOfBoundsException} or {@code NumberFormatException}.
+ * caps ({@link Images#MAX_PIXELS}, {@link Images#maxDecodedBytes()}, {@link Idx#MAX_VALUES}), sample values
+ * above the declared maximum, or a decoder that gives up or runs out of memory. Files are treated as untrusted:
+ * every such problem ends here, never in an {@code OutOfMemoryError}, {@code ArrayIndexOutOfBoundsException} or
+ * {@code NumberFormatException}.
  *
  * <p>The message is {@code "<source>: <problem> (at <location>)"}: which file, what is wrong and where (a byte
  * offset, a header field, or both). The three parts are also available separately.

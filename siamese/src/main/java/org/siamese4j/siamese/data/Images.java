@@ -6,6 +6,7 @@ import java.awt.image.ColorModel;
 import java.awt.image.DataBuffer;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
+import java.awt.image.SampleModel;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
@@ -26,6 +27,7 @@ import java.util.Objects;
 import javax.imageio.IIOException;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.stream.FileImageInputStream;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageInputStreamImpl;
@@ -45,10 +47,11 @@ import javax.imageio.stream.ImageInputStreamImpl;
  * </ul>
  *
  * <p>Every malformed input raises {@link ImageFormatException}, naming the file, the problem and where: bad
- * magic, non-numeric or out-of-range header fields, more than {@link #MAX_PIXELS} pixels (checked from the header
- * before any pixel buffer is allocated), samples above maxval (or, for decoded grey images, above the declared
- * bit depth), truncated rasters, and any decoder failure or decoder warning (javax.imageio's JPEG reader only
- * warns about a truncated file; we treat that as an error).
+ * magic, non-numeric or out-of-range header fields, more than {@link #MAX_PIXELS} pixels or, for javax.imageio
+ * formats, more than {@link #maxDecodedBytes()} of decoded image (both checked from the header before any pixel
+ * buffer is allocated; a decoder that still runs out of memory is reported the same way), samples above maxval
+ * (or, for decoded grey images, above the declared bit depth), truncated rasters, and any decoder failure or
+ * decoder warning (javax.imageio's JPEG reader only warns about a truncated file; we treat that as an error).
  */
 public final class Images {
     /**
@@ -185,7 +188,64 @@ public final class Images {
     // javax.imageio formats
     // =====================================================================================================
 
+    /**
+     * The most memory one image may take once decoded: a quarter of the maximum heap ({@code -Xmx}), checked from
+     * the header before decoding, on top of {@link #MAX_PIXELS}. The decoded image and its grey float copy have to
+     * fit next to what the caller already holds (a model, a batch, the other images of a folder) and the
+     * decoder's own buffers, and the garbage collector needs room to work; a quarter leaves three quarters for
+     * those. At {@code -Xmx256m} it is 64 MiB, enough for an 8-bit grey image of 13 megapixels or an 8-bit
+     * colour one of 9; at the default heap (a quarter of physical memory) it is far larger.
+     */
+    public static long maxDecodedBytes() {
+        return Runtime.getRuntime().maxMemory() / 4;
+    }
+
     private static GrayImage decodeWithImageIo(ImageInputStream iis, String source) throws IOException {
+        return decodeWithImageIo(iis, source, maxDecodedBytes());
+    }
+
+    /**
+     * Bytes per pixel of the image the decoder will allocate, from the header: data elements per pixel (one per
+     * band, or one for several bands packed into an int) times their size, for the larger of the file's raw
+     * layout and the default destination type that {@code read(0)} fills. A TIFF may declare hundreds of samples
+     * per pixel, so counting pixels alone says little about memory.
+     */
+    private static long decodedBytesPerPixel(ImageReader reader) throws IOException {
+        long bytes = 0;
+        List<ImageTypeSpecifier> types = new ArrayList<>();
+        ImageTypeSpecifier raw = reader.getRawImageType(0);
+        if (raw != null) {
+            types.add(raw);
+        }
+        Iterator<ImageTypeSpecifier> destinations = reader.getImageTypes(0);
+        if (destinations != null && destinations.hasNext()) {
+            types.add(destinations.next());
+        }
+        for (ImageTypeSpecifier type : types) {
+            SampleModel sm = type.getSampleModel();
+            long bits = (long) sm.getNumDataElements() * DataBuffer.getDataTypeSize(sm.getDataType());
+            bytes = Math.max(bytes, (bits + 7) / 8);
+        }
+        // A reader that describes neither: assume one packed ARGB int per pixel, what most decoders fall back to.
+        return bytes > 0 ? bytes : Integer.BYTES;
+    }
+
+    private static ImageFormatException outOfMemory(String source, String format, int width, int height,
+                                                    long maxDecodedBytes, Throwable cause) {
+        return new ImageFormatException(source, format + " decoder ran out of memory on a " + width + "x" + height
+                + " image (decoded-size cap " + maxDecodedBytes + " bytes, a quarter of the maximum heap; give"
+                + " the JVM more with -Xmx)", "decoding", cause);
+    }
+
+    /** As {@link #read(byte[], String)} with the decoded-size cap given, for tests of small heaps. */
+    static GrayImage read(byte[] bytes, String sourceName, long maxDecodedBytes) throws IOException {
+        try (ImageInputStream iis = new ByteArrayImageInputStream(bytes)) {
+            return decodeWithImageIo(iis, sourceName, maxDecodedBytes);
+        }
+    }
+
+    private static GrayImage decodeWithImageIo(ImageInputStream iis, String source, long maxDecodedBytes)
+            throws IOException {
         Iterator<ImageReader> readers = ImageIO.getImageReaders(iis);
         if (!readers.hasNext()) {
             throw new ImageFormatException(source, "not a PGM (P2/P5) and not a format javax.imageio can read;"
@@ -194,11 +254,13 @@ public final class Images {
         ImageReader reader = readers.next();
         String format = reader.getFormatName();
         List<String> warnings = new ArrayList<>();
+        int width = -1;
+        int height = -1;
         try {
             reader.setInput(iis, true, true);
             reader.addIIOReadWarningListener((r, warning) -> warnings.add(warning));
-            int width = reader.getWidth(0);
-            int height = reader.getHeight(0);
+            width = reader.getWidth(0);
+            height = reader.getHeight(0);
             if (width < 1 || height < 1) {
                 throw new ImageFormatException(source, format + " header declares a " + width + "x" + height
                         + " image", "image header (width x height)");
@@ -208,15 +270,37 @@ public final class Images {
                         + (long) width * height + " pixels, above the cap of " + MAX_PIXELS
                         + " (Images.MAX_PIXELS)", "image header (width x height)");
             }
-            BufferedImage image = reader.read(0);
-            if (!warnings.isEmpty()) {
-                throw new ImageFormatException(source, format + " decoder warning: " + String.join("; ", warnings),
-                        "stream position " + position(iis));
+            long bytesPerPixel = decodedBytesPerPixel(reader);
+            // The decoder's image plus the float copy toGray makes of it.
+            long decodedBytes = (long) width * height * (bytesPerPixel + Float.BYTES);
+            if (decodedBytes > maxDecodedBytes) {
+                throw new ImageFormatException(source, format + " header declares " + width + "x" + height
+                        + " pixels of " + bytesPerPixel + " byte(s) each: " + decodedBytes + " bytes decoded (with"
+                        + " the grey copy), above the cap of " + maxDecodedBytes + " bytes (a quarter of the"
+                        + " maximum heap, -Xmx; Images.maxDecodedBytes)", "image header (width x height x samples)");
             }
-            return toGray(image, source, format);
+            BufferedImage image;
+            GrayImage grey;
+            try {
+                image = reader.read(0);
+                if (!warnings.isEmpty()) {
+                    throw new ImageFormatException(source, format + " decoder warning: "
+                            + String.join("; ", warnings), "stream position " + position(iis));
+                }
+                grey = toGray(image, source, format);
+            } catch (OutOfMemoryError e) {
+                throw outOfMemory(source, format, width, height, maxDecodedBytes, e);
+            }
+            return grey;
         } catch (ImageFormatException e) {
             throw e;
         } catch (IIOException | EOFException | RuntimeException e) {
+            // The PNG reader wraps everything, an OutOfMemoryError too, in "Caught exception during read".
+            for (Throwable c = e.getCause(); c != null; c = c.getCause()) {
+                if (c instanceof OutOfMemoryError) {
+                    throw outOfMemory(source, format, width, height, maxDecodedBytes, c);
+                }
+            }
             // Decoders signal corrupt data with IIOException, some with unchecked exceptions, and a read past
             // the end of a truncated input with the stream's bare EOFException (the BMP reader does).
             String detail = e.getMessage() != null ? e.getMessage()

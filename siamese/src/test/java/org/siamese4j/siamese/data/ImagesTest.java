@@ -416,4 +416,143 @@ class ImagesTest {
                 .putInt((int) crc.getValue());
         assertBad(png.array(), "100000x100000", "Images.MAX_PIXELS", "image header");
     }
+
+    // ---- decoded memory ----------------------------------------------------------------------------------
+
+    /** The decoded-size cap at -Xmx256m, where the hostile files of issue 16 were found. */
+    private static final long SMALL_HEAP_CAP = (256L << 20) / 4;
+
+    private static byte[] pngChunk(String type, byte[] data) {
+        byte[] t = type.getBytes(StandardCharsets.US_ASCII);
+        CRC32 crc = new CRC32();
+        crc.update(t);
+        crc.update(data);
+        return ByteBuffer.allocate(12 + data.length).putInt(data.length).put(t).put(data)
+                .putInt((int) crc.getValue()).array();
+    }
+
+    /** A PNG whose header declares width x height (bit depth, colour type) over a few bytes of zero pixel data. */
+    private static byte[] hostilePng(int width, int height, int bitDepth, int colourType) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A});
+        out.write(pngChunk("IHDR", ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) bitDepth)
+                .put((byte) colourType).put((byte) 0).put((byte) 0).put((byte) 0).array()));
+        ByteArrayOutputStream idat = new ByteArrayOutputStream();
+        try (java.util.zip.DeflaterOutputStream z = new java.util.zip.DeflaterOutputStream(idat)) {
+            z.write(new byte[64]);
+        }
+        out.write(pngChunk("IDAT", idat.toByteArray()));
+        out.write(pngChunk("IEND", new byte[0]));
+        return out.toByteArray();
+    }
+
+    /**
+     * A little-endian TIFF whose header declares width x height grey pixels of {@code samples} 8-bit samples each
+     * (PhotometricInterpretation 1, one uncompressed strip), followed by 16 bytes of data.
+     */
+    private static byte[] hostileTiff(int width, int height, int samples) {
+        int entries = 9;
+        int bitsAt = 8 + 2 + 12 * entries + 4;
+        int dataAt = bitsAt + 2 * samples;
+        ByteBuffer b = ByteBuffer.allocate(dataAt + 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(8).putShort((short) entries);
+        tiffEntry(b, 256, 4, 1, width);           // ImageWidth
+        tiffEntry(b, 257, 4, 1, height);          // ImageLength
+        tiffEntry(b, 258, 3, samples, bitsAt);    // BitsPerSample, one per sample, stored after the IFD
+        tiffEntry(b, 259, 3, 1, 1);               // Compression: none
+        tiffEntry(b, 262, 3, 1, 1);               // PhotometricInterpretation: black is zero
+        tiffEntry(b, 273, 4, 1, dataAt);          // StripOffsets
+        tiffEntry(b, 277, 3, 1, samples);         // SamplesPerPixel
+        tiffEntry(b, 278, 4, 1, height);          // RowsPerStrip
+        tiffEntry(b, 279, 4, 1, 16);              // StripByteCounts
+        b.putInt(0);
+        for (int i = 0; i < samples; i++) {
+            b.putShort((short) 8);
+        }
+        return b.array();
+    }
+
+    private static void tiffEntry(ByteBuffer b, int tag, int type, int count, int value) {
+        b.putShort((short) tag).putShort((short) type).putInt(count);
+        if (type == 3 && count == 1) {
+            b.putShort((short) value).putShort((short) 0);
+        } else {
+            b.putInt(value);
+        }
+    }
+
+    /** Asserts the read is refused from the header, on one line, having allocated far less than the image. */
+    private static void assertRefusedBeforeDecoding(ThrowingReader read, String... fragments) {
+        long before = ThreadCounters.allocatedBytes();
+        AbstractThrowableAssert<?, ? extends Throwable> a = assertThatThrownBy(read::read)
+                .isInstanceOf(ImageFormatException.class)
+                .hasMessageContaining("image header (width x height x samples)")
+                .hasMessageNotContaining("\n");
+        for (String f : fragments) {
+            a = a.hasMessageContaining(f);
+        }
+        long allocated = ThreadCounters.allocatedBytes() - before;
+        if (before >= 0) {
+            assertThat(allocated).as("bytes allocated").isLessThan(8L << 20);
+        }
+    }
+
+    @FunctionalInterface
+    private interface ThrowingReader {
+        void read() throws IOException;
+    }
+
+    @Test
+    void pngDeclaringMoreDecodedMemoryThanTheCapIsRefusedFromTheHeader() throws IOException {
+        // Issue 16: a small PNG declaring 8192x8192 grey pixels, under MAX_PIXELS, ended in "Java heap space"
+        // at -Xmx256m. 64 Mi pixels of 1 byte plus their 4-byte float copy is 320 MiB, above that heap's cap.
+        byte[] grey = hostilePng(8192, 8192, 8, 0);
+        assertThat(grey.length).isLessThan(200);
+        assertRefusedBeforeDecoding(() -> Images.read(grey, "big.png", SMALL_HEAP_CAP), "big.png: png header declares"
+                + " 8192x8192 pixels of 1 byte(s) each: 335544320 bytes", "above the cap of 67108864 bytes",
+                "Images.maxDecodedBytes");
+        // 16-bit RGBA is 8 bytes a pixel: 4096x4096 is 192 MiB with the copy, and its OOM used to surface as "png
+        // decoder failed: Caught exception during read:".
+        byte[] rgba16 = hostilePng(4096, 4096, 16, 6);
+        assertRefusedBeforeDecoding(() -> Images.read(rgba16, "rgba16.png", SMALL_HEAP_CAP),
+                "rgba16.png: png header declares 4096x4096 pixels of 8 byte(s) each: 201326592 bytes");
+    }
+
+    @Test
+    void tiffWithHundredsOfSamplesPerPixelIsRefusedFromTheHeader() {
+        // Issue 16: a TIFF (named .png) of 2048x2048 pixels with 400 samples each decoded for 12 s at 2.7 GB.
+        byte[] tiff = hostileTiff(2048, 2048, 400);
+        assertRefusedBeforeDecoding(() -> Images.read(tiff, "faces.png", SMALL_HEAP_CAP),
+                "faces.png: tif header declares 2048x2048 pixels of 400 byte(s) each: 1694498816 bytes",
+                "cap of 67108864 bytes");
+        // Through the public entry point, at whatever heap the tests run with: 8192x8192x400 is 26 GB decoded.
+        byte[] huge = hostileTiff(8192, 8192, 400);
+        assertThat(8192L * 8192 * 404).isGreaterThan(Images.maxDecodedBytes());
+        assertRefusedBeforeDecoding(() -> Images.read(huge, "huge.tif"),
+                "huge.tif: tif header declares 8192x8192 pixels of 400 byte(s) each",
+                "above the cap of " + Images.maxDecodedBytes() + " bytes");
+    }
+
+    @Test
+    void imagesUnderTheDecodedMemoryCapStillLoad() throws IOException {
+        assertThat(Images.maxDecodedBytes()).isEqualTo(Runtime.getRuntime().maxMemory() / 4);
+        // 1000x1000 grey is 5 MB decoded with its copy: well under even the small heap's cap.
+        BufferedImage big = new BufferedImage(1000, 1000, BufferedImage.TYPE_BYTE_GRAY);
+        big.getRaster().setSample(999, 999, 0, 77);
+        GrayImage img = Images.read(encode(big, "png"), "big.png", SMALL_HEAP_CAP);
+        assertThat(img.get(999, 999)).isEqualTo(77f);
+        // A real 16-bit RGBA PNG decodes to luma of its 8-bit values.
+        java.awt.image.ColorModel cm = new java.awt.image.ComponentColorModel(
+                java.awt.color.ColorSpace.getInstance(java.awt.color.ColorSpace.CS_sRGB), true, false,
+                java.awt.Transparency.TRANSLUCENT, java.awt.image.DataBuffer.TYPE_USHORT);
+        BufferedImage rgba = new BufferedImage(cm, cm.createCompatibleWritableRaster(2, 1), false, null);
+        rgba.getRaster().setPixel(0, 0, new int[] {65535, 65535, 65535, 65535});
+        rgba.getRaster().setPixel(1, 0, new int[] {65535, 0, 0, 65535});
+        byte[] png = encode(rgba, "png");
+        assertThat(png[24]).as("bit depth").isEqualTo((byte) 16);
+        assertThat(png[25]).as("colour type RGBA").isEqualTo((byte) 6);
+        GrayImage luma = Images.read(png, "rgba16.png", SMALL_HEAP_CAP);
+        assertThat(luma.get(0, 0)).isCloseTo(255f, within(1e-3f));
+        assertThat(luma.get(0, 1)).isCloseTo(0.299f * 255, within(1e-3f));
+    }
 }
