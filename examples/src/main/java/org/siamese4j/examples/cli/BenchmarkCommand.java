@@ -33,7 +33,9 @@ final class BenchmarkCommand implements Siamese4j.Command {
     public Options options() {
         Options o = new TrainCommand().options();
         Options own = new Options("benchmark")
-                .option("splits", "random identity splits, seeds of the split 1..N (default 5)")
+                .option("splits", "random identity splits, seeds of the split K..K+N-1 (default 5)")
+                .option("first-split", "K, the seed of the first split (default 1): a sweep can tune on splits 1..N "
+                        + "and report on others, say 101..100+N, that steered nothing")
                 .option("seeds", "training seeds per split, 1..M (default 2)")
                 .flag("csv", "also print one CSV line per run");
         for (Map.Entry<String, String> e : o.declared().entrySet()) {
@@ -57,20 +59,21 @@ final class BenchmarkCommand implements Siamese4j.Command {
         }
         int splits = o.integer("splits", 5, 1, 1000);
         int seeds = o.integer("seeds", 2, 1, 1000);
+        int first = o.integer("first-split", 1, 1, Integer.MAX_VALUE - 1000);
         Parallel.setThreads(o.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024));
         Path dir = Files.createTempDirectory("siamese4j-benchmark");
         List<String> passed = new ArrayList<>();
         o.given().forEach((name, value) -> {
-            if (!List.of("splits", "seeds", "csv", "threads").contains(name)) {
+            if (!List.of("splits", "first-split", "seeds", "csv", "threads").contains(name)) {
                 passed.add("--" + name);
                 passed.add(value);
             }
         });
-        out.printf(Locale.ROOT, "benchmark: %d splits x %d seeds of: train %s%n", splits, seeds,
-                String.join(" ", passed));
+        out.printf(Locale.ROOT, "benchmark: %d splits (seeds %d..%d) x %d seeds of: train %s%n", splits, first,
+                first + splits - 1, seeds, String.join(" ", passed));
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
         List<double[]> rows = new ArrayList<>();
-        for (int split = 1; split <= splits; split++) {
+        for (int split = first; split < first + splits; split++) {
             for (int seed = 1; seed <= seeds; seed++) {
                 List<String> args = new ArrayList<>(passed);
                 args.addAll(List.of("--split-seed", Integer.toString(split), "--seed", Integer.toString(seed),

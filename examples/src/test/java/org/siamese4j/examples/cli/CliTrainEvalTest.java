@@ -198,6 +198,21 @@ class CliTrainEvalTest extends CliRunner {
     }
 
     @Test
+    void benchmarkFirstSplitStartsTheSplitSeedsThere() {
+        String[] args = {"benchmark", "--data", "synthetic:10x4", "--batch", "4x4", "--test-identities", "4",
+                "--validation-identities", "3", "--epochs", "1", "--splits", "2", "--seeds", "1", "--threads", "1",
+                "--first-split", "101"};
+        assertThat(run(args)).as(stderr()).isZero();
+        assertThat(stdout()).startsWith("benchmark: 2 splits (seeds 101..102) x 1 seeds of: train ")
+                .doesNotContain("first-split");
+        List<String> runs = stdout().lines().filter(l -> l.startsWith("split ")).toList();
+        assertThat(runs).hasSize(2);
+        assertThat(runs.get(0)).startsWith("split 101 seed 1: ");
+        assertThat(runs.get(1)).startsWith("split 102 seed 1: ");
+        assertThat(run("benchmark", "--first-split", "0")).isEqualTo(2);
+    }
+
+    @Test
     void outIntoAMissingFolderIsCreatedBeforeTraining() {
         Path model = dir.resolve("new/deeper/m.safetensors");
         assertThat(trainTiny(model, "--loss", "contrastive")).as(stderr()).isZero();
