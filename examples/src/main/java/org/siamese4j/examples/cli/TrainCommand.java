@@ -246,7 +246,8 @@ final class TrainCommand implements Siamese4j.Command {
                         + " candidates than this fraction, 0 to 1 (default " + OFFLINE_MIN_NON_EASY + ")")
                 .option("lr", "peak learning rate (default: adam and adamw " + DEFAULT_ADAM_LR + ", sgd 0.01)")
                 .option("optimizer", "adam, adamw (decoupled weight decay) or sgd (momentum 0.9) (default adam)")
-                .option("weight-decay", "adamw: decoupled weight decay (default 0.0001); sgd: L2 penalty (default 0)")
+                .option("weight-decay", "adamw: decoupled weight decay, scaled by the learning rate (default 0.1); sgd: L2 "
+                        + "penalty (default 0)")
                 .option("schedule", "cosine (linear warm-up, then cosine decay to 1% over the budget) or constant "
                         + "(default cosine; offline mining: constant)")
                 .option("warmup", "warm-up steps of the cosine schedule (default: 5% of the budget, at most 100)")
@@ -385,7 +386,9 @@ final class TrainCommand implements Siamese4j.Command {
                 : o.number("margin", defaultMargin, 0f, 100f);
         String optimizer = o.choice("optimizer", "adam", OPTIMIZERS);
         float lr = o.number("lr", optimizer.equals("sgd") ? 1e-2f : DEFAULT_ADAM_LR, 1e-7f, 10f);
-        float weightDecay = o.number("weight-decay", optimizer.equals("adamw") ? 1e-4f : 0f, 0f, 1f);
+        // adamw's decay is multiplied by the learning rate, so 0.1 at lr 0.002 shrinks weights by 2e-4 a step; the
+        // validation people chose it over 0.0005 (docs/siamese.md, "Choosing the defaults")
+        float weightDecay = o.number("weight-decay", optimizer.equals("adamw") ? 0.1f : 0f, 0f, 1f);
         if (weightDecay > 0 && optimizer.equals("adam")) {
             throw new Options.UsageException("--weight-decay needs --optimizer adamw (decoupled) or sgd; Adam's "
                     + "L2 penalty is scaled away by its per-parameter step size");

@@ -34,6 +34,15 @@ class CliTrainEvalTest extends CliRunner {
         return run(args.toArray(String[]::new));
     }
 
+    @Test
+    void adamwDefaultsToTheDecayTheValidationPeopleChose() throws IOException {
+        // 0.1, not 0.0001: AdamW multiplies the decay by the learning rate, so 0.0001 would do nothing at all
+        Path model = dir.resolve("adamw.safetensors");
+        assertThat(trainTiny(model, "--optimizer", "adamw")).as(stderr()).isZero();
+        assertThat(ModelFile.load(model).metadata()).containsEntry("option_optimizer", "adamw")
+                .containsEntry("option_weight_decay", "0.1");
+    }
+
     /** Flat JSON object of numbers, nulls and strings as text values. */
     private static Map<String, String> parseFlatJson(String json) {
         assertThat(json).startsWith("{").endsWith("}");
