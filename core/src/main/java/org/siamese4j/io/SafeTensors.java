@@ -365,6 +365,18 @@ public final class SafeTensors {
             throw new IllegalArgumentException("header would be " + padded + " bytes, more than the "
                     + MAX_HEADER_BYTES + " readers accept");
         }
+        // The reader also caps the header's JSON values; a file it would refuse must not be written (a gallery of
+        // 100,000 people was, and could not be loaded). Fewer bytes than values is impossible, so small headers
+        // skip the second parse.
+        if (json.length > Json.MAX_VALUES) {
+            try {
+                Json.parse(new String(json, StandardCharsets.UTF_8));
+            } catch (Json.SyntaxException e) {
+                throw new IllegalArgumentException("the header of " + tensors.size() + " tensors and "
+                        + (metadata == null ? 0 : metadata.size()) + " metadata entries has " + e.getMessage()
+                        + " (the most readers accept); this library will not write a file it cannot read back");
+            }
+        }
         byte[] header = Arrays.copyOf(json, (int) padded);
         Arrays.fill(header, json.length, header.length, (byte) ' ');
         return header;

@@ -347,7 +347,13 @@ public final class Gallery {
             i++;
         }
         // a new gallery is private: face embeddings are biometric data; an existing one keeps its permissions
-        AtomicFiles.writeLocked(file, AtomicFiles.OWNER_ONLY, out -> SafeTensors.write(out, tensors, meta));
+        try {
+            AtomicFiles.writeLocked(file, AtomicFiles.OWNER_ONLY, out -> SafeTensors.write(out, tensors, meta));
+        } catch (IllegalArgumentException e) {
+            // one tensor and one name per person: about 90,000 people fill what a file header may hold
+            throw new IllegalArgumentException("Gallery.save: " + snapshot.size() + " people are more than one "
+                    + "gallery file holds (" + e.getMessage() + "); " + file + " was not written", e);
+        }
     }
 
     /**

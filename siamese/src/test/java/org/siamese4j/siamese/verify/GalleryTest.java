@@ -63,6 +63,24 @@ class GalleryTest {
     }
 
     @Test
+    void aGalleryTooLargeForOneFileIsRefusedBeforeWritingNotSavedUnreadable() throws IOException {
+        // 100,000 people once saved a file whose header the reader refused (more than a million JSON values)
+        Verifier v = verifier();
+        float[] e = new float[v.embeddingSize()];
+        Map<String, List<float[]>> batch = new LinkedHashMap<>();
+        for (int i = 0; i < 100_000; i++) {
+            batch.put("person-" + i, List.of(e));
+        }
+        Gallery big = new Gallery(v);
+        big.enrollAll(batch);
+        Path file = dir.resolve("big.gallery");
+        assertThatThrownBy(() -> big.save(file)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("100000 people are more than one gallery file holds")
+                .hasMessageContaining("will not write a file it cannot read back");
+        assertThat(file).doesNotExist();
+    }
+
+    @Test
     void loadOrCreateStartsEmptyThenReadsWhatWasSaved() throws IOException {
         Path file = dir.resolve("staff.gallery");
         Gallery first = Gallery.loadOrCreate(file, verifier());
