@@ -350,7 +350,7 @@ public final class Gallery {
         try {
             AtomicFiles.writeLocked(file, AtomicFiles.OWNER_ONLY, out -> SafeTensors.write(out, tensors, meta));
         } catch (IllegalArgumentException e) {
-            // one tensor and one name per person: about 90,000 people fill what a file header may hold
+            // one tensor and one name per person, 14 JSON values: about 71,000 people fill what a header may hold
             throw new IllegalArgumentException("Gallery.save: " + snapshot.size() + " people are more than one "
                     + "gallery file holds (" + e.getMessage() + "); " + file + " was not written", e);
         }
