@@ -54,9 +54,7 @@ final class BenchmarkCommand implements Siamese4j.Command {
 
     @Override
     public int run(Options o, PrintStream out, PrintStream err) throws Exception {
-        if (!o.positional().isEmpty()) {
-            throw new Options.UsageException("unexpected argument '" + o.positional().get(0) + "'");
-        }
+        o.requireNoPositional();
         int splits = o.integer("splits", 5, 1, 1000);
         int seeds = o.integer("seeds", 2, 1, 1000);
         int first = o.integer("first-split", 1, 1, Integer.MAX_VALUE - 1000);

@@ -95,16 +95,21 @@ final class CliData {
         if (!Files.exists(spec.folder())) {
             throw new NoSuchFileException(spec.folder().toString(), null, "no such folder");
         }
-        checkFaceFolderLayout(spec.folder());
-        return FaceFolders.load(spec.folder(), FaceFolders.Options.resizeTo(input[1], input[2]));
+        try {
+            return FaceFolders.load(spec.folder(), FaceFolders.Options.resizeTo(input[1], input[2]));
+        } catch (IOException e) {
+            explainFaceFolderLayout(spec.folder()); // looked into only on failure: a good folder is listed once
+            throw e;
+        }
     }
 
     /**
-     * Refuses, in the CLI's words, the usual ways of pointing {@code --data} at the wrong folder: a file, a folder
-     * of loose images, or the folder one level above the people's folders. Like every file that cannot be used,
-     * these are errors (exit code 1), not usage errors.
+     * After the loader refused {@code folder}: throws, in the CLI's words, when it is one of the usual ways of
+     * pointing {@code --data} at the wrong folder (a file, a folder of loose images, the folder one level above
+     * the people's folders); returns for other problems, whose loader message stands. Like every file that cannot
+     * be used, these are errors (exit code 1), not usage errors.
      */
-    static void checkFaceFolderLayout(Path folder) throws IOException {
+    static void explainFaceFolderLayout(Path folder) throws IOException {
         String layout = "--data needs a folder with one subfolder per person, the person's images inside "
                 + "(faces/alice/1.png, faces/bob/1.png, ...)";
         if (!Files.isDirectory(folder)) {

@@ -67,9 +67,7 @@ final class DemoCommand implements Siamese4j.Command {
         Path dir = Path.of(o.string("out", "siamese4j-demo"));
         long seed = o.longValue("seed", 1);
         Parallel.setThreads(o.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024));
-        if (!o.positional().isEmpty()) {
-            throw new Options.UsageException("unexpected argument '" + o.positional().get(0) + "'");
-        }
+        o.requireNoPositional();
         boolean terminal = Terminal.interactive();
         Files.createDirectories(dir);
         Path model = dir.resolve("model.safetensors");

@@ -83,9 +83,7 @@ final class EvalCommand implements Siamese4j.Command {
 
     @Override
     public int run(Options o, PrintStream out, PrintStream err) throws Exception {
-        if (!o.positional().isEmpty()) {
-            throw new Options.UsageException("unexpected argument '" + o.positional().get(0) + "'");
-        }
+        o.requireNoPositional();
         String modelPath = o.string("model", null);
         if (modelPath == null) {
             throw new Options.UsageException("--model MODEL is required");

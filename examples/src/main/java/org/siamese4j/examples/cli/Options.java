@@ -94,6 +94,13 @@ final class Options {
         return positional;
     }
 
+    /** Refuses positional arguments, for the commands that take none. */
+    void requireNoPositional() {
+        if (!positional.isEmpty()) {
+            throw new UsageException("unexpected argument '" + positional.get(0) + "'");
+        }
+    }
+
     boolean flag(String name) {
         return values.containsKey(name);
     }

@@ -279,9 +279,7 @@ final class TrainCommand implements Siamese4j.Command {
 
     @Override
     public int run(Options o, PrintStream out, PrintStream err) throws Exception {
-        if (!o.positional().isEmpty()) {
-            throw new Options.UsageException("unexpected argument '" + o.positional().get(0) + "'");
-        }
+        o.requireNoPositional();
         Options effective = o.string("resume", null) == null ? o : withSavedOptions(o);
         // a resumed run keeps its thread count unless told otherwise: parallel sums round by thread count
         Parallel.setThreads(effective.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024));

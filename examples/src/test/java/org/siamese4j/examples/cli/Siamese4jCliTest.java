@@ -22,6 +22,14 @@ class Siamese4jCliTest extends CliRunner {
     }
 
     @Test
+    void strayArgumentsAreRefusedByTheCommandsThatTakeNone() {
+        for (String command : new String[] {"train", "eval", "demo", "benchmark"}) {
+            assertThat(run(command, "stray.pgm")).as(command).isEqualTo(2);
+            assertThat(stderr()).contains("siamese4j " + command + ": unexpected argument 'stray.pgm'");
+        }
+    }
+
+    @Test
     void commandHelpListsItsOptions() {
         assertThat(run("demo", "--help")).isZero();
         assertThat(stdout()).contains("--epochs VALUE").contains("--seed VALUE").contains("--verbose");
