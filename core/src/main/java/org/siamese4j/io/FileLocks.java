@@ -40,11 +40,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * process are serialised first by an in-process lock per lock file; only the thread holding it opens, locks and
  * closes the lock file. The lock is reentrant: work that runs under a file's lock may take it again (the CLI's
  * {@code enroll} holds the gallery's lock around load, enrol and save, and the save takes it again inside
- * {@link AtomicFiles#write}).
+ * {@link AtomicFiles#writeLocked}).
  *
- * <p>The lock is advisory: it excludes every writer that takes it (every write of this library does), not a program
- * that ignores it. It only works where the file system supports locks; every local one does, NFS with a lock
- * daemon.
+ * <p>The lock is advisory: it excludes every writer that takes it (every save of a model, checkpoint or gallery by
+ * this library does), not a program that ignores it. It only works where the file system supports locks; every
+ * local one does, NFS with a lock daemon.
  */
 public final class FileLocks {
     /**
