@@ -20,6 +20,11 @@ public final class KernelProvider {
     /** System property: {@code scalar} forces the reference kernels, {@code auto} (default) picks the best. */
     public static final String PROPERTY = "siamese4j.kernels";
     public static final String VECTOR_MODULE = "jdk.incubator.vector";
+    /**
+     * System property: the width of the Vector API kernels, {@code auto} (default: the widest the machine runs)
+     * or {@code 256} or {@code 512} bits. Forcing a width the CPU lacks works but is very slow (the JDK emulates it).
+     */
+    public static final String VECTOR_BITS_PROPERTY = "siamese4j.vector.bits";
 
     private static final Logger LOG = System.getLogger(KernelProvider.class.getName());
 
@@ -53,6 +58,22 @@ public final class KernelProvider {
         return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
     }
 
+    /** The vector width {@link #VECTOR_BITS_PROPERTY} asks for: 256 or 512, or 0 for the machine's widest. */
+    static int vectorBits() {
+        String v = System.getProperty(VECTOR_BITS_PROPERTY, "auto").trim().toLowerCase(Locale.ROOT);
+        switch (v) {
+            case "auto":
+                return 0;
+            case "256":
+                return 256;
+            case "512":
+                return 512;
+            default:
+                throw new IllegalArgumentException("-D" + VECTOR_BITS_PROPERTY + "=" + v
+                        + " is not a vector width; valid: auto, 256, 512");
+        }
+    }
+
     /** The kernels {@link #choose} picked, and a few words on why. */
     record Choice(Kernels kernels, String description) {
     }
@@ -81,7 +102,8 @@ public final class KernelProvider {
             return new Choice(scalar, "scalar (the Vector API module is not enabled: start java with --add-modules "
                     + VECTOR_MODULE + ")");
         }
-        String why = VECTOR_MODULE + ", " + Runtime.getRuntime().availableProcessors() + " processors";
+        String why = VECTOR_MODULE + (vectorBits() == 0 ? "" : ", width forced by -D" + VECTOR_BITS_PROPERTY)
+                + ", " + Runtime.getRuntime().availableProcessors() + " processors";
         LOG.log(Level.DEBUG, "siamese4j: using " + vector.name() + " kernels (" + why + ")");
         return new Choice(vector, vector.name() + " (" + why + ")");
     }
@@ -93,6 +115,7 @@ public final class KernelProvider {
         static final Kernels INSTANCE = CHOICE.kernels();
 
         private static Kernels loadVector() {
+            vectorBits(); // a bad width is an error of its own, not a reason to fall back to the scalar kernels
             if (!vectorModulePresent()) {
                 return null;
             }

@@ -24,7 +24,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Each kernel works on one image and never forks, so its scratch buffers can be per thread.
  */
 final class VectorConv {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorKernels.SPECIES;
     private static final int L = S.length();
     /** Forward block: 8 channels x 2 vectors = 16 accumulators, 2 loads and 8 broadcasts per 16 FMAs. */
     private static final int FWD_CHANNELS = 8;

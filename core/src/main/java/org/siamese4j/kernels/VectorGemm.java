@@ -25,7 +25,7 @@ import jdk.incubator.vector.VectorSpecies;
  * with zeros so the micro-kernel never needs a bounds check.
  */
 final class VectorGemm {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorKernels.SPECIES;
     private static final int L = S.length();
     /**
      * Rows of C per micro-tile. The tile's 2 * MR accumulators, the two vectors of B and the broadcast of A must

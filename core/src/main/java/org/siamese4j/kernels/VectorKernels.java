@@ -11,7 +11,12 @@ import jdk.incubator.vector.VectorSpecies;
  * memory-bound index shuffles that SIMD does not speed up in this simple form.
  */
 final class VectorKernels extends ScalarKernels {
-    static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    /**
+     * The vector shape of every Vector API kernel: the machine's widest ({@code FloatVector.SPECIES_PREFERRED}),
+     * or 256 or 512 bits when {@code -Dsiamese4j.vector.bits} says so (to compare the two on one machine, and to
+     * test both paths). A constant, so the JIT compiles only the shape in use.
+     */
+    static final VectorSpecies<Float> SPECIES = species(KernelProvider.vectorBits());
     private static final int LANES = SPECIES.length();
     /** Products with fewer rows than this (matrix-vector-like) skip packing. */
     private static final int PACKED_MIN_ROWS = 4;
@@ -23,6 +28,17 @@ final class VectorKernels extends ScalarKernels {
     @Override
     public String name() {
         return "vector-" + SPECIES.vectorBitSize();
+    }
+
+    private static VectorSpecies<Float> species(int bits) {
+        switch (bits) {
+            case 256:
+                return FloatVector.SPECIES_256;
+            case 512:
+                return FloatVector.SPECIES_512;
+            default:
+                return FloatVector.SPECIES_PREFERRED;
+        }
     }
 
     // ===================================================================================== matrix multiply

@@ -19,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * written not to overlap the rows read, which the callers guarantee.
  */
 final class VectorWinograd {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = VectorKernels.SPECIES;
     private static final int L = S.length();
 
     private VectorWinograd() {

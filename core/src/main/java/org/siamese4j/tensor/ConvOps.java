@@ -40,13 +40,11 @@ import org.siamese4j.kernels.WinogradWeightGradient;
  * channels and stride 1 along the width, Winograd for the other layers it fits, im2col otherwise;
  * {@code -Dsiamese4j.conv} or {@link ConvAlgorithm#use} force one.
  *
- * <p><b>Threads.</b> The batch is split into {@link #batchTasks} fixed, contiguous ranges of images, one per
+ * <p><b>Threads.</b> Forward splits the batch into {@link #batchTasks} contiguous ranges of images, one per
  * thread, each with its own buffers (pooled, reused across calls), so every GEMM runs on one core without
- * hand-offs. The inner GEMMs may still fork above their own size threshold (nested ForkJoin), but with every
- * thread busy on its range their pieces mostly run on the thread that made them, and a thread that finishes
- * early steals them, which evens out unequal ranges. The weight and bias gradients are summed per range and
- * the range sums added in range order, so results never depend on thread timing (they do depend on the
- * thread count, which fixes the ranges).
+ * hand-offs. Backward sums the weight and bias gradients over a fixed number of chunks of images that depends on
+ * the batch size alone ({@link #gradientChunks}), in chunk order, so a seeded training run gives the same bits on
+ * 1, 2 or 16 threads; the threads only share out the chunks.
  */
 final class ConvOps {
     /**
@@ -54,6 +52,8 @@ final class ConvOps {
      * three bands made the layer ~15% faster on one core; with 64 -> 128 at 28x23 (1.5 MB) splitting did not help.
      */
     static final int BAND_FLOATS = 256 * 1024;
+    /** See {@link #gradientChunks}. */
+    static final int GRADIENT_CHUNKS = 16;
 
     private ConvOps() {
     }
@@ -158,8 +158,10 @@ final class ConvOps {
     }
 
     /**
-     * Runs {@code image} for every image of the batch, a range of images per task as in forward, and adds the
-     * per-range weight and bias gradients in range order, so results never depend on thread timing.
+     * Runs {@code image} for every image of the batch and sums the weight and bias gradients the same way at any
+     * thread count: the images are cut into {@link #gradientChunks} contiguous chunks, a number that depends on the
+     * batch alone, each chunk sums its images in order into its own buffers, and the chunk sums are added in chunk
+     * order. Threads only decide who computes which chunk, so the bits never change with them.
      */
     private static void backward(Layer layer, Tensor x, Tensor weight, Tensor bias, ImageBackward image) {
         int n = x.shape[0];
@@ -172,29 +174,35 @@ final class ConvOps {
         if (xGrad != null) {
             layer.prepare(weight.data, false);
         }
-        Workspace[] bws = Workspace.acquire(batchTasks(n));
+        int chunks = gradientChunks(n);
+        float[][] chunkW = new float[needW ? chunks : 0][];
+        double[][] chunkB = new double[needB ? chunks : 0][];
+        Workspace[] bws = Workspace.acquire(Math.min(chunks, batchTasks(n)));
         try {
-            forEachRange(bws, n, (w, first, end) -> {
-                w.dW = needW ? w.weightGrad(layer.weightSize) : null;
-                w.dB = needB ? w.biasGrad(outChannels) : null;
+            int tasks = bws.length;
+            Parallel.forEach(tasks, t -> {
+                Workspace w = bws[t];
                 w.dX = xGrad;
-                for (int i = first; i < end; i++) {
-                    image.run(w, i);
+                for (int c = t * chunks / tasks; c < (t + 1) * chunks / tasks; c++) {
+                    w.dW = needW ? (chunkW[c] = new float[layer.weightSize]) : null;
+                    w.dB = needB ? (chunkB[c] = new double[outChannels]) : null;
+                    for (int i = c * n / chunks; i < (c + 1) * n / chunks; i++) {
+                        image.run(w, i);
+                    }
                 }
             });
-            // The per-range sums, added in range order.
             if (needW) {
                 float[] wGrad = weight.gradBuffer();
-                for (Workspace w : bws) {
-                    layer.kernels.axpy(1f, w.weightGrad, wGrad, layer.weightSize);
+                for (float[] partial : chunkW) {
+                    layer.kernels.axpy(1f, partial, wGrad, layer.weightSize);
                 }
             }
             if (needB) {
                 float[] bGrad = bias.gradBuffer();
                 for (int o = 0; o < outChannels; o++) {
                     double s = 0;
-                    for (Workspace w : bws) {
-                        s += w.biasGrad[o];
+                    for (double[] partial : chunkB) {
+                        s += partial[o];
                     }
                     bGrad[o] += (float) s;
                 }
@@ -434,6 +442,15 @@ final class ConvOps {
     }
 
     /**
+     * Chunks a batch's gradient sums are cut into: a function of the batch size only, never of the thread count,
+     * so training gives the same bits on any machine. 16 keeps up to 16 threads busy; summing the chunks costs
+     * 16 passes over a layer's weights, nothing next to the convolutions.
+     */
+    static int gradientChunks(int images) {
+        return Math.max(1, Math.min(images, GRADIENT_CHUNKS));
+    }
+
+    /**
      * Output rows per band of the im2col path: as many as keep the band's column matrix [K, rows*outW] within
      * {@link #BAND_FLOATS} (at least one), spread evenly: 28 rows at most 9 per band are 4 bands of 7, not
      * 9 + 9 + 9 + 1, as a 1-row GEMM is slow.
@@ -468,14 +485,12 @@ final class ConvOps {
         private float[] columns = NONE;
         private float[] columnGrads = NONE;
         private float[] band = NONE;
-        private float[] weightGrad = NONE;
-        private double[] biasGrad = new double[0];
         private float[] winogradTiles = NONE;
         private float[] winogradProducts = NONE;
         private float[] winogradWeightProducts = NONE;
         private float[] imageOutput = NONE;
         private float[] imageOutputGrad = NONE;
-        /** During a backward: where this task adds its gradients (null when not needed). */
+        /** During a backward: where this task adds its gradients, its current chunk's (null when not needed). */
         private float[] dW;
         private double[] dB;
         private float[] dX;
@@ -565,26 +580,6 @@ final class ConvOps {
                 imageOutputGrad = new float[size];
             }
             return imageOutputGrad;
-        }
-
-        /** At least {@code size} floats, the first {@code size} zeroed: this range's dW. */
-        float[] weightGrad(int size) {
-            if (weightGrad.length < size) {
-                weightGrad = new float[size];
-            } else {
-                Arrays.fill(weightGrad, 0, size, 0f);
-            }
-            return weightGrad;
-        }
-
-        /** At least {@code size} doubles, the first {@code size} zeroed: this range's db. */
-        double[] biasGrad(int size) {
-            if (biasGrad.length < size) {
-                biasGrad = new double[size];
-            } else {
-                Arrays.fill(biasGrad, 0, size, 0.0);
-            }
-            return biasGrad;
         }
     }
 }

@@ -1,6 +1,7 @@
 package org.siamese4j.kernels;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.fail;
 import static org.assertj.core.api.Assertions.within;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -47,6 +48,24 @@ class KernelsParityTest {
                 .startsWith(expected);
         if (expected.equals("vector")) {
             assertThat(KernelProvider.vectorOrNull()).isSameAs(KernelProvider.kernels());
+        }
+    }
+
+    @Test
+    void anUnknownVectorWidthIsRefusedNamingTheValidOnes() {
+        String before = System.getProperty(KernelProvider.VECTOR_BITS_PROPERTY);
+        try {
+            System.setProperty(KernelProvider.VECTOR_BITS_PROPERTY, "300");
+            assertThatThrownBy(KernelProvider::vectorBits).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("-Dsiamese4j.vector.bits=300 is not a vector width; valid: auto, 256, 512");
+            System.setProperty(KernelProvider.VECTOR_BITS_PROPERTY, "256");
+            assertThat(KernelProvider.vectorBits()).isEqualTo(256);
+        } finally {
+            if (before == null) {
+                System.clearProperty(KernelProvider.VECTOR_BITS_PROPERTY);
+            } else {
+                System.setProperty(KernelProvider.VECTOR_BITS_PROPERTY, before);
+            }
         }
     }
 

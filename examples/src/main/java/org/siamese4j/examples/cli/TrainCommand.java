@@ -281,8 +281,8 @@ final class TrainCommand implements Siamese4j.Command {
     public int run(Options o, PrintStream out, PrintStream err) throws Exception {
         o.requireNoPositional();
         Options effective = o.string("resume", null) == null ? o : withSavedOptions(o);
-        // a resumed run keeps its thread count unless told otherwise: parallel sums round by thread count
-        Parallel.setThreads(effective.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024));
+        // results do not depend on the thread count, so a resumed run uses this machine's unless told otherwise
+        Parallel.setThreads(o.integer("threads", Runtime.getRuntime().availableProcessors(), 1, 1024));
         train(parse(effective), out, err, Terminal.interactive());
         return 0;
     }
