@@ -5,8 +5,8 @@ Usage (from the repository root, right before or after the JMH run it is compare
     python3 bench/openblas-baseline.py [--sizes 128,256,512,1000,1024,2048] [--threads 1,2] [--seconds 2]
 
 Prints the CPU model, numpy's and OpenBLAS's versions, the OpenBLAS kernel that runs (its "core name"), then one
-line per size and thread count: the best of several timed rounds of C = A @ B in float32, as GFLOPS (2 n^3 / s),
-the way JMH's best iteration would be read.
+line per size and thread count: the median (and the best) of the timed rounds of C = A @ B in float32, as GFLOPS
+(2 n^3 / s); the median is the figure to set beside JMH's median iteration.
 
 Each thread count runs in a fresh Python process, because OpenBLAS fixes its threads when it loads. That child
 runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment (some machines set them, forcing an
@@ -69,7 +69,7 @@ def measure(sizes, seconds):
         b = rng.random((n, n), dtype=np.float32)
         c = np.empty((n, n), dtype=np.float32)
         np.matmul(a, b, out=c)  # warm-up: threads started, pages touched
-        best = float("inf")
+        times = []
         deadline = time.perf_counter() + seconds
         rounds = 0
         while rounds < 3 or time.perf_counter() < deadline:
@@ -77,9 +77,12 @@ def measure(sizes, seconds):
             t0 = time.perf_counter()
             for _ in range(reps):
                 np.matmul(a, b, out=c)
-            best = min(best, (time.perf_counter() - t0) / reps)
+            times.append((time.perf_counter() - t0) / reps)
             rounds += 1
-        print("  n=%-5d %7.1f GFLOPS  (best of %d rounds)" % (n, 2.0 * n ** 3 / best / 1e9, rounds), flush=True)
+        times.sort()
+        gflops = lambda t: 2.0 * n ** 3 / t / 1e9
+        print("  n=%-5d %7.1f GFLOPS median, %.1f best, of %d rounds" % (n, gflops(times[len(times) // 2]),
+                                                                         gflops(times[0]), rounds), flush=True)
 
 
 def main():
