@@ -85,6 +85,7 @@ public class ConvBench {
         }
         Parallel.setThreads(threads);
         ConvAlgorithm.use(ConvAlgorithm.valueOf(path.toUpperCase(java.util.Locale.ROOT)));
+        KernelLine.print();
         String[] dims = layer.split("x");
         int c = Integer.parseInt(dims[0]);
         int o = Integer.parseInt(dims[1]);

@@ -60,6 +60,7 @@ public class GemmBench {
     @Setup(Level.Trial)
     public void setUp() {
         Parallel.setThreads(threads);
+        KernelLine.print();
         Rng rng = new Rng(1);
         a = Tensor.randn(rng, n, n).data();
         b = Tensor.randn(rng, n, n).data();

@@ -72,6 +72,7 @@ public class TowerBench {
     @Setup(Level.Trial)
     public void setUp() {
         Parallel.setThreads(threads);
+        KernelLine.print();
         Sequential.fuseConvBlocks(fuse);
         Rng rng = new Rng(7);
         tower = Towers.reference(rng);
