@@ -50,8 +50,10 @@ import org.siamese4j.tensor.Tensor;
  * spaces to a multiple of 8 bytes so the data starts 8-byte aligned, as the reference writer does. Values
  * are written as they are, NaN and infinities included. {@link #write(Path, Map, Map, Set)} writes the
  * tensors it names as {@code I64} instead (PyTorch's dtype for integer buffers such as batch norm's
- * {@code num_batches_tracked}), placed first so every tensor stays aligned to its element size. The file is
- * replaced atomically through {@link AtomicFiles}: after a crash it holds either the old or the new content.
+ * {@code num_batches_tracked}), placed first so every tensor stays aligned to its element size; the stream form
+ * {@link #write(OutputStream, Map, Map, Set, Set)} also writes tensors it names as {@code U8} (bytes, such as
+ * UTF-8 text), placed last. The file is replaced atomically through {@link AtomicFiles}: after a crash it holds
+ * either the old or the new content.
  *
  * <h2>Reading</h2>
  * Files are treated as hostile. Every check below runs before memory is allocated for what the file
@@ -259,9 +261,9 @@ public final class SafeTensors {
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata,
                              Set<String> int64) throws IOException {
         Objects.requireNonNull(file, "file");
-        List<Map.Entry<String, Tensor>> ordered = order(tensors, int64);
-        byte[] header = encodeHeader(ordered, int64, metadata);
-        AtomicFiles.writeLocked(file, null, out -> writeBody(out, header, ordered, int64));
+        List<Written> ordered = order(tensors, int64, Set.of());
+        byte[] header = encodeHeader(ordered, metadata);
+        AtomicFiles.writeLocked(file, null, out -> writeBody(out, header, ordered));
     }
 
     /** As {@link #write(Path, Map, Map)}, to a stream (not closed); no atomicity beyond the stream's own. */
@@ -273,20 +275,66 @@ public final class SafeTensors {
     /** As {@link #write(Path, Map, Map, Set)}, to a stream (not closed); no atomicity beyond the stream's own. */
     public static void write(OutputStream out, Map<String, Tensor> tensors, Map<String, String> metadata,
                              Set<String> int64) throws IOException {
-        Objects.requireNonNull(out, "out");
-        List<Map.Entry<String, Tensor>> ordered = order(tensors, int64);
-        byte[] header = encodeHeader(ordered, int64, metadata);
-        writeBody(out, header, ordered, int64);
+        write(out, tensors, metadata, int64, Set.of());
     }
 
-    /** The I64 tensors, then the rest, each group in the map's order; checks the I64 values first. */
-    private static List<Map.Entry<String, Tensor>> order(Map<String, Tensor> tensors, Set<String> int64) {
+    /**
+     * As {@link #write(OutputStream, Map, Map, Set)}, with the tensors named in {@code uint8} written as {@code U8},
+     * one byte per element (bytes such as UTF-8 text, which as F32 would take four times the room). They come
+     * last, after the I64 and F32 tensors, so every tensor still starts at a multiple of its element size.
+     *
+     * @throws IllegalArgumentException also when a name in {@code uint8} is not a tensor of the map or is also in
+     *                                  {@code int64}, or one of its values is not a whole number from 0 to 255
+     */
+    public static void write(OutputStream out, Map<String, Tensor> tensors, Map<String, String> metadata,
+                             Set<String> int64, Set<String> uint8) throws IOException {
+        Objects.requireNonNull(out, "out");
+        List<Written> ordered = order(tensors, int64, uint8);
+        byte[] header = encodeHeader(ordered, metadata);
+        writeBody(out, header, ordered);
+    }
+
+    /** A tensor to write and the dtype it is written as. */
+    private record Written(String name, Tensor tensor, DType dtype) {
+    }
+
+    /**
+     * The I64 tensors, then the F32 ones, then the U8 ones, each group in the map's order (widest elements first,
+     * so each tensor starts aligned to its element size); checks the integer values first.
+     */
+    private static List<Written> order(Map<String, Tensor> tensors, Set<String> int64, Set<String> uint8) {
         Objects.requireNonNull(tensors, "tensors");
         Objects.requireNonNull(int64, "int64");
-        for (String name : int64) {
+        Objects.requireNonNull(uint8, "uint8");
+        // [-2^63, 2^63): the floats a long holds exactly
+        checkIntegers(tensors, int64, DType.I64, -0x1p63f, 0x1p63f);
+        checkIntegers(tensors, uint8, DType.U8, 0f, 256f);
+        for (String name : uint8) {
+            if (int64.contains(name)) {
+                throw new IllegalArgumentException("SafeTensors.write: " + Json.quoteForMessage(name)
+                        + " is to be written both as I64 and as U8");
+            }
+        }
+        List<Written> ordered = new ArrayList<>();
+        for (DType dtype : List.of(DType.I64, DType.F32, DType.U8)) {
+            for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+                DType written = int64.contains(e.getKey()) ? DType.I64
+                        : uint8.contains(e.getKey()) ? DType.U8 : DType.F32;
+                if (written == dtype) {
+                    ordered.add(new Written(e.getKey(), e.getValue(), dtype));
+                }
+            }
+        }
+        return ordered;
+    }
+
+    /** Every tensor named in {@code names} is one of {@code tensors} and holds whole numbers in [min, max). */
+    private static void checkIntegers(Map<String, Tensor> tensors, Set<String> names, DType dtype, float min,
+                                      float max) {
+        for (String name : names) {
             if (!tensors.containsKey(name)) {
                 throw new IllegalArgumentException("SafeTensors.write: " + Json.quoteForMessage(name)
-                        + " is to be written as I64 but is not one of the tensors");
+                        + " is to be written as " + dtype + " but is not one of the tensors");
             }
             Tensor t = tensors.get(name);
             if (t == null) {
@@ -294,29 +342,16 @@ public final class SafeTensors {
             }
             float[] d = t.data();
             for (int i = 0; i < d.length; i++) {
-                // [-2^63, 2^63): the floats a long holds exactly; rint also rejects NaN and infinities
-                if (d[i] != Math.rint(d[i]) || !(d[i] >= -0x1p63f && d[i] < 0x1p63f)) {
+                // rint also rejects NaN and infinities
+                if (d[i] != Math.rint(d[i]) || !(d[i] >= min && d[i] < max)) {
                     throw new IllegalArgumentException("SafeTensors.write: " + Json.quoteForMessage(name) + " holds "
-                            + d[i] + " at flat index " + i + ", not a whole number in the range of I64");
+                            + d[i] + " at flat index " + i + ", not a whole number in the range of " + dtype);
                 }
             }
         }
-        List<Map.Entry<String, Tensor>> ordered = new ArrayList<>();
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            if (int64.contains(e.getKey())) {
-                ordered.add(e);
-            }
-        }
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
-            if (!int64.contains(e.getKey())) {
-                ordered.add(e);
-            }
-        }
-        return ordered;
     }
 
-    private static byte[] encodeHeader(List<Map.Entry<String, Tensor>> tensors, Set<String> int64,
-                                       Map<String, String> metadata) {
+    private static byte[] encodeHeader(List<Written> tensors, Map<String, String> metadata) {
         Map<String, Object> root = new LinkedHashMap<>();
         if (metadata != null && !metadata.isEmpty()) {
             Map<String, String> meta = new LinkedHashMap<>();
@@ -332,9 +367,9 @@ public final class SafeTensors {
             root.put(METADATA_KEY, meta);
         }
         long offset = 0;
-        for (Map.Entry<String, Tensor> e : tensors) {
-            String name = e.getKey();
-            Tensor t = e.getValue();
+        for (Written w : tensors) {
+            String name = w.name();
+            Tensor t = w.tensor();
             if (name == null) {
                 throw new NullPointerException("tensor name is null");
             }
@@ -349,7 +384,7 @@ public final class SafeTensors {
                 throw new IllegalArgumentException("tensor " + Json.quoteForMessage(name) + " has rank " + t.rank()
                         + ", more than the " + MAX_RANK + " dimensions a file may hold");
             }
-            DType dtype = int64.contains(name) ? DType.I64 : DType.F32;
+            DType dtype = w.dtype();
             long bytes = (long) dtype.size * t.size();
             Map<String, Object> info = new LinkedHashMap<>();
             info.put("dtype", dtype.name());
@@ -382,31 +417,39 @@ public final class SafeTensors {
         return header;
     }
 
-    private static void writeBody(OutputStream out, byte[] header, List<Map.Entry<String, Tensor>> tensors,
-                                  Set<String> int64) throws IOException {
+    private static void writeBody(OutputStream out, byte[] header, List<Written> tensors) throws IOException {
         ByteBuffer length = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
         out.write(length.array());
         out.write(header);
         ByteBuffer chunk = ByteBuffer.allocate(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         FloatBuffer floats = chunk.asFloatBuffer(); // inherits little-endian order
         LongBuffer longs = chunk.asLongBuffer();
-        for (Map.Entry<String, Tensor> e : tensors) {
-            float[] d = e.getValue().data();
-            boolean asLong = int64.contains(e.getKey());
-            int perChunk = CHUNK_BYTES / (asLong ? 8 : 4);
+        byte[] bytes = chunk.array();
+        for (Written w : tensors) {
+            float[] d = w.tensor().data();
+            int perChunk = CHUNK_BYTES / w.dtype().size;
             for (int off = 0; off < d.length; off += perChunk) {
                 int n = Math.min(perChunk, d.length - off);
-                if (asLong) {
-                    longs.clear();
-                    for (int i = 0; i < n; i++) {
-                        longs.put((long) d[off + i]); // whole numbers, checked by order()
+                // integers are whole numbers in the dtype's range, checked by order()
+                switch (w.dtype()) {
+                    case I64 -> {
+                        longs.clear();
+                        for (int i = 0; i < n; i++) {
+                            longs.put((long) d[off + i]);
+                        }
                     }
-                    out.write(chunk.array(), 0, n * 8);
-                } else {
-                    floats.clear();
-                    floats.put(d, off, n);
-                    out.write(chunk.array(), 0, n * 4);
+                    case U8 -> {
+                        for (int i = 0; i < n; i++) {
+                            bytes[i] = (byte) d[off + i];
+                        }
+                    }
+                    case F32 -> {
+                        floats.clear();
+                        floats.put(d, off, n);
+                    }
+                    default -> throw new AssertionError(w.dtype());
                 }
+                out.write(bytes, 0, n * w.dtype().size);
             }
         }
     }

@@ -242,6 +242,48 @@ class SafeTensorsTest {
     }
 
     @Test
+    void writesU8TensorsLastOneBytePerElement() throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("text", Tensor.of(104f, 105f, 255f)); // 3 bytes: anything after it would be misaligned
+        tensors.put("w", Tensor.of(1f, -2f));
+        tensors.put("n", Tensor.scalar(3f));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        SafeTensors.write(out, tensors, null, Set.of("n"), Set.of("text"));
+
+        String json = "{\"n\":{\"dtype\":\"I64\",\"shape\":[],\"data_offsets\":[0,8]},"
+                + "\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]},"
+                + "\"text\":{\"dtype\":\"U8\",\"shape\":[3],\"data_offsets\":[16,19]}}";
+        String padded = json + " ".repeat((8 - json.length() % 8) % 8);
+        ByteBuffer data = Bytes.le(19).putLong(3).putFloat(1f).putFloat(-2f).put((byte) 104).put((byte) 105)
+                .put((byte) 0xff);
+        assertThat(out.toByteArray()).isEqualTo(file(padded, data.array()));
+
+        Contents back = SafeTensors.read(out.toByteArray(), "mem");
+        assertThat(back.dtypes()).containsEntry("text", "U8").containsEntry("n", "I64").containsEntry("w", "F32");
+        assertThat(back.tensors().get("text").data()).containsExactly(104f, 105f, 255f);
+    }
+
+    @Test
+    void writingAsU8RefusesValuesOutsideAByteAndANameGivenTwoDtypes() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Map<String, Tensor> tensors = Map.of("b", Tensor.of(0f, 256f), "c", Tensor.of(-1f), "d", Tensor.of(0.5f));
+        assertThatThrownBy(() -> SafeTensors.write(out, tensors, null, Set.of(), Set.of("b")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("SafeTensors.write: \"b\" holds 256.0 at flat index 1, not a whole number in the range of U8");
+        assertThatThrownBy(() -> SafeTensors.write(out, tensors, null, Set.of(), Set.of("c")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("holds -1.0 at flat index 0");
+        assertThatThrownBy(() -> SafeTensors.write(out, tensors, null, Set.of(), Set.of("d")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("holds 0.5 at flat index 0");
+        assertThatThrownBy(() -> SafeTensors.write(out, Map.of("e", Tensor.of(1f)), null, Set.of("e"), Set.of("e")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("SafeTensors.write: \"e\" is to be written both as I64 and as U8");
+        assertThatThrownBy(() -> SafeTensors.write(out, tensors, null, Set.of(), Set.of("typo")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("SafeTensors.write: \"typo\" is to be written as U8 but is not one of the tensors");
+        assertThat(out.size()).isZero();
+    }
+
+    @Test
     void writingAsI64RefusesFractionsAndUnknownNamesBeforeTouchingDisk() throws IOException {
         Path file = dir.resolve("never.safetensors");
         Map<String, Tensor> tensors = Map.of("n", Tensor.of(1f, 2.5f), "m", Tensor.of(0x1p63f));

@@ -172,11 +172,23 @@ public enum Distance {
             throw new IllegalArgumentException(name() + ".between: vectors have lengths " + u.length + " and "
                     + v.length);
         }
+        return between(u, v, 0);
+    }
+
+    /**
+     * {@link #between(float[], float[])} of {@code u} and the {@code u.length} values of {@code rows} from
+     * {@code offset}: one row of a row-major matrix, so a search over many stored vectors reads one flat array
+     * instead of an array per vector.
+     *
+     * @throws IndexOutOfBoundsException when {@code rows} has fewer than {@code u.length} values from {@code offset}
+     */
+    public double between(float[] u, float[] rows, int offset) {
+        Objects.checkFromIndexSize(offset, u.length, rows.length);
         switch (this) {
             case SQUARED_EUCLIDEAN, EUCLIDEAN -> {
                 double s = 0;
                 for (int k = 0; k < u.length; k++) {
-                    double diff = (double) u[k] - v[k];
+                    double diff = (double) u[k] - rows[offset + k];
                     s += diff * diff;
                 }
                 return this == EUCLIDEAN ? Math.sqrt(s) : s;
@@ -186,9 +198,10 @@ public enum Distance {
                 double uu = 0;
                 double vv = 0;
                 for (int k = 0; k < u.length; k++) {
-                    dot += (double) u[k] * v[k];
+                    double v = rows[offset + k];
+                    dot += u[k] * v;
                     uu += (double) u[k] * u[k];
-                    vv += (double) v[k] * v[k];
+                    vv += v * v;
                 }
                 double cos = dot / (Math.max(Math.sqrt(uu), COSINE_EPS) * Math.max(Math.sqrt(vv), COSINE_EPS));
                 return 1.0 - Math.max(-1.0, Math.min(1.0, cos));

@@ -551,6 +551,36 @@ public final class Verifier {
     }
 
     /**
+     * The scores of {@code probe} against rows {@code from} to {@code from + count - 1} of {@code rows}, a row-major
+     * matrix of this model's embeddings, into {@code out[0 .. count-1]}: {@link #scoreAgainst} on a gallery's flat
+     * storage, with no array per row. The rows must already be checked; a head scores them in batches of
+     * {@value #HEAD_BATCH} pairs, one forward pass each.
+     */
+    void scoreAgainstRows(float[] probe, float[] rows, int from, int count, double[] out) {
+        int d = embeddingSize;
+        if (probe.length != d) {
+            throw new IllegalArgumentException("Verifier.score: embeddings of this model have " + d + " values, got "
+                    + probe.length);
+        }
+        Objects.checkFromIndexSize((long) from * d, (long) count * d, rows.length);
+        if (head == null) {
+            for (int i = 0; i < count; i++) {
+                out[i] = distance.between(probe, rows, (from + i) * d);
+            }
+            return;
+        }
+        float[] probes = new float[Math.min(HEAD_BATCH, count) * d];
+        for (int i = 0; i < probes.length; i += d) {
+            System.arraycopy(probe, 0, probes, i, d);
+        }
+        for (int start = 0; start < count; start += HEAD_BATCH) {
+            int m = Math.min(HEAD_BATCH, count - start);
+            float[] stored = Arrays.copyOfRange(rows, (from + start) * d, (from + start + m) * d);
+            headBatch(m == HEAD_BATCH ? probes : Arrays.copyOf(probes, m * d), stored, m, out, start, count);
+        }
+    }
+
+    /**
      * P(same) of each pair from the head's logits: the head in evaluation mode, no graph, up to
      * {@value #HEAD_BATCH} pairs per forward pass; the sigmoid in double, as {@link HeadSiameseNetwork#score}.
      */
@@ -566,19 +596,28 @@ public final class Verifier {
                 System.arraycopy(first[start + i], 0, a, i * d, d);
                 System.arraycopy(second[start + i], 0, b, i * d, d);
             }
-            float[] logits;
-            try (var noGrad = Tensor.noGrad()) {
-                logits = head.logits(Tensor.wrap(a, m, d), Tensor.wrap(b, m, d)).toArray();
-            }
-            for (int i = 0; i < m; i++) {
-                if (Float.isNaN(logits[i])) {
-                    throw new IllegalStateException("Verifier: the similarity head produced a NaN logit (pair "
-                            + (start + i + 1) + " of " + n + "); check the embeddings and the head's weights");
-                }
-                out[start + i] = sigmoid(logits[i]);
-            }
+            headBatch(a, b, m, out, start, n);
         }
         return out;
+    }
+
+    /**
+     * P(same) of the {@code m} pairs (row i of {@code a}, row i of {@code b}), [m, D] each, in one forward pass,
+     * into {@code out[at .. at+m-1]}; {@code n}, the pairs of the whole call, is for the message of a NaN.
+     */
+    private void headBatch(float[] a, float[] b, int m, double[] out, int at, int n) {
+        int d = embeddingSize;
+        float[] logits;
+        try (var noGrad = Tensor.noGrad()) {
+            logits = head.logits(Tensor.wrap(a, m, d), Tensor.wrap(b, m, d)).toArray();
+        }
+        for (int i = 0; i < m; i++) {
+            if (Float.isNaN(logits[i])) {
+                throw new IllegalStateException("Verifier: the similarity head produced a NaN logit (pair "
+                        + (at + i + 1) + " of " + n + "); check the embeddings and the head's weights");
+            }
+            out[at + i] = sigmoid(logits[i]);
+        }
     }
 
     /** 1 / (1 + e^-z) in double, with exp only of -|z| (no overflow); the same as HeadSiameseNetwork.score. */

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.within;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
@@ -20,6 +22,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,21 +67,33 @@ class GalleryTest {
     }
 
     @Test
-    void aGalleryTooLargeForOneFileIsRefusedBeforeWritingNotSavedUnreadable() throws IOException {
-        // 100,000 people once saved a file whose header the reader refused (more than a million JSON values)
+    void aGalleryOf100000PeopleSavesAndLoadsWhereVersion1StoppedNear70000() throws IOException {
+        // version 1 had a tensor and a name per person in the header, whose million JSON values ran out near 70,000
         Verifier v = verifier();
-        float[] e = new float[v.embeddingSize()];
+        int n = 100_000;
         Map<String, List<float[]>> batch = new LinkedHashMap<>();
-        for (int i = 0; i < 100_000; i++) {
-            batch.put("person-" + i, List.of(e));
+        for (int i = 0; i < n; i++) {
+            batch.put("person-" + i, i % 10 == 0 ? List.of(new float[] {i, -i}, new float[] {i, 0.5f})
+                    : List.of(new float[] {i, -i}));
         }
         Gallery big = new Gallery(v);
         big.enrollAll(batch);
         Path file = dir.resolve("big.gallery");
-        assertThatThrownBy(() -> big.save(file)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("100000 people are more than one gallery file holds")
-                .hasMessageContaining("will not write a file it cannot read back");
-        assertThat(file).doesNotExist();
+        big.save(file);
+
+        assertThat(SafeTensors.readHeader(file)).containsOnlyKeys("embeddings", "counts", "names");
+        assertThat(SafeTensors.readHeader(file).get("embeddings").shape()).containsExactly(n + n / 10, 2);
+        Gallery loaded = Gallery.load(file, v);
+        assertThat(loaded.size()).isEqualTo(n);
+        assertThat(loaded.names()).isEqualTo(big.names());
+        for (int i : new int[] {0, 1, 9, 10, 77_777, n - 1}) {
+            assertThat(loaded.embeddingsOf("person-" + i)).as("person-" + i)
+                    .isDeepEqualTo(big.embeddingsOf("person-" + i)).hasNumberOfRows(i % 10 == 0 ? 2 : 1);
+        }
+        for (float[] probe : List.of(new float[] {77_777f, -77_777f}, new float[] {50_000.2f, 0.4f})) {
+            assertThat(loaded.identifyEmbedding(probe)).isEqualTo(big.identifyEmbedding(probe));
+        }
+        assertThat(loaded.identifyEmbedding(new float[] {50_000.2f, 0.4f}).nearest()).isEqualTo("person-50000");
     }
 
     @Test
@@ -281,9 +297,23 @@ class GalleryTest {
                     .containsExactlyInAnyOrder("gallery.safetensors", ".gallery.safetensors.lock");
         }
         Map<String, String> meta = SafeTensors.readMetadata(file);
-        assertThat(meta).containsEntry("format", "siamese4j-gallery").containsEntry("people", "3")
-                .containsEntry("name.0", "alice").containsEntry("name.2", "carol")
-                .containsEntry("model", g.verifier().fingerprint()).containsEntry("model_arch", Fixtures.SPEC);
+        assertThat(meta).containsEntry("format", "siamese4j-gallery").containsEntry("format_version", "2")
+                .containsEntry("people", "3").containsEntry("embedding_size", "2")
+                .containsEntry("model", g.verifier().fingerprint()).containsEntry("model_arch", Fixtures.SPEC)
+                .doesNotContainKey("name.0");
+        // the layout of format version 2: three tensors, whatever the number of people
+        SafeTensors.Contents contents = SafeTensors.read(file);
+        assertThat(contents.dtypes()).containsExactlyInAnyOrderEntriesOf(
+                Map.of("embeddings", "F32", "counts", "I64", "names", "U8"));
+        assertThat(contents.tensors().get("embeddings").shape()).containsExactly(5, 2);
+        assertThat(contents.tensors().get("embeddings").data()).startsWith(g.embeddingsOf("alice")[0]);
+        assertThat(contents.tensors().get("counts").data()).containsExactly(2f, 2f, 1f);
+        float[] nameBytes = contents.tensors().get("names").data();
+        byte[] utf8 = new byte[nameBytes.length];
+        for (int i = 0; i < utf8.length; i++) {
+            utf8[i] = (byte) nameBytes[i];
+        }
+        assertThat(new String(utf8, StandardCharsets.UTF_8)).isEqualTo("alice\nbob\ncarol");
 
         Gallery loaded = Gallery.load(file, verifier());
         assertThat(loaded.names()).containsExactly("alice", "bob", "carol");
@@ -369,6 +399,211 @@ class GalleryTest {
         Map<String, Tensor> two = new LinkedHashMap<>(one);
         two.put("person.1", Tensor.wrap(new float[] {0.3f, 0.2f}, 1, 2));
         assertBad(base(Map.of("people", "2", "name.1", "alice")), two, "appears twice", "name.1");
+    }
+
+    @Test
+    void aVersion1FileStillLoadsAndIsSavedAsVersion2() throws Exception {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("person.0", Tensor.wrap(new float[] {0.1f, 0.2f, 0.15f, 0.25f}, 2, 2));
+        tensors.put("person.1", Tensor.wrap(new float[] {0.9f, 0.8f}, 1, 2));
+        Path file = write("v1", base(Map.of("people", "2", "name.1", "bob")), tensors);
+
+        Gallery g = Gallery.load(file, verifier());
+        assertThat(g.names()).containsExactly("alice", "bob");
+        assertThat(g.embeddingsOf("alice")).isDeepEqualTo(new float[][] {{0.1f, 0.2f}, {0.15f, 0.25f}});
+        assertThat(g.embeddingsOf("bob")).isDeepEqualTo(new float[][] {{0.9f, 0.8f}});
+        Match m = g.identifyEmbedding(new float[] {0.16f, 0.25f});
+        assertThat(m.nearest()).isEqualTo("alice");
+        assertThat(m.distance()).isCloseTo(0.01, within(1e-6));
+
+        g.save(file);
+        assertThat(SafeTensors.readMetadata(file)).containsEntry("format_version", "2");
+        Gallery again = Gallery.load(file, verifier());
+        assertThat(again.names()).containsExactly("alice", "bob");
+        assertThat(again.embeddingsOf("alice")).isDeepEqualTo(g.embeddingsOf("alice"));
+        assertThat(again.identifyEmbedding(new float[] {0.16f, 0.25f})).isEqualTo(m);
+    }
+
+    @Test
+    void hostileVersion2FilesAreRefusedNamingTheField() throws Exception {
+        String counts = "header field \"counts\"";
+        String names = "header field \"names\"";
+        assertBadV2(Map.of(), t -> t.put("counts", Tensor.of(2f, 2f)),
+                "counts add up to 4 embeddings but tensor 'embeddings' has 3 rows", counts);
+        assertBadV2(Map.of(), t -> t.put("counts", Tensor.of(1f, 1f)),
+                "counts add up to 2 embeddings but tensor 'embeddings' has 3 rows", counts);
+        assertBadV2(Map.of(), t -> t.put("counts", Tensor.of(3f, 0f)),
+                "counts[1] is 0; every person has from 1 to 16777216 embeddings", counts);
+        assertBadV2(Map.of(), t -> t.put("counts", Tensor.of(-1f, 4f)), "counts[0] is -1", counts);
+        // people must match the counts before anything is allocated for them: a lying header cannot ask for memory
+        assertBadV2(Map.of("people", "3"), t -> { },
+                "tensor 'counts' has shape [2], expected [3], one count per person (people is 3)", counts + ".shape");
+        assertBadV2(Map.of("people", "2000000000"), t -> { }, "expected [2000000000]", counts + ".shape");
+        assertBadV2(Map.of(), t -> t.put("counts", Tensor.wrap(new float[] {2f, 1f}, 1, 2)), "expected [2]",
+                counts + ".shape");
+
+        assertBadV2(Map.of(), t -> t.put("names", utf8("alice")), "tensor 'names' holds 1 names (one a line) but "
+                + "people is 2", names);
+        assertBadV2(Map.of(), t -> t.put("names", utf8("alice\nbob\n")), "holds 3 names", names);
+        assertBadV2(Map.of(), t -> t.put("names", utf8("alice\nalice")), "name 'alice' appears twice (people 0 and 1)",
+                names);
+        assertBadV2(Map.of(), t -> t.put("names", utf8("alice\nb\u0007b")),
+                "bad name of person 1: name 'b\\u0007b' has a control character at index 1", names);
+        assertBadV2(Map.of(), t -> t.put("names", utf8("alice\n ")), "bad name of person 1: a name must not be blank",
+                names);
+        assertBadV2(Map.of(), t -> t.put("names", Tensor.of(97f, 10f, 0xc3, 0x28)), "tensor 'names' is not valid UTF-8",
+                names);
+        assertBadV2(Map.of(), t -> t.put("names", Tensor.wrap(utf8("alice\nbob").data(), 1, 9)), "expected [bytes]",
+                names + ".shape");
+
+        assertBadV2(Map.of(), t -> t.put("embeddings", Tensor.wrap(new float[] {1, 2, 3, 4, 5, 6}, 2, 3)),
+                "tensor 'embeddings' has shape [2, 3], expected [rows, 2] (embedding_size is 2)",
+                "header field \"embeddings\".shape");
+        assertBadV2(Map.of(), t -> t.remove("names"), "tensor 'names' is missing; a version 2 gallery holds the "
+                + "tensors embeddings, counts and names, this file holds 'counts', 'embeddings'", "header");
+        assertBadV2(Map.of(), t -> t.put("person.0", Tensor.of(1f)), "unexpected tensor 'person.0'",
+                "header field \"person.0\"");
+        assertBadV2(Map.of("format_version", "3"), t -> { }, "format_version 3 is not one this library reads (1 to 2)",
+                "metadata field \"format_version\"");
+
+        // each tensor's dtype: the bytes of a name are not floats, a count is not a fraction, an embedding not a count
+        assertBadV2(Map.of(), Set.of("counts"), Set.of(), t -> { },
+                "tensor 'names' has the dtype F32 where U8 (UTF-8 bytes) is expected", names + ".dtype");
+        assertBadV2(Map.of(), Set.of(), Set.of("names"), t -> { },
+                "tensor 'counts' has the dtype F32 where an integer dtype (I64) is expected", counts + ".dtype");
+        assertBadV2(Map.of(), Set.of("counts", "embeddings"), Set.of("names"),
+                t -> t.put("embeddings", Tensor.wrap(new float[] {1, 2, 3, 4, 5, 6}, 3, 2)),
+                "tensor 'embeddings' has the integer dtype I64 where floating point", "header field \"embeddings\".dtype");
+    }
+
+    /**
+     * Every kind of write in random order (new people, more images of someone enrolled, batches mixing both,
+     * removals) against a plain map of the same people: names, every person's embeddings and identify (a brute-force
+     * nearest neighbour over the map) must agree throughout. The gallery holds more embeddings than identify scores
+     * in one block, so its answers cross blocks.
+     */
+    @Test
+    void randomWritesKeepEveryPersonsEmbeddingsAndIdentifyFindsTheBruteForceNearest() {
+        Verifier v = verifier();
+        Gallery g = new Gallery(v);
+        Map<String, List<float[]>> reference = new LinkedHashMap<>();
+        Map<String, List<float[]>> start = batch(4000, "p", 13);   // 6,000 embeddings
+        g.enrollAll(start);
+        start.forEach((name, rows) -> reference.put(name, new ArrayList<>(rows)));
+        Rng rng = new Rng(14);
+        for (int step = 0; step < 300; step++) {
+            List<String> enrolled = new ArrayList<>(reference.keySet());
+            String someone = enrolled.get(rng.nextInt(enrolled.size()));
+            switch (rng.nextInt(4)) {
+                case 0 -> {
+                    float[][] rows = randomRows(rng, 1 + rng.nextInt(3));
+                    g.enrollEmbeddings("new-" + step, rows);
+                    reference.put("new-" + step, new ArrayList<>(List.of(rows)));
+                }
+                case 1 -> {
+                    float[][] rows = randomRows(rng, 1 + rng.nextInt(2));
+                    g.enrollEmbeddings(someone, rows);
+                    reference.get(someone).addAll(List.of(rows));
+                }
+                case 2 -> {
+                    assertThat(g.remove(someone)).isTrue();
+                    reference.remove(someone);
+                }
+                default -> {
+                    Map<String, List<float[]>> more = new LinkedHashMap<>();
+                    more.put("batch-" + step, List.of(randomRows(rng, 2)));
+                    more.put(someone, List.of(randomRows(rng, 1)));
+                    more.put(enrolled.get(rng.nextInt(enrolled.size())), List.of(randomRows(rng, 1)));
+                    g.enrollAll(more);
+                    more.forEach((name, rows) -> reference.computeIfAbsent(name, k -> new ArrayList<>()).addAll(rows));
+                }
+            }
+            if (step % 50 == 49) {
+                assertThat(g.names()).isEqualTo(List.copyOf(reference.keySet()));
+                reference.forEach((name, rows) -> assertThat(g.embeddingsOf(name)).as(name)
+                        .isDeepEqualTo(rows.toArray(float[][]::new)));
+                for (float[] probe : randomRows(rng, 20)) {
+                    assertThat(g.identifyEmbedding(probe)).isEqualTo(bruteForceNearest(v, reference, probe));
+                }
+            }
+        }
+        assertThat(g.size()).isEqualTo(reference.size());
+    }
+
+    private static float[][] randomRows(Rng rng, int n) {
+        float[][] rows = new float[n][];
+        for (int i = 0; i < n; i++) {
+            rows[i] = new float[] {rng.nextFloat(), rng.nextFloat()};
+        }
+        return rows;
+    }
+
+    /** The nearest person by the verifier's distance over every stored embedding, ties to the smaller name. */
+    private static Match bruteForceNearest(Verifier v, Map<String, List<float[]>> people, float[] probe) {
+        String best = null;
+        double bestDistance = Double.POSITIVE_INFINITY;
+        for (Map.Entry<String, List<float[]>> e : people.entrySet()) {
+            for (float[] row : e.getValue()) {
+                double d = v.distance(probe, row);
+                if (d < bestDistance || (d == bestDistance && e.getKey().compareTo(best) < 0)) {
+                    best = e.getKey();
+                    bestDistance = d;
+                }
+            }
+        }
+        double t = v.threshold().orElseThrow().value();
+        return new Match(best, bestDistance, t, bestDistance <= t);
+    }
+
+    /** UTF-8 bytes of {@code text} as a U8 tensor's values. */
+    private static Tensor utf8(String text) {
+        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        float[] values = new float[bytes.length];
+        for (int i = 0; i < bytes.length; i++) {
+            values[i] = bytes[i] & 0xff;
+        }
+        return Tensor.wrap(values, values.length);
+    }
+
+    /**
+     * Writes a version 2 gallery of alice (two embeddings) and bob (one) for the fixture model, with the metadata
+     * changes and the tensor map changed by {@code change}, counts as I64 and names as U8; checks that the unchanged
+     * file loads, and that this one is refused with {@code problem} at {@code location}.
+     */
+    private void assertBadV2(Map<String, String> metaChanges, Consumer<Map<String, Tensor>> change, String problem,
+                             String location) throws Exception {
+        assertBadV2(metaChanges, Set.of("counts"), Set.of("names"), change, problem, location);
+    }
+
+    private void assertBadV2(Map<String, String> metaChanges, Set<String> int64, Set<String> uint8,
+                             Consumer<Map<String, Tensor>> change, String problem, String location) throws Exception {
+        Map<String, String> meta = base(Map.of("format_version", "2", "people", "2"));
+        meta.remove("name.0");
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("embeddings", Tensor.wrap(new float[] {0.1f, 0.2f, 0.15f, 0.25f, 0.9f, 0.8f}, 3, 2));
+        tensors.put("counts", Tensor.of(2f, 1f));
+        tensors.put("names", utf8("alice\nbob"));
+        Path good = dir.resolve("good-v2.gallery");
+        try (OutputStream out = Files.newOutputStream(good)) {
+            SafeTensors.write(out, tensors, meta, Set.of("counts"), Set.of("names"));
+        }
+        assertThat(Gallery.load(good, verifier()).embeddingsOf("alice")).hasNumberOfRows(2);
+
+        meta.putAll(metaChanges);
+        change.accept(tensors);
+        Path bad = dir.resolve("bad-v2.gallery");
+        try (OutputStream out = Files.newOutputStream(bad)) {
+            SafeTensors.write(out, tensors, meta, present(int64, tensors), present(uint8, tensors));
+        }
+        assertThatThrownBy(() -> Gallery.load(bad, verifier()))
+                .isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining(problem)
+                .hasMessageNotContaining("\u0007")
+                .satisfies(e -> assertThat(((ModelFormatException) e).location()).isEqualTo(location));
+    }
+
+    private static Set<String> present(Set<String> names, Map<String, Tensor> tensors) {
+        return names.stream().filter(tensors::containsKey).collect(Collectors.toSet());
     }
 
     /** Valid metadata for one person "alice" with the fixture model, with {@code changes} applied. */

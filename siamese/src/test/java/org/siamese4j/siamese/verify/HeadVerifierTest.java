@@ -365,6 +365,27 @@ class HeadVerifierTest {
     }
 
     @Test
+    void theGalleryScoresEveryStoredEmbeddingAcrossTheHeadsBatches() {
+        // 6,000 embeddings on a line 0.01 apart: more than one forward pass of the head (1,024 pairs) and than one
+        // block of the gallery's scan (4,096), neither a multiple of the other
+        Verifier v = verifier().withThreshold(0.5);
+        Map<String, List<float[]>> batch = new LinkedHashMap<>();
+        for (int i = 0; i < 3000; i++) {
+            batch.put("p" + i, List.of(new float[] {0.01f * i, 0f}, new float[] {0.01f * i, 100f}));
+        }
+        Gallery g = new Gallery(v);
+        g.enrollAll(batch);
+        for (int i : new int[] {0, 511, 512, 1023, 2047, 2048, 2999}) {
+            float[] stored = g.embeddingsOf("p" + i)[1];
+            Match m = g.identifyEmbedding(new float[] {stored[0] + 0.002f, stored[1]});
+            assertThat(m.nearest()).as("p" + i).isEqualTo("p" + i);
+            assertThat(m.score()).as("p" + i).isCloseTo(v.score(stored, new float[] {stored[0] + 0.002f, stored[1]}),
+                    within(1e-6));
+            assertThat(m.known()).isTrue();
+        }
+    }
+
+    @Test
     void galleryTiesGoToTheSmallerName() {
         Verifier v = verifier().withThreshold(0.5);
         float[] e = {0.5f, 0.5f};
