@@ -131,7 +131,7 @@ public final class Verifier {
     private static final Set<String> MODEL_FILE_KEYS = Set.of(ModelFile.KEY_FORMAT, ModelFile.KEY_FORMAT_VERSION,
             ModelFile.KEY_ARCH, ModelFile.KEY_INPUT, ModelFile.KEY_HEAD, ModelFile.KEY_HEAD_INPUT);
 
-    /** Images per forward pass when embedding many. */
+    /** Images per forward pass when embedding many, unless fewer fit the memory ({@link #imagesPerPass}). */
     private static final int BATCH = 32;
     /** Pairs per forward pass of a similarity head (a few dense layers on [N, D]: cheap, so large batches). */
     private static final int HEAD_BATCH = 1024;
@@ -152,6 +152,8 @@ public final class Verifier {
     private final Normalization normalization;
     private final Map<String, String> extraMetadata;
     private final String fingerprint;
+    /** {@link #BATCH}, or fewer when that many images' activations would not fit the memory one may take. */
+    private final int imagesPerPass;
 
     private Verifier(Sequential model, ArchSpec arch, int[] inputShape, int embeddingSize, Distance distance,
                      SimilarityHead head, Threshold threshold, Normalization normalization,
@@ -166,6 +168,7 @@ public final class Verifier {
         this.normalization = normalization;
         this.extraMetadata = extraMetadata;
         this.fingerprint = fingerprint;
+        this.imagesPerPass = ModelFile.samplesPerPass(arch, inputShape, BATCH);
     }
 
     // =====================================================================================================
@@ -379,8 +382,8 @@ public final class Verifier {
         Objects.requireNonNull(images, "Verifier.embedAll: images is null");
         int size = inputSize();
         float[][] out = new float[images.size()][];
-        for (int start = 0; start < images.size(); start += BATCH) {
-            int n = Math.min(BATCH, images.size() - start);
+        for (int start = 0; start < images.size(); start += imagesPerPass) {
+            int n = Math.min(imagesPerPass, images.size() - start);
             float[] batch = new float[n * size];
             for (int i = 0; i < n; i++) {
                 System.arraycopy(prepare(images.get(start + i)), 0, batch, i * size, size);
