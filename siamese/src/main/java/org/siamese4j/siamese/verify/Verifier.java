@@ -422,8 +422,8 @@ public final class Verifier {
         int srcSize = c * h * w;
         int size = inputSize();
         float[][] out = new float[data.size()][];
-        for (int start = 0; start < data.size(); start += BATCH) {
-            int n = Math.min(BATCH, data.size() - start);
+        for (int start = 0; start < data.size(); start += imagesPerPass) {
+            int n = Math.min(imagesPerPass, data.size() - start);
             float[] batch = new float[n * size];
             for (int i = 0; i < n; i++) {
                 float[] x = Arrays.copyOfRange(all, (start + i) * srcSize, (start + i + 1) * srcSize);
@@ -440,6 +440,11 @@ public final class Verifier {
 
     /** The image as the model's input: [0, 1], the model's size, standardised. */
     private float[] prepare(GrayImage image) {
+        return standardise(atInputSize(image).pixels());
+    }
+
+    /** The image scaled to [0, 1] and resized to the model's height and width: its input, but not standardised. */
+    private GrayImage atInputSize(GrayImage image) {
         Objects.requireNonNull(image, "Verifier: image is null");
         if (inputShape.length != 3 || inputShape[0] != 1) {
             throw new IllegalArgumentException("Verifier: the model takes " + ArchSpec.formatInput(inputShape)
@@ -449,7 +454,7 @@ public final class Verifier {
         if (x.height() != inputShape[1] || x.width() != inputShape[2]) {
             x = x.resize(inputShape[1], inputShape[2]);
         }
-        return standardise(x.pixels());
+        return x;
     }
 
     /** In place. */
@@ -665,7 +670,8 @@ public final class Verifier {
 
     /**
      * As {@link #verifyAgainst(GrayImage, List, MultiReferencePolicy)} for image files; every file is read before
-     * anything is embedded, and each reference is named by its path in the result.
+     * anything is embedded, and each reference is named by its path in the result. Each image is held at the
+     * model's input size from the moment it is read, so a folder of large photos takes little memory.
      *
      * @throws IOException when a file cannot be read or decoded (naming it)
      */
@@ -676,10 +682,10 @@ public final class Verifier {
         checkReferences("Verifier.verifyAgainst", references);
         Objects.requireNonNull(policy, "Verifier.verifyAgainst: policy is null");
         List<GrayImage> all = new ArrayList<>(references.size() + 1);
-        all.add(Images.read(probe));
+        all.add(atInputSize(Images.read(probe)));
         List<String> names = new ArrayList<>(references.size());
         for (Path ref : references) {
-            all.add(Images.read(ref));
+            all.add(atInputSize(Images.read(ref)));
             names.add(ref.toString());
         }
         return decideAgainst(embedAll(all), names, t, policy);
