@@ -359,6 +359,21 @@ public final class ModelFile {
     }
 
     /**
+     * How many samples one forward pass of this tower may take: {@code preferred}, or fewer when their activations
+     * together ({@link ArchSpec#activationElements} floats each) would be above {@link #maxActivationBytes()}, the
+     * cap one sample is held to at load; never fewer than 1. A tower whose one image is tens of megabytes (a large
+     * input, wide layers) then embeds its images a few at a time instead of running out of memory on a batch.
+     */
+    public static int samplesPerPass(ArchSpec arch, int[] input, int preferred) {
+        if (preferred < 1) {
+            throw new IllegalArgumentException("ModelFile.samplesPerPass: preferred must be at least 1, got "
+                    + preferred);
+        }
+        long perSample = Math.max(1, arch.activationElements(input) * Float.BYTES);
+        return (int) Math.max(1, Math.min(preferred, maxActivationBytes() / perSample));
+    }
+
+    /**
      * Refuses a tower whose activations for one sample ({@link ArchSpec#activationElements}, 4-byte floats) are
      * above {@code maxBytes}, checked before the network is built or anything is run. Done here, in the one
      * place every user of a model file goes through (the CLI, {@code Verifier}, the examples), rather than in

@@ -61,7 +61,8 @@ import org.siamese4j.tensor.Tensor;
  * offset or header field:
  * <ul>
  *   <li>the file holds at least the 8-byte length; the header length is at least 2, at most
- *       {@link #MAX_HEADER_BYTES} (the reference implementation's limit) and within the file;</li>
+ *       {@link #MAX_HEADER_BYTES} (the reference implementation's limit) and within the file, and at most
+ *       {@link #maxHeaderBytes()}, what the heap leaves room to read and parse;</li>
  *   <li>the header is valid UTF-8, starts with <code>{</code> as the specification requires, and is JSON
  *       within the limits of {@code Json}: depth 32, strings up to 16 Mi chars, 10<sup>6</sup> values, no
  *       duplicate keys (so no duplicate tensor names). Any JSON whitespace is accepted inside and after the
@@ -98,6 +99,18 @@ public final class SafeTensors {
     public static final long MAX_HEADER_BYTES = 100_000_000L;
     /** Most dimensions a tensor may have. */
     public static final int MAX_RANK = 64;
+
+    /**
+     * The longest header this JVM reads: {@link #MAX_HEADER_BYTES}, or a sixteenth of the maximum heap
+     * ({@code -Xmx}) when that is less. A header is read whole, then held as text (up to two bytes a character)
+     * and parsed: about four times its length, which has to fit in a quarter of the heap, the share
+     * {@code ModelFile.maxActivationBytes} and {@code Images.maxDecodedBytes} give one model or image. At
+     * {@code -Xmx256m} it is 16 MiB, twice the header of a 70,000-person gallery; from a 1.6 GB heap on it is
+     * the format's 100,000,000 bytes.
+     */
+    public static long maxHeaderBytes() {
+        return Math.min(MAX_HEADER_BYTES, Runtime.getRuntime().maxMemory() / 16);
+    }
 
     static final String METADATA_KEY = "__metadata__";
     private static final int CHUNK_BYTES = 1 << 16;
@@ -467,7 +480,7 @@ public final class SafeTensors {
         Objects.requireNonNull(options, "options");
         requireNotFolder(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            return read(new ChannelSource(ch, file.toString()), options);
+            return read(new ChannelSource(ch, file.toString()), options, maxHeaderBytes());
         }
     }
 
@@ -480,7 +493,7 @@ public final class SafeTensors {
         Objects.requireNonNull(bytes, "bytes");
         Objects.requireNonNull(options, "options");
         try {
-            return read(new BytesSource(bytes, String.valueOf(sourceName)), options);
+            return read(new BytesSource(bytes, String.valueOf(sourceName)), options, maxHeaderBytes());
         } catch (ModelFormatException e) {
             throw e;
         } catch (IOException e) {
@@ -494,7 +507,7 @@ public final class SafeTensors {
      */
     public static Map<String, TensorInfo> readHeader(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            Header h = parseHeader(new ChannelSource(ch, file.toString()));
+            Header h = parseHeader(new ChannelSource(ch, file.toString()), maxHeaderBytes());
             Map<String, TensorInfo> out = new LinkedHashMap<>();
             for (Entry e : h.entries) {
                 out.put(e.name, new TensorInfo(e.dtype.name(), e.shape, e.begin, e.end));
@@ -507,7 +520,7 @@ public final class SafeTensors {
     public static Map<String, String> readMetadata(Path file) throws IOException {
         requireNotFolder(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            return parseHeader(new ChannelSource(ch, file.toString())).metadata;
+            return parseHeader(new ChannelSource(ch, file.toString()), maxHeaderBytes()).metadata;
         }
     }
 
@@ -518,8 +531,13 @@ public final class SafeTensors {
         }
     }
 
-    private static Contents read(Source src, ReadOptions options) throws IOException {
-        Header h = parseHeader(src);
+    /** As {@link #read(byte[], String)} with the header cap given, for tests of small heaps. */
+    static Contents read(byte[] bytes, String sourceName, long maxHeaderBytes) throws IOException {
+        return read(new BytesSource(bytes, sourceName), ReadOptions.DEFAULT, maxHeaderBytes);
+    }
+
+    private static Contents read(Source src, ReadOptions options, long maxHeaderBytes) throws IOException {
+        Header h = parseHeader(src, maxHeaderBytes);
         // Refuse what we cannot load before allocating anything for it.
         for (Entry e : h.entries) {
             if (e.dtype.kind == Kind.UNSUPPORTED) {
@@ -685,7 +703,7 @@ public final class SafeTensors {
 
     private static final String LENGTH_FIELD = "byte 0 (header length)";
 
-    private static Header parseHeader(Source src) throws IOException {
+    private static Header parseHeader(Source src, long maxHeaderBytes) throws IOException {
         long size = src.size();
         if (size < 8) {
             throw fail(src, "file has " + size + " bytes, fewer than the 8-byte header length", "byte 0");
@@ -703,6 +721,10 @@ public final class SafeTensors {
         }
         if (n < 2) {
             throw fail(src, "header length " + n + " is too small for a JSON object", LENGTH_FIELD);
+        }
+        if (n > maxHeaderBytes) {
+            throw fail(src, "the header is " + n + " bytes, above the cap of " + maxHeaderBytes + " bytes this JVM"
+                    + " reads (a sixteenth of the maximum heap, -Xmx; SafeTensors.maxHeaderBytes)", "header");
         }
         byte[] headerBytes = new byte[(int) n];
         src.readFully(8, ByteBuffer.wrap(headerBytes));
@@ -883,15 +905,21 @@ public final class SafeTensors {
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
         ByteBuffer in = ByteBuffer.wrap(bytes);
-        CharBuffer out = CharBuffer.allocate(bytes.length); // UTF-8 never has fewer bytes than UTF-16 units
-        CoderResult result = decoder.decode(in, out, true);
+        // Checked chunk by chunk, then decoded by String: a buffer of the whole text would double the memory
+        // a long header takes (maxHeaderBytes counts on four times its length).
+        CharBuffer out = CharBuffer.allocate(8192);
+        CoderResult result;
+        do {
+            out.clear();
+            result = decoder.decode(in, out, true);
+        } while (result.isOverflow());
         if (!result.isError()) {
-            result = decoder.flush(out);
+            result = decoder.flush(out.clear());
         }
         if (result.isError()) {
             throw fail(src, "header is not valid UTF-8", "byte " + (8 + in.position()));
         }
-        return out.flip().toString();
+        return new String(bytes, StandardCharsets.UTF_8);
     }
 
     /** Bytes taken in UTF-8 by {@code text[0, end)}: turns a JSON char position into a file offset. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.within;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -283,6 +284,25 @@ class ModelFileTest {
         assertThatThrownBy(() -> ModelFile.checkActivations("wide", ArchSpec.parse("conv(20,1)"),
                 ArchSpec.parseInput("1x1000x1000"), smallHeapCap))
                 .isInstanceOf(ModelFormatException.class).hasMessageContaining("84000000 bytes of activations");
+    }
+
+    @Test
+    void aForwardPassTakesAsManySamplesAsTheActivationCapHolds() {
+        // Issue 16: a 1 KB model whose one image (64 MB of activations at 2000x2000) fits the cap of a 256 MiB
+        // heap ran out of memory on a batch of four.
+        assertThat(ModelFile.samplesPerPass(ArchSpec.parse("flatten dense(2)"), new int[] {1, 8, 8}, 64))
+                .isEqualTo(64);
+        long cap = ModelFile.maxActivationBytes();
+        assumeTrue(cap / Float.BYTES < Integer.MAX_VALUE - 16, "a heap this large needs inputs beyond a Java array");
+        // input + dense(1) output: (features + 1) floats, just over a third of the cap, so two fit and three do not
+        ArchSpec dense = ArchSpec.parse("dense(1)");
+        int[] third = {(int) (cap / 3 / Float.BYTES)};
+        assertThat(ModelFile.samplesPerPass(dense, third, 64)).isEqualTo(2);
+        assertThat(ModelFile.samplesPerPass(dense, third, 1)).isEqualTo(1);
+        // a sample above the cap (refused by load, possible for a network built by hand) still gets passes of one
+        assertThat(ModelFile.samplesPerPass(dense, new int[] {(int) (cap / Float.BYTES)}, 64)).isEqualTo(1);
+        assertThatThrownBy(() -> ModelFile.samplesPerPass(dense, third, 0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 1, got 0");
     }
 
     @Test

@@ -435,6 +435,29 @@ class SafeTensorsTest {
     }
 
     @Test
+    void aHeaderLongerThanTheHeapHasRoomForIsRefusedBeforeReadingIt() throws IOException {
+        // Issue 16: a 95 MB header (within the format's limit) ran a -Xmx256m heap out of memory while being read.
+        assertThat(SafeTensors.maxHeaderBytes())
+                .isEqualTo(Math.min(SafeTensors.MAX_HEADER_BYTES, Runtime.getRuntime().maxMemory() / 16));
+        byte[] padded = file("{}" + " ".repeat(999_998), new byte[0]);
+        long before = ThreadCounters.allocatedBytes();
+        ModelFormatException e = catchThrowableOfType(ModelFormatException.class,
+                () -> SafeTensors.read(padded, NAME, 999_999));
+        ThreadCounters.assertAllocatedBelow(before, 100_000);
+        assertThat(e.getMessage()).isEqualTo(NAME + ": the header is 1000000 bytes, above the cap of 999999 bytes"
+                + " this JVM reads (a sixteenth of the maximum heap, -Xmx; SafeTensors.maxHeaderBytes) (at header)");
+        assertThat(SafeTensors.read(padded, NAME, 1_000_000).tensors()).isEmpty();
+    }
+
+    @Test
+    void invalidUtf8IsFoundAfterTheFirstChunkChecked() {
+        // the header is checked 8192 characters at a time: the bad byte sits in the third chunk
+        byte[] header = ("{\"" + "a".repeat(20_000) + "\":1}").getBytes(StandardCharsets.UTF_8);
+        header[15_000] = (byte) 0xFF;
+        assertFails(file(header.length, header, new byte[0]), "header is not valid UTF-8", "byte 15008");
+    }
+
+    @Test
     void aTextFileIsNamedAsOne() {
         byte[] text = "hello world, this is a text file\nsecond line\n".getBytes(StandardCharsets.US_ASCII);
         assertFails(text, "header length 8031924123371070824 is over the limit of 100000000 bytes: this is not a "

@@ -14,16 +14,22 @@ public final class Embeddings {
      * norm uses its running statistics, dropout is off) and restored to the mode it had.
      */
     public static float[][] of(Module tower, ImageDataset data, int batchSize) {
+        return of(tower, data.images(), batchSize);
+    }
+
+    /** As {@link #of(Module, ImageDataset, int)} for a batch of inputs, [N, ...]: row i embeds input i. */
+    public static float[][] of(Module tower, Tensor inputs, int batchSize) {
         if (batchSize < 1) {
             throw new IllegalArgumentException("Embeddings: batch size must be >= 1, got " + batchSize);
         }
+        int size = inputs.dim(0);
         boolean wasTraining = tower.isTraining();
         tower.eval();
-        float[][] out = new float[data.size()][];
+        float[][] out = new float[size][];
         try (var noGrad = Tensor.noGrad()) {
-            for (int start = 0; start < data.size(); start += batchSize) {
-                int end = Math.min(data.size(), start + batchSize);
-                Tensor e = tower.forward(data.images().slice(start, end));
+            for (int start = 0; start < size; start += batchSize) {
+                int end = Math.min(size, start + batchSize);
+                Tensor e = tower.forward(inputs.slice(start, end));
                 if (e.rank() != 2) {
                     throw new IllegalStateException("Embeddings: the tower must output [N, D] embeddings, got "
                             + java.util.Arrays.toString(e.shape()));

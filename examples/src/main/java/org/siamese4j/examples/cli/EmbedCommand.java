@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.util.List;
 import java.util.StringJoiner;
 import org.siamese4j.io.ModelFile;
+import org.siamese4j.siamese.Embeddings;
 import org.siamese4j.siamese.verify.Verifier;
 import org.siamese4j.tensor.Tensor;
 
@@ -39,22 +40,14 @@ final class EmbedCommand implements Siamese4j.Command {
         // too, rather than embedded with as if it were sound
         Verifier.of(model, modelPath);
         Tensor batch = CliData.loadImages(images, model.inputShape());
-        Tensor embeddings;
-        model.model().eval();
-        try (var noGrad = Tensor.noGrad()) {
-            embeddings = model.model().forward(batch);
-        }
-        if (embeddings.rank() != 2) {
-            throw new IllegalStateException("the model outputs shape " + java.util.Arrays.toString(embeddings.shape())
-                    + ", not one embedding vector per image");
-        }
-        int d = embeddings.dim(1);
-        float[] v = embeddings.data();
+        // all images in one forward pass, unless their activations would not fit the memory (then a few at a time)
+        float[][] embeddings = Embeddings.of(model.model(), batch,
+                ModelFile.samplesPerPass(model.arch(), model.inputShape(), images.size()));
         StringJoiner json = new StringJoiner(",\n  ", "[\n  ", "\n]");
         for (int i = 0; i < images.size(); i++) {
             StringJoiner values = new StringJoiner(o.flag("json") ? "," : " ");
-            for (int j = 0; j < d; j++) {
-                values.add(Float.toString(v[i * d + j]));
+            for (float v : embeddings[i]) {
+                values.add(Float.toString(v));
             }
             if (o.flag("json")) {
                 json.add("{\"image\":" + CliData.quote(images.get(i)) + ",\"embedding\":[" + values + "]}");

@@ -140,7 +140,8 @@ final class EvalCommand implements Siamese4j.Command {
         PairPlan plan = PairPlan.of(data.labels(), maxPairs);
         plan.check(spec.toString(), verifier.embeddingSize());
         EMBEDDING_RUNS.incrementAndGet();
-        float[][] embeddings = Embeddings.of(model.model(), data, 64);
+        float[][] embeddings = Embeddings.of(model.model(), data,
+                ModelFile.samplesPerPass(model.arch(), model.inputShape(), 64));
         // each pair scored once, for the report and for the stored threshold (the same numbers as
         // VerificationReport.evaluate, which would score them again)
         ScoredPairs pairs = plan.sampled()

@@ -113,7 +113,12 @@ public final class Siamese4j {
 
     private static String message(Throwable e) {
         if (e instanceof OutOfMemoryError) {
-            return "out of memory (" + e.getMessage() + "; the limit is " + Runtime.getRuntime().maxMemory() / (1 << 20)
+            // a thread pool rethrows a worker's error as a new one without a message, the original as its cause
+            String reason = e.getMessage();
+            for (Throwable c = e.getCause(); reason == null && c != null; c = c.getCause()) {
+                reason = c.getMessage();
+            }
+            return "out of memory (" + reason + "; the limit is " + Runtime.getRuntime().maxMemory() / (1 << 20)
                     + " MiB); give Java more, e.g. SIAMESE4J_JAVA_OPTS=-Xmx8g ./siamese4j ... (the launcher passes "
                     + "it to java), or work on less data at once";
         }

@@ -176,6 +176,9 @@ class HostileInputCliTest extends CliRunner {
         String line = Siamese4j.describe(new OutOfMemoryError("Java heap space"));
         assertThat(line).startsWith("out of memory (Java heap space; the limit is ")
                 .contains("SIAMESE4J_JAVA_OPTS=-Xmx8g ./siamese4j").doesNotContain("\n");
+        // as a ForkJoinPool rethrows a worker's: a new error without a message, caused by the worker's
+        Throwable rethrown = new OutOfMemoryError().initCause(new OutOfMemoryError("Java heap space"));
+        assertThat(Siamese4j.describe(rethrown)).startsWith("out of memory (Java heap space; the limit is ");
     }
 
     private static boolean mkfifo(Path p) throws InterruptedException {

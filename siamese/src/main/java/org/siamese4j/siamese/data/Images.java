@@ -47,9 +47,9 @@ import javax.imageio.stream.ImageInputStreamImpl;
  * </ul>
  *
  * <p>Every malformed input raises {@link ImageFormatException}, naming the file, the problem and where: bad
- * magic, non-numeric or out-of-range header fields, more than {@link #MAX_PIXELS} pixels or, for javax.imageio
- * formats, more than {@link #maxDecodedBytes()} of decoded image (both checked from the header before any pixel
- * buffer is allocated; a decoder that still runs out of memory is reported the same way), samples above maxval
+ * magic, non-numeric or out-of-range header fields, more than {@link #MAX_PIXELS} pixels or more than
+ * {@link #maxDecodedBytes()} of decoded image (both checked from the header before any pixel buffer is allocated;
+ * a javax.imageio decoder that still runs out of memory is reported the same way), samples above maxval
  * (or, for decoded grey images, above the declared bit depth), truncated rasters, and any decoder failure or
  * decoder warning (javax.imageio's JPEG reader only warns about a truncated file; we treat that as an error).
  */
@@ -73,24 +73,29 @@ public final class Images {
         }
         if (startsWithNetpbmMagic(file)) {
             try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-                return new PgmParser(in, source, length).parse();
+                return new PgmParser(in, source, length, maxDecodedBytes()).parse();
             }
         }
         try (ImageInputStream iis = new FileImageInputStream(file.toFile())) {
-            return decodeWithImageIo(iis, source);
+            return decodeWithImageIo(iis, source, maxDecodedBytes());
         }
     }
 
     /** Like {@link #read(Path)} for bytes in memory; {@code sourceName} is used in error messages. */
     public static GrayImage read(byte[] bytes, String sourceName) throws IOException {
+        return read(bytes, sourceName, maxDecodedBytes());
+    }
+
+    /** As {@link #read(byte[], String)} with the decoded-size cap given, for tests of small heaps. */
+    static GrayImage read(byte[] bytes, String sourceName, long maxDecodedBytes) throws IOException {
         if (bytes.length == 0) {
             throw new ImageFormatException(sourceName, "empty input", "byte 0");
         }
         if (bytes.length >= 2 && bytes[0] == 'P' && bytes[1] >= '0' && bytes[1] <= '9') {
-            return new PgmParser(new ByteArrayInputStream(bytes), sourceName, bytes.length).parse();
+            return new PgmParser(new ByteArrayInputStream(bytes), sourceName, bytes.length, maxDecodedBytes).parse();
         }
         try (ImageInputStream iis = new ByteArrayImageInputStream(bytes)) {
-            return decodeWithImageIo(iis, sourceName);
+            return decodeWithImageIo(iis, sourceName, maxDecodedBytes);
         }
     }
 
@@ -100,8 +105,8 @@ public final class Images {
      * pixels fails without allocating for them). The stream is left after the raster, not closed.
      */
     public static GrayImage readPgm(InputStream in, String sourceName) throws IOException {
-        return new PgmParser(in instanceof BufferedInputStream ? in : new BufferedInputStream(in), sourceName, -1)
-                .parse();
+        return new PgmParser(in instanceof BufferedInputStream ? in : new BufferedInputStream(in), sourceName, -1,
+                maxDecodedBytes()).parse();
     }
 
     /** Reads a file and returns it scaled to [0, 1] (divided by its maxValue). */
@@ -190,7 +195,8 @@ public final class Images {
 
     /**
      * The most memory one image may take once decoded: a quarter of the maximum heap ({@code -Xmx}), checked from
-     * the header before decoding, on top of {@link #MAX_PIXELS}. The decoded image and its grey float copy have to
+     * the header before decoding, on top of {@link #MAX_PIXELS}: for a PGM its float raster (4 bytes a pixel), for
+     * the javax.imageio formats the decoder's image and the grey float copy made of it. These have to
      * fit next to what the caller already holds (a model, a batch, the other images of a folder) and the
      * decoder's own buffers, and the garbage collector needs room to work; a quarter leaves three quarters for
      * those. At {@code -Xmx256m} it is 64 MiB, enough for an 8-bit grey image of 13 megapixels or an 8-bit
@@ -198,10 +204,6 @@ public final class Images {
      */
     public static long maxDecodedBytes() {
         return Runtime.getRuntime().maxMemory() / 4;
-    }
-
-    private static GrayImage decodeWithImageIo(ImageInputStream iis, String source) throws IOException {
-        return decodeWithImageIo(iis, source, maxDecodedBytes());
     }
 
     /**
@@ -235,13 +237,6 @@ public final class Images {
         return new ImageFormatException(source, format + " decoder ran out of memory on a " + width + "x" + height
                 + " image (decoded-size cap " + maxDecodedBytes + " bytes, a quarter of the maximum heap; give"
                 + " the JVM more with -Xmx)", "decoding", cause);
-    }
-
-    /** As {@link #read(byte[], String)} with the decoded-size cap given, for tests of small heaps. */
-    static GrayImage read(byte[] bytes, String sourceName, long maxDecodedBytes) throws IOException {
-        try (ImageInputStream iis = new ByteArrayImageInputStream(bytes)) {
-            return decodeWithImageIo(iis, sourceName, maxDecodedBytes);
-        }
     }
 
     private static GrayImage decodeWithImageIo(ImageInputStream iis, String source, long maxDecodedBytes)
@@ -430,15 +425,18 @@ public final class Images {
         private final String source;
         /** Total length of the input in bytes, or -1 if unknown. */
         private final long length;
+        /** The cap on the float raster, {@link Images#maxDecodedBytes()} but for tests. */
+        private final long maxDecodedBytes;
         /** Offset of the next byte {@link #read()} returns. */
         private long pos;
         /** The byte that ended the last number (whitespace, '#', or -1 for end of input). */
         private int terminator;
 
-        PgmParser(InputStream in, String source, long length) {
+        PgmParser(InputStream in, String source, long length, long maxDecodedBytes) {
             this.in = in;
             this.source = source;
             this.length = length;
+            this.maxDecodedBytes = maxDecodedBytes;
         }
 
         GrayImage parse() throws IOException {
@@ -466,22 +464,28 @@ public final class Images {
             }
             long maxval = headerField("maxval", 1, 65535);
             int n = (int) (width * height);
-            float[] px;
+            int bytesPer = maxval > 255 ? 2 : 1;
             if (plain) {
                 // A plain sample takes at least one digit plus a separator (none after the last one).
                 checkRemaining(2L * n - 1, n + " plain samples need at least " + (2L * n - 1) + " bytes");
-                px = readPlainRaster(n, (int) width, (int) maxval);
             } else {
                 if (terminator == '#' || terminator < 0) {
                     throw fail(terminator < 0 ? "raster truncated: the file ends after the header"
                             : "a comment between maxval and a P5 raster is not allowed (exactly one whitespace"
                             + " byte must follow maxval)", "byte " + pos + ", after header field 'maxval'");
                 }
-                int bytesPer = maxval > 255 ? 2 : 1;
                 checkRemaining((long) n * bytesPer, width + "x" + height + " samples of " + bytesPer
                         + " byte(s) need " + (long) n * bytesPer + " bytes");
-                px = readRawRaster(n, (int) width, (int) maxval, bytesPer);
             }
+            // After the truncation check, which names the real problem of a short file, before any allocation.
+            long decodedBytes = (long) n * Float.BYTES;
+            if (decodedBytes > maxDecodedBytes) {
+                throw fail("header declares " + width + "x" + height + " pixels: " + decodedBytes + " bytes decoded"
+                        + " (4-byte floats), above the cap of " + maxDecodedBytes + " bytes (a quarter of the maximum"
+                        + " heap, -Xmx; Images.maxDecodedBytes)", "header fields 'width' and 'height'");
+            }
+            float[] px = plain ? readPlainRaster(n, (int) width, (int) maxval)
+                    : readRawRaster(n, (int) width, (int) maxval, bytesPer);
             return GrayImage.wrap((int) height, (int) width, maxval, px);
         }
 

@@ -131,7 +131,7 @@ public final class Verifier {
     private static final Set<String> MODEL_FILE_KEYS = Set.of(ModelFile.KEY_FORMAT, ModelFile.KEY_FORMAT_VERSION,
             ModelFile.KEY_ARCH, ModelFile.KEY_INPUT, ModelFile.KEY_HEAD, ModelFile.KEY_HEAD_INPUT);
 
-    /** Images per forward pass when embedding many. */
+    /** Images per forward pass when embedding many, unless fewer fit the memory ({@link #imagesPerPass}). */
     private static final int BATCH = 32;
     /** Pairs per forward pass of a similarity head (a few dense layers on [N, D]: cheap, so large batches). */
     private static final int HEAD_BATCH = 1024;
@@ -152,6 +152,8 @@ public final class Verifier {
     private final Normalization normalization;
     private final Map<String, String> extraMetadata;
     private final String fingerprint;
+    /** {@link #BATCH}, or fewer when that many images' activations would not fit the memory one may take. */
+    private final int imagesPerPass;
 
     private Verifier(Sequential model, ArchSpec arch, int[] inputShape, int embeddingSize, Distance distance,
                      SimilarityHead head, Threshold threshold, Normalization normalization,
@@ -166,6 +168,7 @@ public final class Verifier {
         this.normalization = normalization;
         this.extraMetadata = extraMetadata;
         this.fingerprint = fingerprint;
+        this.imagesPerPass = ModelFile.samplesPerPass(arch, inputShape, BATCH);
     }
 
     // =====================================================================================================
@@ -379,8 +382,8 @@ public final class Verifier {
         Objects.requireNonNull(images, "Verifier.embedAll: images is null");
         int size = inputSize();
         float[][] out = new float[images.size()][];
-        for (int start = 0; start < images.size(); start += BATCH) {
-            int n = Math.min(BATCH, images.size() - start);
+        for (int start = 0; start < images.size(); start += imagesPerPass) {
+            int n = Math.min(imagesPerPass, images.size() - start);
             float[] batch = new float[n * size];
             for (int i = 0; i < n; i++) {
                 System.arraycopy(prepare(images.get(start + i)), 0, batch, i * size, size);
@@ -419,8 +422,8 @@ public final class Verifier {
         int srcSize = c * h * w;
         int size = inputSize();
         float[][] out = new float[data.size()][];
-        for (int start = 0; start < data.size(); start += BATCH) {
-            int n = Math.min(BATCH, data.size() - start);
+        for (int start = 0; start < data.size(); start += imagesPerPass) {
+            int n = Math.min(imagesPerPass, data.size() - start);
             float[] batch = new float[n * size];
             for (int i = 0; i < n; i++) {
                 float[] x = Arrays.copyOfRange(all, (start + i) * srcSize, (start + i + 1) * srcSize);
@@ -437,6 +440,11 @@ public final class Verifier {
 
     /** The image as the model's input: [0, 1], the model's size, standardised. */
     private float[] prepare(GrayImage image) {
+        return standardise(atInputSize(image).pixels());
+    }
+
+    /** The image scaled to [0, 1] and resized to the model's height and width: its input, but not standardised. */
+    private GrayImage atInputSize(GrayImage image) {
         Objects.requireNonNull(image, "Verifier: image is null");
         if (inputShape.length != 3 || inputShape[0] != 1) {
             throw new IllegalArgumentException("Verifier: the model takes " + ArchSpec.formatInput(inputShape)
@@ -446,7 +454,7 @@ public final class Verifier {
         if (x.height() != inputShape[1] || x.width() != inputShape[2]) {
             x = x.resize(inputShape[1], inputShape[2]);
         }
-        return standardise(x.pixels());
+        return x;
     }
 
     /** In place. */
@@ -701,7 +709,8 @@ public final class Verifier {
 
     /**
      * As {@link #verifyAgainst(GrayImage, List, MultiReferencePolicy)} for image files; every file is read before
-     * anything is embedded, and each reference is named by its path in the result.
+     * anything is embedded, and each reference is named by its path in the result. Each image is held at the
+     * model's input size from the moment it is read, so a folder of large photos takes little memory.
      *
      * @throws IOException when a file cannot be read or decoded (naming it)
      */
@@ -712,10 +721,10 @@ public final class Verifier {
         checkReferences("Verifier.verifyAgainst", references);
         Objects.requireNonNull(policy, "Verifier.verifyAgainst: policy is null");
         List<GrayImage> all = new ArrayList<>(references.size() + 1);
-        all.add(Images.read(probe));
+        all.add(atInputSize(Images.read(probe)));
         List<String> names = new ArrayList<>(references.size());
         for (Path ref : references) {
-            all.add(Images.read(ref));
+            all.add(atInputSize(Images.read(ref)));
             names.add(ref.toString());
         }
         return decideAgainst(embedAll(all), names, t, policy);

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
 import org.assertj.core.api.AbstractThrowableAssert;
@@ -531,6 +532,30 @@ class ImagesTest {
         assertRefusedBeforeDecoding(() -> Images.read(huge, "huge.tif"),
                 "huge.tif: tif header declares 8192x8192 pixels of 400 byte(s) each",
                 "above the cap of " + Images.maxDecodedBytes() + " bytes");
+    }
+
+    @Test
+    void pgmDeclaringMoreDecodedMemoryThanTheCapIsRefusedBeforeAllocating() throws IOException {
+        // Issue 16: a PGM was bounded by MAX_PIXELS only: an 8192x8192 P5 (64 MiB on disk, under the cap) became
+        // 256 MiB of floats, all of a -Xmx256m heap. Here 1000x800 pixels are 3,200,000 bytes of floats.
+        byte[] p5 = pgm("P5\n1000 800\n255\n", new int[1000 * 800]);
+        byte[] p2 = ascii("P2 1000 800 9\n" + "0 ".repeat(1000 * 800));
+        for (byte[] bytes : List.of(p5, p2)) {
+            long before = ThreadCounters.allocatedBytes();
+            assertThatThrownBy(() -> Images.read(bytes, "big.pgm", 3_199_999))
+                    .isInstanceOf(ImageFormatException.class)
+                    .hasMessage("big.pgm: header declares 1000x800 pixels: 3200000 bytes decoded (4-byte floats),"
+                            + " above the cap of 3199999 bytes (a quarter of the maximum heap, -Xmx;"
+                            + " Images.maxDecodedBytes) (at header fields 'width' and 'height')");
+            long allocated = ThreadCounters.allocatedBytes() - before;
+            if (before >= 0) {
+                assertThat(allocated).as("bytes allocated").isLessThan(1 << 20);
+            }
+            assertThat(Images.read(bytes, "big.pgm", 3_200_000).width()).isEqualTo(1000);
+        }
+        // A short file is still reported as truncated, its real problem, whatever the cap.
+        assertThatThrownBy(() -> Images.read(ascii("P5\n1000 800\n255\n"), "short.pgm", 1))
+                .isInstanceOf(ImageFormatException.class).hasMessageContaining("raster truncated");
     }
 
     @Test

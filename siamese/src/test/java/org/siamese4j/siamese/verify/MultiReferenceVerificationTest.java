@@ -144,6 +144,26 @@ class MultiReferenceVerificationTest {
         assertThat(v.verifyAgainst(probe, expected, MultiReferencePolicy.fraction(0.5))).isEqualTo(r);
     }
 
+    @Test
+    void referenceFilesLargerThanTheModelScoreAsTheImagesTheyHold() throws Exception {
+        // Files are shrunk to the model's input as they are read (issue 16: a folder of four large photos ran a
+        // -Xmx256m heap out of memory while all were held at full size); the scores are those of the images, to
+        // the last bit.
+        Verifier v = verifier();
+        Path refs = Files.createDirectory(dir.resolve("large"));
+        List<GrayImage> decoded = new ArrayList<>();
+        for (int i = 0; i < references().size(); i++) {
+            Path file = refs.resolve(i + ".pgm");
+            Images.writePgm(references().get(i).resize(40, 36), file);
+            decoded.add(Images.read(file));
+        }
+        Path probe = dir.resolve("probe.pgm");
+        Images.writePgm(probe().resize(40, 36), probe);
+        MultiReferencePolicy policy = MultiReferencePolicy.fraction(0.5);
+        assertThat(v.verifyAgainstFolder(probe, refs, policy).scores())
+                .containsExactly(v.verifyAgainst(Images.read(probe), decoded, policy).scores());
+    }
+
     // =====================================================================================================
     // The rules, on hand-built scores
     // =====================================================================================================
