@@ -18,7 +18,7 @@ import java.util.stream.Stream;
  *
  * <pre>
  *   ./mvnw -B -ntp -q -DskipTests package
- *   java scripts/CheckDocs.java [--slow] [README.md docs/cli.md ...]
+ *   java scripts/CheckDocs.java [--slow] [--show] [README.md docs/cli.md ...]
  * </pre>
  *
  * What the Markdown says, in HTML comments a reader does not see:
@@ -35,6 +35,8 @@ import java.util.stream.Stream;
  *   <li>{@code <!-- check: quotes=N -->} before a fenced block: each of its {@code // } comment lines must be a
  *       line of transcript N's output (the figures a code example shows come from a run).</li>
  * </ul>
+ * {@code --show} prints the whole output of each command that did not match (lines starting {@code  | }), to
+ * paste into the document once the change that moved it is understood.
  */
 public final class CheckDocs {
     private static final Pattern MARKER = Pattern.compile("^<!-- check(?::\\s*(.*?))?\\s*-->\\s*$");
@@ -43,6 +45,7 @@ public final class CheckDocs {
 
     private final Path repo;
     private final boolean slow;
+    private boolean show;
     private final Map<String, List<String>> named = new HashMap<>();
     private int passed;
     private int failed;
@@ -60,10 +63,13 @@ public final class CheckDocs {
             System.exit(2);
         }
         boolean slow = false;
+        boolean show = false;
         List<Path> docs = new ArrayList<>();
         for (String a : args) {
             if (a.equals("--slow")) {
                 slow = true;
+            } else if (a.equals("--show")) {
+                show = true;
             } else {
                 docs.add(repo.resolve(a));
             }
@@ -75,6 +81,7 @@ public final class CheckDocs {
             }
         }
         CheckDocs check = new CheckDocs(repo, slow);
+        check.show = show;
         for (Path doc : docs) {
             check.document(doc);
         }
@@ -153,6 +160,9 @@ public final class CheckDocs {
             String mismatch = compare(expected, actual, options);
             if (mismatch != null) {
                 System.out.println("FAIL " + where + ": $ " + command + "\n  " + mismatch);
+                if (show) {
+                    actual.forEach(line -> System.out.println("  | " + line));
+                }
                 ok = false;
             }
             i = end;
