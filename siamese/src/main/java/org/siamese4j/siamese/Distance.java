@@ -209,6 +209,138 @@ public enum Distance {
         }
     }
 
+    /**
+     * {@code out[j] = between(query, candidate j)} for every candidate of {@code candidates}: the same doubles,
+     * bit for bit, since each is the same operations in the same order (Java neither fuses nor reorders double
+     * arithmetic), only laid out so that the loops run along the candidates, which the JIT compiles to SIMD. A
+     * nearest-neighbour search over many embeddings finds the same neighbours and ties as with {@link #between}
+     * at a fraction of the time.
+     *
+     * @param out at least {@code candidates.size()} long
+     */
+    public void betweenEach(float[] query, Candidates candidates, double[] out) {
+        Objects.requireNonNull(query, "betweenEach: query must not be null");
+        int dims = candidates.columns.length;
+        int count = candidates.count;
+        if (query.length != dims) {
+            throw new IllegalArgumentException(name() + ".betweenEach: the query has length " + query.length
+                    + ", the candidates " + dims);
+        }
+        if (out.length < count) {
+            throw new IllegalArgumentException(name() + ".betweenEach: out has room for " + out.length
+                    + " distances, there are " + count + " candidates");
+        }
+        double[][] columns = candidates.columns;
+        Arrays.fill(out, 0, count, 0.0);
+        // Two dimensions per pass over the candidates halve the loads and stores of out[j]; the sum still adds
+        // dimension k before k + 1, as between does.
+        switch (this) {
+            case SQUARED_EUCLIDEAN, EUCLIDEAN -> {
+                int k = 0;
+                for (; k + 1 < dims; k += 2) {
+                    double u0 = query[k];
+                    double u1 = query[k + 1];
+                    double[] v0 = columns[k];
+                    double[] v1 = columns[k + 1];
+                    for (int j = 0; j < count; j++) {
+                        double diff0 = u0 - v0[j];
+                        double diff1 = u1 - v1[j];
+                        out[j] = (out[j] + diff0 * diff0) + diff1 * diff1;
+                    }
+                }
+                if (k < dims) {
+                    double u = query[k];
+                    double[] v = columns[k];
+                    for (int j = 0; j < count; j++) {
+                        double diff = u - v[j];
+                        out[j] += diff * diff;
+                    }
+                }
+                if (this == EUCLIDEAN) {
+                    for (int j = 0; j < count; j++) {
+                        out[j] = Math.sqrt(out[j]);
+                    }
+                }
+            }
+            default -> {
+                double uu = 0;
+                int k = 0;
+                for (; k + 1 < dims; k += 2) {
+                    double u0 = query[k];
+                    double u1 = query[k + 1];
+                    uu = (uu + u0 * u0) + u1 * u1;
+                    double[] v0 = columns[k];
+                    double[] v1 = columns[k + 1];
+                    for (int j = 0; j < count; j++) {
+                        out[j] = (out[j] + u0 * v0[j]) + u1 * v1[j];
+                    }
+                }
+                if (k < dims) {
+                    double u = query[k];
+                    uu += u * u;
+                    double[] v = columns[k];
+                    for (int j = 0; j < count; j++) {
+                        out[j] += u * v[j];
+                    }
+                }
+                double normU = Math.max(Math.sqrt(uu), COSINE_EPS);
+                for (int j = 0; j < count; j++) {
+                    double cos = out[j] / (normU * Math.max(Math.sqrt(candidates.squaredNorms[j]), COSINE_EPS));
+                    out[j] = 1.0 - Math.max(-1.0, Math.min(1.0, cos));
+                }
+            }
+        }
+    }
+
+    /**
+     * Candidate embeddings laid out for {@link #betweenEach}: one array of doubles per dimension, so the loops over
+     * candidates read consecutive values. Holds up to {@code capacity} candidates of {@code dims} values
+     * ({@code 8 * capacity * dims} bytes: a block that stays in the cache while many queries are measured against
+     * it) and is refilled block after block.
+     */
+    public static final class Candidates {
+        private final double[][] columns;       // columns[k][j]: value k of candidate j
+        private final double[] squaredNorms;    // of each candidate, summed in the order between sums them
+        private int count;
+
+        public Candidates(int dims, int capacity) {
+            if (dims < 1 || capacity < 1) {
+                throw new IllegalArgumentException("Distance.Candidates: need dims >= 1 and capacity >= 1, got "
+                        + dims + " and " + capacity);
+            }
+            this.columns = new double[dims][capacity];
+            this.squaredNorms = new double[capacity];
+        }
+
+        /** Replaces the candidates with {@code rows[from .. to - 1]}, candidate j being {@code rows[from + j]}. */
+        public void fill(float[][] rows, int from, int to) {
+            if (from < 0 || to > rows.length || to - from < 0 || to - from > squaredNorms.length) {
+                throw new IllegalArgumentException("Distance.Candidates: rows " + from + " to " + to + " of "
+                        + rows.length + " do not fit a block of " + squaredNorms.length);
+            }
+            int dims = columns.length;
+            count = to - from;
+            for (int j = 0; j < count; j++) {
+                float[] v = rows[from + j];
+                if (v.length != dims) {
+                    throw new IllegalArgumentException("Distance.Candidates: row " + (from + j) + " has length "
+                            + v.length + ", the block takes " + dims);
+                }
+                double vv = 0;
+                for (int k = 0; k < dims; k++) {
+                    columns[k][j] = v[k];
+                    vv += (double) v[k] * v[k];
+                }
+                squaredNorms[j] = vv;
+            }
+        }
+
+        /** How many candidates the last {@link #fill} put in. */
+        public int size() {
+            return count;
+        }
+    }
+
     // =====================================================================================================
     // Building blocks
     // =====================================================================================================

@@ -204,6 +204,49 @@ class DistanceTest {
 
     // ---- errors ----
 
+    @ParameterizedTest
+    @EnumSource(Distance.class)
+    void betweenEachGivesBetweensDoublesBitForBit(Distance distance) {
+        Rng rng = new Rng(21);
+        for (int dims : new int[] {1, 7, 64, 67}) {
+            // values over many magnitudes (rounding everywhere), a zero row (the cosine floor), a repeated row
+            float[][] rows = new float[261][dims];
+            for (int j = 0; j < rows.length; j++) {
+                for (int k = 0; k < dims; k++) {
+                    rows[j][k] = (float) (rng.nextGaussian() * Math.pow(10, rng.nextInt(13) - 6));
+                }
+            }
+            rows[5] = new float[dims];
+            rows[9] = rows[8].clone();
+            Distance.Candidates block = new Distance.Candidates(dims, 300);
+            double[] out = new double[300];
+            for (int[] run : new int[][] {{0, 261}, {250, 255}, {8, 9}}) {      // refilled with fewer: none stale
+                block.fill(rows, run[0], run[1]);
+                assertThat(block.size()).isEqualTo(run[1] - run[0]);
+                for (float[] query : new float[][] {rows[0], rows[5], rows[8], rows[200]}) {
+                    distance.betweenEach(query, block, out);
+                    for (int j = 0; j < block.size(); j++) {
+                        assertThat(out[j]).as("%s, %d dims, candidate %d", distance, dims, run[0] + j)
+                                .isEqualTo(distance.between(query, rows[run[0] + j]));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void betweenEachRefusesMismatchedLengthsAndBlocks() {
+        Distance.Candidates block = new Distance.Candidates(3, 4);
+        float[][] rows = {{1, 2, 3}, {4, 5, 6}, {7, 8}};
+        assertThatThrownBy(() -> block.fill(rows, 0, 3)).hasMessageContaining("row 2 has length 2");
+        assertThatThrownBy(() -> block.fill(new float[5][3], 0, 5)).hasMessageContaining("fit a block of 4");
+        block.fill(rows, 0, 2);
+        assertThatThrownBy(() -> Distance.EUCLIDEAN.betweenEach(new float[2], block, new double[4]))
+                .hasMessageContaining("query has length 2, the candidates 3");
+        assertThatThrownBy(() -> Distance.EUCLIDEAN.betweenEach(new float[3], block, new double[1]))
+                .hasMessageContaining("room for 1 distances, there are 2");
+    }
+
     @Test
     void rowwiseShapeMismatchNamesOpAndShapes() {
         assertThatThrownBy(() -> Distance.EUCLIDEAN.rowwise(Tensor.zeros(3, 5), Tensor.zeros(3, 4)))

@@ -17,6 +17,7 @@ import org.siamese4j.siamese.data.FaceFolders;
 import org.siamese4j.siamese.data.GrayImage;
 import org.siamese4j.siamese.data.ImageDataset;
 import org.siamese4j.siamese.data.Images;
+import org.siamese4j.siamese.data.LabelledImages;
 import org.siamese4j.siamese.data.SyntheticFaces;
 import org.siamese4j.tensor.Tensor;
 
@@ -85,18 +86,27 @@ final class CliData {
         return new DataSpec(Path.of(t), 0, 0);
     }
 
-    /** Synthetic people {@code first..first+n-1}, or the folder, at the model's input size. */
+    /** Synthetic people {@code first..first+n-1}, or the folder, at the model's input size, in memory. */
     static ImageDataset load(DataSpec spec, int firstSyntheticIdentity, int[] input) throws IOException {
+        return ImageDataset.of(open(spec, firstSyntheticIdentity, input));
+    }
+
+    /**
+     * As {@link #load}, but listed, not read: the images are read (or drawn) a batch at a time when embedded, so
+     * the labels are known, and a request can be checked, before the slow part, and only one batch of pixels is
+     * ever in memory. The folder's layout is checked here; an unreadable image fails the batch that reads it.
+     */
+    static LabelledImages open(DataSpec spec, int firstSyntheticIdentity, int[] input) throws IOException {
         requireGrey(input);
         if (spec.synthetic()) {
-            return SyntheticFaces.generateRange(firstSyntheticIdentity, spec.identities(), spec.imagesPerIdentity(),
+            return SyntheticFaces.range(firstSyntheticIdentity, spec.identities(), spec.imagesPerIdentity(),
                     SYNTHETIC_SEED, input[1], input[2]);
         }
         if (!Files.exists(spec.folder())) {
             throw new NoSuchFileException(spec.folder().toString(), null, "no such folder");
         }
         try {
-            return FaceFolders.load(spec.folder(), FaceFolders.Options.resizeTo(input[1], input[2]));
+            return FaceFolders.list(spec.folder(), FaceFolders.Options.resizeTo(input[1], input[2]));
         } catch (IOException e) {
             explainFaceFolderLayout(spec.folder()); // looked into only on failure: a good folder is listed once
             throw e;

@@ -6,11 +6,12 @@ import java.util.StringJoiner;
 import org.siamese4j.io.ModelFile;
 import org.siamese4j.siamese.Embeddings;
 import org.siamese4j.siamese.verify.Verifier;
-import org.siamese4j.tensor.Tensor;
 
 /**
  * {@code siamese4j embed}: the embedding vector of each image, one line per image ({@code PATH<TAB>v1 v2 ...}),
- * or with {@code --json} one JSON array of {@code {"image": PATH, "embedding": [...]}} objects.
+ * or with {@code --json} one JSON array of {@code {"image": PATH, "embedding": [...]}} objects. The images are
+ * read and embedded at most {@value EvalCommand#EMBEDDING_BATCH} at a time, so memory holds one batch of pixels and
+ * the embeddings, whatever the number of images.
  */
 final class EmbedCommand implements Siamese4j.Command {
     @Override
@@ -39,24 +40,34 @@ final class EmbedCommand implements Siamese4j.Command {
         // a model whose verifier metadata verify would refuse (a NaN threshold, an unknown distance) is refused here
         // too, rather than embedded with as if it were sound
         Verifier.of(model, modelPath);
-        Tensor batch = CliData.loadImages(images, model.inputShape());
-        // all images in one forward pass, unless their activations would not fit the memory (then a few at a time)
-        float[][] embeddings = Embeddings.of(model.model(), batch,
-                ModelFile.samplesPerPass(model.arch(), model.inputShape(), images.size()));
-        StringJoiner json = new StringJoiner(",\n  ", "[\n  ", "\n]");
+        // Read and embedded a batch at a time, as eval embeds: only the embeddings of all images are kept, and
+        // nothing is printed until every image has been read, so a bad image leaves stdout empty. The batches are
+        // of equal size (give or take one), never a last one of a few images: the GEMM multiplies a product of a
+        // few rows by another path, which rounds differently, and embed prints what one batch of all images gave.
+        // At most as many images a batch as the array size and the activation cap (a quarter of the heap) allow.
+        int[] input = model.inputShape();
+        int most = ModelFile.samplesPerPass(model.arch(), input, EvalCommand.embeddingBatch(input));
+        int batches = (images.size() + most - 1) / most;
+        float[][] embeddings = Embeddings.of(model.model(), images.size(), (images.size() + batches - 1) / batches,
+                (from, to) -> CliData.loadImages(images.subList(from, to), input));
+        boolean json = o.flag("json");
+        if (json) {
+            out.println("[");
+        }
         for (int i = 0; i < images.size(); i++) {
-            StringJoiner values = new StringJoiner(o.flag("json") ? "," : " ");
+            StringJoiner values = new StringJoiner(json ? "," : " ");
             for (float v : embeddings[i]) {
                 values.add(Float.toString(v));
             }
-            if (o.flag("json")) {
-                json.add("{\"image\":" + CliData.quote(images.get(i)) + ",\"embedding\":[" + values + "]}");
+            if (json) {
+                out.println("  {\"image\":" + CliData.quote(images.get(i)) + ",\"embedding\":[" + values + "]}"
+                        + (i + 1 < images.size() ? "," : ""));
             } else {
                 out.println(images.get(i) + "\t" + values);
             }
         }
-        if (o.flag("json")) {
-            out.println(json);
+        if (json) {
+            out.println("]");
         }
         return 0;
     }

@@ -14,7 +14,7 @@ import org.siamese4j.io.ModelFile;
 import org.siamese4j.kernels.Parallel;
 import org.siamese4j.siamese.Distance;
 import org.siamese4j.siamese.Embeddings;
-import org.siamese4j.siamese.data.ImageDataset;
+import org.siamese4j.siamese.data.LabelledImages;
 import org.siamese4j.siamese.data.Splits;
 import org.siamese4j.siamese.head.HeadSiameseNetwork;
 import org.siamese4j.siamese.metrics.Identification;
@@ -38,6 +38,11 @@ import org.siamese4j.tensor.Rng;
  * Everything that can be known before embedding (too few images, no same-person pair, not enough memory) is
  * checked before embedding, the slow part.
  *
+ * <p>Memory: the images are listed, not loaded, and read (or drawn) {@value #EMBEDDING_BATCH} at a time while they
+ * are embedded; only the embeddings stay (100,000 images of 56x46: 1 GB of pixels, but 27 MB of 64-d
+ * embeddings). Rank-1 compares every image with every other, n^2 distances, in blocks across the threads keeping
+ * each image's nearest only ({@link Identification#rank1LeaveOneOut(float[][], int[], Distance)}).
+ *
  * <p>A model file with a learned similarity head ({@code train --loss bce-head}) is scored by the head: every pair's
  * score is P(same), higher meaning more alike, so the ROC, AUC, EER, the 10-fold threshold (in P(same)) and the
  * stored threshold work on it, and one-shot and rank-1 take the candidate with the highest P(same).
@@ -50,8 +55,22 @@ final class EvalCommand implements Siamese4j.Command {
      * ranks and curve of the ROC; about 90 bytes were measured, rounded up.
      */
     static final long BYTES_PER_PAIR = 100;
+    /**
+     * Images read and embedded at a time (by embed too): one batch of pixels is in memory, never the whole set
+     * (100,000 images of 56x46 would be 1 GB of floats).
+     */
+    static final int EMBEDDING_BATCH = 64;
     /** Embedding runs started, so a test can see that a refused request never started one. */
     static final AtomicInteger EMBEDDING_RUNS = new AtomicInteger();
+
+    /** {@link #EMBEDDING_BATCH}, fewer for an input so large that 64 images would not fit in one array. */
+    static int embeddingBatch(int[] input) {
+        long values = 1;
+        for (int d : input) {
+            values *= d;
+        }
+        return (int) Math.max(1, Math.min(EMBEDDING_BATCH, (Integer.MAX_VALUE - 8) / values));
+    }
 
     @Override
     public String summary() {
@@ -104,18 +123,19 @@ final class EvalCommand implements Siamese4j.Command {
         ToDoubleBiFunction<float[], float[]> score;
         ScoreDirection direction;
         String scoreName;
+        Distance distance = verifier.distanceKind();       // null for a head model
         if (head) {
             HeadSiameseNetwork network = HeadSiameseNetwork.of(model, modelPath);
             score = network::score;
             direction = ScoreDirection.HIGHER_IS_SAME;
             scoreName = "head";
         } else {
-            Distance distance = verifier.distanceKind();
             score = distance::between;
             direction = ScoreDirection.LOWER_IS_SAME;
             scoreName = distance.name().toLowerCase(Locale.ROOT);
         }
-        ImageDataset data = CliData.load(spec, CliData.HELD_OUT_FIRST, model.inputShape());
+        // listed, not read: the images are read (or drawn) a batch at a time while they are embedded
+        LabelledImages data = CliData.open(spec, CliData.HELD_OUT_FIRST, model.inputShape());
         Set<String> seen = seenPeople(model);
         List<String> overlap = data.identityNames().stream().filter(seen::contains).toList();
         if (!overlap.isEmpty() && o.flag("exclude-training")) {
@@ -124,7 +144,7 @@ final class EvalCommand implements Siamese4j.Command {
                 throw new Options.UsageException(spec + ": only " + unseenCount + " of its people were not used to "
                         + "train or validate the model; the evaluation needs at least 2");
             }
-            data = Splits.byIdentityNames(data, new HashSet<>(overlap)).train();
+            data = Splits.withoutIdentities(data, new HashSet<>(overlap));
         } else if (!overlap.isEmpty()) {
             err.printf(Locale.ROOT, "warning: %d of the %d people in %s were used to train or validate this "
                             + "model (%s): the figures below are not on unseen people; --exclude-training leaves "
@@ -137,20 +157,25 @@ final class EvalCommand implements Siamese4j.Command {
             throw new Options.UsageException("--ways " + ways + " needs at least " + ways + " people, the data has "
                     + data.identityCount());
         }
-        PairPlan plan = PairPlan.of(data.labels(), maxPairs);
+        int[] labels = data.labels();
+        PairPlan plan = PairPlan.of(labels, maxPairs);
         plan.check(spec.toString(), verifier.embeddingSize());
         EMBEDDING_RUNS.incrementAndGet();
+        // batches as large as the array size and the activation cap (a quarter of the heap) allow, 64 at most
         float[][] embeddings = Embeddings.of(model.model(), data,
-                ModelFile.samplesPerPass(model.arch(), model.inputShape(), 64));
+                ModelFile.samplesPerPass(model.arch(), model.inputShape(), embeddingBatch(model.inputShape())));
         // each pair scored once, for the report and for the stored threshold (the same numbers as
         // VerificationReport.evaluate, which would score them again)
         ScoredPairs pairs = plan.sampled()
-                ? ScoredPairs.sampled(embeddings, data.labels(), plan.samePairs(), plan.differentPairs(),
+                ? ScoredPairs.sampled(embeddings, labels, plan.samePairs(), plan.differentPairs(),
                 new Rng(seed), score, direction)
-                : ScoredPairs.all(embeddings, data.labels(), score, direction);
-        double oneShot = Identification.nWayOneShot(embeddings, data.labels(), ways, trials, new Rng(seed), score,
+                : ScoredPairs.all(embeddings, labels, score, direction);
+        double oneShot = Identification.nWayOneShot(embeddings, labels, ways, trials, new Rng(seed), score,
                 direction);
-        double rank1 = Identification.rank1LeaveOneOut(embeddings, data.labels(), score, direction);
+        // a distance's rank-1 in blocks across the threads (the same figure; n^2 distances take minutes one pair
+        // at a time for 100,000 images); a head scores one pair at a time
+        double rank1 = head ? Identification.rank1LeaveOneOut(embeddings, labels, score, direction)
+                : Identification.rank1LeaveOneOut(embeddings, labels, distance);
         VerificationReport report = VerificationReport.ofPairs(pairs, oneShot, rank1);
         double modelThreshold = verifier.threshold().map(Threshold::value).orElse(Double.NaN);
         double modelAccuracy = Double.NaN;
@@ -174,7 +199,8 @@ final class EvalCommand implements Siamese4j.Command {
                     + ",\"data\":" + CliData.quote(spec.toString())
                     + ",\"model\":" + CliData.quote(modelPath) + "}");
         } else {
-            out.printf(Locale.ROOT, "model %s on %s (%s), scored by %s%n", modelPath, spec, data,
+            out.printf(Locale.ROOT, "model %s on %s (%s), scored by %s%n", modelPath, spec,
+                    LabelledImages.describe(data),
                     head ? "its similarity head, P(same) (higher is more alike)" : "the " + scoreName + " distance");
             TrainCommand.printReport(out, report, ways, data, head ? "P(same)" : "distance",
                     unseen ? "unseen" : "people (some seen in training)");

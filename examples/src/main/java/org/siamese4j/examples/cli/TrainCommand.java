@@ -31,6 +31,7 @@ import org.siamese4j.siamese.Distance;
 import org.siamese4j.siamese.Embeddings;
 import org.siamese4j.siamese.data.Augmenter;
 import org.siamese4j.siamese.data.ImageDataset;
+import org.siamese4j.siamese.data.LabelledImages;
 import org.siamese4j.siamese.data.Splits;
 import org.siamese4j.siamese.diagnostics.DiagnosticKind;
 import org.siamese4j.siamese.diagnostics.DiagnosticsListener;
@@ -1024,7 +1025,7 @@ final class TrainCommand implements Siamese4j.Command {
      * The report, its threshold named by {@code scoreName} ("distance", or "P(same)" for a head model), the people
      * by {@code who} ("test", "held-out").
      */
-    static void printReport(PrintStream out, VerificationReport r, int ways, ImageDataset data, String scoreName,
+    static void printReport(PrintStream out, VerificationReport r, int ways, LabelledImages data, String scoreName,
                             String who) {
         // Ten folds need ten balanced pairs; a tiny set gets "n/a" rather than NaN.
         String tenFold = Double.isFinite(r.accuracy()) ? String.format(Locale.ROOT, "%.2f%% (+-%.2f) at %s %.4f",

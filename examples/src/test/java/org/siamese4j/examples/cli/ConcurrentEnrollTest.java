@@ -3,9 +3,7 @@ package org.siamese4j.examples.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
@@ -14,7 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -120,20 +117,11 @@ class ConcurrentEnrollTest {
 
     /** The CLI in a JVM of its own, on this test's class path; stdout and stderr go to {@code log}. */
     private static Process start(Path log, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                // start-up is most of each process's time: no optimising compiler, a small heap
-                "-XX:TieredStopAtLevel=1", "-Xmx64m", "-cp", System.getProperty("java.class.path"),
-                Siamese4j.class.getName()));
-        cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        // start-up is most of each process's time: no optimising compiler, a small heap
+        return ChildJvm.start(log, List.of("-XX:TieredStopAtLevel=1", "-Xmx64m"), args);
     }
 
     private static String finish(Process p, Path log) throws InterruptedException, IOException {
-        if (!p.waitFor(120, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("enroll did not finish within 120 s: " + Files.readString(log));
-        }
-        return Files.readString(log, StandardCharsets.UTF_8);
+        return ChildJvm.finish(p, log, Duration.ofSeconds(120));
     }
 }

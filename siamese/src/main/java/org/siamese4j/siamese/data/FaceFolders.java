@@ -75,7 +75,19 @@ public final class FaceFolders {
         return load(root, Options.defaults());
     }
 
+    /** Every image under {@code root}, read into memory: {@link #list} read in full. */
     public static ImageDataset load(Path root, Options options) throws IOException {
+        return ImageDataset.of(list(root, options));
+    }
+
+    /**
+     * The images under {@code root} with their labels and names, listed but not read: each {@link
+     * LabelledImages#batch} reads its files, so a folder of any size can be embedded a batch at a time. The
+     * layout is checked here (a root that is not a folder, no identity folders, an identity folder without
+     * images); an image that cannot be read, or whose size differs without a resize target, fails the batch that
+     * reads it. Without a resize target the first image is read now, for the size.
+     */
+    public static LabelledImages list(Path root, Options options) throws IOException {
         if (!Files.isDirectory(root)) {
             throw new NotDirectoryException(root + " (FaceFolders.load needs a folder with one subfolder per"
                     + " identity)");
@@ -93,50 +105,85 @@ public final class FaceFolders {
                 b.getFileName().toString()));
 
         List<String> names = new ArrayList<>();
-        List<GrayImage> images = new ArrayList<>();
+        List<Path> files = new ArrayList<>();
         List<Integer> labels = new ArrayList<>();
-        int height = options.resizeHeight();
-        int width = options.resizeWidth();
-        Path sizeReference = null;
         for (int id = 0; id < identityDirs.size(); id++) {
             Path dir = identityDirs.get(id);
             names.add(dir.getFileName().toString());
-            List<Path> files = new ArrayList<>();
+            List<Path> images = new ArrayList<>();
             for (Path f : list(dir)) {
                 if (!isHidden(f) && Files.isRegularFile(f) && isImageName(f)) {
-                    files.add(f);
+                    images.add(f);
                 }
             }
-            if (files.isEmpty()) {
+            if (images.isEmpty()) {
                 throw new IOException(dir + ": identity folder has no image files (extensions "
                         + String.join(", ", IMAGE_EXTENSIONS.stream().sorted().toList()) + ")");
             }
-            files.sort((a, b) -> NaturalOrder.INSTANCE.compare(a.getFileName().toString(),
+            images.sort((a, b) -> NaturalOrder.INSTANCE.compare(a.getFileName().toString(),
                     b.getFileName().toString()));
-            for (Path f : files) {
-                GrayImage img = Images.read(f).scaledToUnit();
-                if (options.resizes()) {
-                    img = img.resize(height, width);
-                } else if (sizeReference == null) {
-                    sizeReference = f;
-                    height = img.height();
-                    width = img.width();
-                } else if (img.height() != height || img.width() != width) {
-                    throw new IOException(f + ": image is " + img.height() + "x" + img.width() + " (HxW) but "
-                            + sizeReference + " is " + height + "x" + width
-                            + "; pass FaceFolders.Options.resizeTo(h, w) to load images of mixed sizes");
-                }
-                images.add(img);
+            for (Path f : images) {
+                files.add(f);
                 labels.add(id);
             }
         }
-        int pixels = height * width;
-        float[] data = new float[Math.multiplyExact(images.size(), pixels)];
-        for (int i = 0; i < images.size(); i++) {
-            images.get(i).copyInto(data, i * pixels);
+        int height = options.resizeHeight();
+        int width = options.resizeWidth();
+        if (!options.resizes()) {
+            GrayImage first = Images.read(files.get(0));
+            height = first.height();
+            width = first.width();
         }
-        return new ImageDataset(Tensor.wrap(data, images.size(), 1, height, width),
-                labels.stream().mapToInt(Integer::intValue).toArray(), names);
+        return new Listing(List.copyOf(files), labels.stream().mapToInt(Integer::intValue).toArray(),
+                List.copyOf(names), options.resizes(), height, width);
+    }
+
+    /** The files of {@link #list}, read when a batch asks for them. */
+    private record Listing(List<Path> files, int[] labelOf, List<String> names, boolean resizes, int height,
+                           int width) implements LabelledImages {
+        @Override
+        public int size() {
+            return files.size();
+        }
+
+        @Override
+        public int[] labels() {
+            return labelOf.clone();
+        }
+
+        @Override
+        public List<String> identityNames() {
+            return names;
+        }
+
+        @Override
+        public int channels() {
+            return 1;
+        }
+
+        @Override
+        public Tensor batch(int... indices) throws IOException {
+            int pixels = height * width;
+            float[] data = new float[Math.multiplyExact(indices.length, pixels)];
+            for (int i = 0; i < indices.length; i++) {
+                Path f = files.get(indices[i]);
+                GrayImage img = Images.read(f).scaledToUnit();
+                if (resizes) {
+                    img = img.resize(height, width);
+                } else if (img.height() != height || img.width() != width) {
+                    throw new IOException(f + ": image is " + img.height() + "x" + img.width() + " (HxW) but "
+                            + files.get(0) + " is " + height + "x" + width
+                            + "; pass FaceFolders.Options.resizeTo(h, w) to load images of mixed sizes");
+                }
+                img.copyInto(data, i * pixels);
+            }
+            return Tensor.wrap(data, indices.length, 1, height, width);
+        }
+
+        @Override
+        public String toString() {
+            return LabelledImages.describe(this);
+        }
     }
 
     private static List<Path> list(Path dir) throws IOException {

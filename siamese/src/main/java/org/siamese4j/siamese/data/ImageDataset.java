@@ -1,5 +1,6 @@
 package org.siamese4j.siamese.data;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -10,9 +11,9 @@ import org.siamese4j.tensor.Tensor;
  *
  * <p>{@code images} is [N, C, H, W] float32; {@code labels[i]} is the identity index of image i, in
  * [0, identityNames.size()). Immutable in structure (the pixel tensor is shared, not copied, by views such as
- * {@link #subset}).
+ * {@link #subset}). All pixels are in memory; {@link LabelledImages} is the form that reads them a batch at a time.
  */
-public final class ImageDataset {
+public final class ImageDataset implements LabelledImages {
     private final Tensor images;
     private final int[] labels;
     private final List<String> identityNames;
@@ -49,11 +50,27 @@ public final class ImageDataset {
         }
     }
 
+    /**
+     * Every image of {@code images} read into memory, with its labels and names.
+     *
+     * @throws IllegalArgumentException when the pixels would not fit in one Java array
+     */
+    public static ImageDataset of(LabelledImages images) throws IOException {
+        long values = (long) images.size() * images.channels() * images.height() * images.width();
+        if (values > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("ImageDataset: " + LabelledImages.describe(images) + " holds "
+                    + values + " values, more than one array holds; read it a batch at a time instead");
+        }
+        return new ImageDataset(images.batch(LabelledImages.indices(0, images.size())), images.labels(),
+                images.identityNames());
+    }
+
     /** All images, [N, C, H, W]. */
     public Tensor images() {
         return images;
     }
 
+    @Override
     public int size() {
         return labels.length;
     }
@@ -63,14 +80,17 @@ public final class ImageDataset {
     }
 
     /** A copy of the labels. */
+    @Override
     public int[] labels() {
         return labels.clone();
     }
 
+    @Override
     public int identityCount() {
         return identityNames.size();
     }
 
+    @Override
     public List<String> identityNames() {
         return identityNames;
     }
@@ -84,19 +104,23 @@ public final class ImageDataset {
         return indicesByIdentity[identity].length;
     }
 
+    @Override
     public int channels() {
         return images.dim(1);
     }
 
+    @Override
     public int height() {
         return images.dim(2);
     }
 
+    @Override
     public int width() {
         return images.dim(3);
     }
 
     /** The images at {@code indices}, in that order, as a new [B, C, H, W] tensor. */
+    @Override
     public Tensor batch(int... indices) {
         return images.indexSelect(0, indices).detach();
     }
@@ -128,7 +152,6 @@ public final class ImageDataset {
 
     @Override
     public String toString() {
-        return "ImageDataset[" + size() + " images of " + identityCount() + " identities, " + channels() + "x"
-                + height() + "x" + width() + "]";
+        return LabelledImages.describe(this);
     }
 }

@@ -1,11 +1,13 @@
 package org.siamese4j.siamese.data;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.siamese4j.tensor.Rng;
+import org.siamese4j.tensor.Tensor;
 
 /**
  * Train/test splits that share no identity, as face verification needs: the test measures how the embedding
@@ -68,27 +70,60 @@ public final class Splits {
      * name must exist and have images, and at least one identity must stay in train.
      */
     public static Split byIdentityNames(ImageDataset dataset, Set<String> testNames) {
-        boolean[] isTest = new boolean[dataset.identityCount()];
-        Set<String> missing = new HashSet<>(testNames);
-        for (int id = 0; id < dataset.identityCount(); id++) {
-            if (testNames.contains(dataset.identityNames().get(id))) {
-                if (dataset.countOf(id) == 0) {
-                    throw new IllegalArgumentException("Splits.byIdentityNames: identity '"
-                            + dataset.identityNames().get(id) + "' has no images");
+        return split(dataset, named("Splits.byIdentityNames", dataset, testNames));
+    }
+
+    /**
+     * {@code images} without the people named in {@code names}: the train side of {@link #byIdentityNames}, the
+     * same images with the same labels and names, but a view of {@code images} that reads nothing until a batch
+     * is asked for (for a set too big to hold as pixels). Every name must exist, and one person must stay.
+     */
+    public static LabelledImages withoutIdentities(LabelledImages images, Set<String> names) {
+        boolean[] left = named("Splits.withoutIdentities", images, names);
+        int[] counts = counts(images);
+        List<Integer> kept = new ArrayList<>();
+        for (int id = 0; id < counts.length; id++) {
+            if (counts[id] > 0 && !left[id]) {
+                kept.add(id);
+            }
+        }
+        Side side = side(images, kept.stream().mapToInt(Integer::intValue).toArray());
+        return new View(images, side.indices(), side.labels(), side.names());
+    }
+
+    /** Which identities {@code names} names, refused when one is missing or they would leave no identity. */
+    private static boolean[] named(String op, LabelledImages images, Set<String> names) {
+        int[] counts = counts(images);
+        boolean[] isNamed = new boolean[images.identityCount()];
+        Set<String> missing = new HashSet<>(names);
+        int withImages = 0;
+        for (int id = 0; id < images.identityCount(); id++) {
+            withImages += counts[id] > 0 ? 1 : 0;
+            if (names.contains(images.identityNames().get(id))) {
+                if (counts[id] == 0) {
+                    throw new IllegalArgumentException(op + ": identity '" + images.identityNames().get(id)
+                            + "' has no images");
                 }
-                isTest[id] = true;
-                missing.remove(dataset.identityNames().get(id));
+                isNamed[id] = true;
+                missing.remove(images.identityNames().get(id));
             }
         }
         if (!missing.isEmpty()) {
-            throw new IllegalArgumentException("Splits.byIdentityNames: no identity named " + missing.stream()
-                    .sorted().toList());
+            throw new IllegalArgumentException(op + ": no identity named " + missing.stream().sorted().toList());
         }
-        if (testNames.isEmpty() || testNames.size() >= dataset.identitiesWithAtLeast(1).length) {
-            throw new IllegalArgumentException("Splits.byIdentityNames: need between 1 and (identities - 1) test"
-                    + " names, got " + testNames.size() + " of " + dataset.identitiesWithAtLeast(1).length);
+        if (names.isEmpty() || names.size() >= withImages) {
+            throw new IllegalArgumentException(op + ": need between 1 and (identities - 1) names, got "
+                    + names.size() + " of " + withImages + " identities with images");
         }
-        return split(dataset, isTest);
+        return isNamed;
+    }
+
+    private static int[] counts(LabelledImages images) {
+        int[] counts = new int[images.identityCount()];
+        for (int label : images.labels()) {
+            counts[label]++;
+        }
+        return counts;
     }
 
     private static Split split(ImageDataset dataset, boolean[] isTest) {
@@ -101,29 +136,86 @@ public final class Splits {
         }
         int[] train = trainIds.stream().mapToInt(Integer::intValue).toArray();
         int[] test = testIds.stream().mapToInt(Integer::intValue).toArray();
-        return new Split(side(dataset, train), side(dataset, test), train, test);
+        return new Split(materialise(dataset, train), materialise(dataset, test), train, test);
     }
 
-    /** The images of {@code identities} (ascending), relabelled 0..k-1. */
-    private static ImageDataset side(ImageDataset dataset, int[] identities) {
-        int[] newLabel = new int[dataset.identityCount()];
+    /** The images of {@code identities} (ascending), relabelled 0..k-1, in memory. */
+    private static ImageDataset materialise(ImageDataset dataset, int[] identities) {
+        Side side = side(dataset, identities);
+        return new ImageDataset(dataset.batch(side.indices()), side.labels(), side.names());
+    }
+
+    /**
+     * One side of a split: the images of the source that belong to it, in their order, their labels 0..k-1, and
+     * the names of those k identities.
+     */
+    private record Side(int[] indices, int[] labels, List<String> names) {
+    }
+
+    /** The side of {@code identities} (ascending): their images relabelled 0..k-1 in that order. */
+    private static Side side(LabelledImages images, int[] identities) {
+        int[] newLabel = new int[images.identityCount()];
         Arrays.fill(newLabel, -1);
         List<String> names = new ArrayList<>();
         for (int i = 0; i < identities.length; i++) {
             newLabel[identities[i]] = i;
-            names.add(dataset.identityNames().get(identities[i]));
+            names.add(images.identityNames().get(identities[i]));
         }
+        int[] labelOf = images.labels();
         List<Integer> picked = new ArrayList<>();
-        for (int i = 0; i < dataset.size(); i++) {
-            if (newLabel[dataset.label(i)] >= 0) {
+        for (int i = 0; i < labelOf.length; i++) {
+            if (newLabel[labelOf[i]] >= 0) {
                 picked.add(i);
             }
         }
         int[] indices = picked.stream().mapToInt(Integer::intValue).toArray();
         int[] labels = new int[indices.length];
         for (int i = 0; i < indices.length; i++) {
-            labels[i] = newLabel[dataset.label(indices[i])];
+            labels[i] = newLabel[labelOf[indices[i]]];
         }
-        return new ImageDataset(dataset.batch(indices), labels, names);
+        return new Side(indices, labels, List.copyOf(names));
+    }
+
+    /** The images of a {@link Side} of {@code source}, read from it when a batch asks for them. */
+    private record View(LabelledImages source, int[] indices, int[] labelOf, List<String> identityNames)
+            implements LabelledImages {
+        @Override
+        public int size() {
+            return indices.length;
+        }
+
+        @Override
+        public int[] labels() {
+            return labelOf.clone();
+        }
+
+        @Override
+        public int channels() {
+            return source.channels();
+        }
+
+        @Override
+        public int height() {
+            return source.height();
+        }
+
+        @Override
+        public int width() {
+            return source.width();
+        }
+
+        @Override
+        public Tensor batch(int... picked) throws IOException {
+            int[] inSource = new int[picked.length];
+            for (int i = 0; i < picked.length; i++) {
+                inSource[i] = indices[picked[i]];
+            }
+            return source.batch(inSource);
+        }
+
+        @Override
+        public String toString() {
+            return LabelledImages.describe(this);
+        }
     }
 }

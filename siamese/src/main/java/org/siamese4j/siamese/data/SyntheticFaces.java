@@ -1,5 +1,6 @@
 package org.siamese4j.siamese.data;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import org.siamese4j.kernels.Parallel;
@@ -50,6 +51,26 @@ public final class SyntheticFaces {
      */
     public static ImageDataset generateRange(int firstIdentity, int identities, int imagesPerIdentity, long seed,
             int height, int width) {
+        LabelledImages people = range(firstIdentity, identities, imagesPerIdentity, seed, height, width);
+        long pixels = (long) identities * imagesPerIdentity * height * width;
+        if (pixels > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("SyntheticFaces: " + identities + " x " + imagesPerIdentity
+                    + " images of " + height + "x" + width + " need " + pixels + " floats, more than one array holds");
+        }
+        try {
+            return ImageDataset.of(people);
+        } catch (IOException e) {
+            throw new AssertionError("drawing faces reads no file", e);
+        }
+    }
+
+    /**
+     * The people of {@link #generateRange}, drawn only when a batch asks for them: batch {@code [i, j, ...]}
+     * holds exactly the pixels of images i, j, ... of {@code generateRange} with the same arguments, so any
+     * number of people can be embedded a batch at a time. Image n shows person {@code n / imagesPerIdentity}.
+     */
+    public static LabelledImages range(int firstIdentity, int identities, int imagesPerIdentity, long seed,
+            int height, int width) {
         if (firstIdentity < 0) {
             throw new IllegalArgumentException("SyntheticFaces: firstIdentity must be >= 0, got " + firstIdentity);
         }
@@ -64,28 +85,64 @@ public final class SyntheticFaces {
             throw new IllegalArgumentException("SyntheticFaces: identity range " + firstIdentity + " + "
                     + identities + " overflows int");
         }
-        checkSize(height, width);
-        long pixels = (long) identities * imagesPerIdentity * height * width;
-        if (pixels > Integer.MAX_VALUE - 8) {
+        if ((long) identities * imagesPerIdentity > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("SyntheticFaces: " + identities + " x " + imagesPerIdentity
-                    + " images of " + height + "x" + width + " need " + pixels + " floats, more than one array holds");
+                    + " images are more than one array can label");
         }
-        int plane = height * width;
-        float[] data = new float[(int) pixels];
-        int[] labels = new int[identities * imagesPerIdentity];
+        checkSize(height, width);
         List<String> names = new ArrayList<>(identities);
         SyntheticFaceIdentity[] faces = new SyntheticFaceIdentity[identities];
         for (int k = 0; k < identities; k++) {
             names.add("synth-" + (firstIdentity + k));
             faces[k] = SyntheticFaceIdentity.of(seed, firstIdentity + k);
         }
-        // Every image has its own random stream and output slice, so the threads cannot change the pixels.
-        Parallel.forEach(identities * imagesPerIdentity, n -> {
-            int k = n / imagesPerIdentity;
-            labels[n] = k;
-            renderInto(faces[k], seed, firstIdentity + k, n % imagesPerIdentity, height, width, data, n * plane);
-        });
-        return new ImageDataset(Tensor.wrap(data, identities * imagesPerIdentity, 1, height, width), labels, names);
+        return new People(firstIdentity, imagesPerIdentity, seed, height, width, faces, List.copyOf(names));
+    }
+
+    /** The people of {@link #range}, each image drawn when a batch asks for it. */
+    private record People(int firstIdentity, int imagesPerIdentity, long seed, int height, int width,
+                          SyntheticFaceIdentity[] faces, List<String> identityNames) implements LabelledImages {
+        @Override
+        public int size() {
+            return faces.length * imagesPerIdentity;
+        }
+
+        @Override
+        public int[] labels() {
+            int[] labels = new int[size()];
+            for (int n = 0; n < labels.length; n++) {
+                labels[n] = n / imagesPerIdentity;
+            }
+            return labels;
+        }
+
+        @Override
+        public int channels() {
+            return 1;
+        }
+
+        @Override
+        public Tensor batch(int... indices) {
+            int plane = height * width;
+            for (int n : indices) {
+                if (n < 0 || n >= size()) {
+                    throw new IndexOutOfBoundsException("SyntheticFaces: image " + n + " of " + size());
+                }
+            }
+            float[] data = new float[Math.multiplyExact(indices.length, plane)];
+            // Every image has its own random stream and output slice, so the threads cannot change the pixels.
+            Parallel.forEach(indices.length, t -> {
+                int n = indices[t];
+                int k = n / imagesPerIdentity;
+                renderInto(faces[k], seed, firstIdentity + k, n % imagesPerIdentity, height, width, data, t * plane);
+            });
+            return Tensor.wrap(data, indices.length, 1, height, width);
+        }
+
+        @Override
+        public String toString() {
+            return LabelledImages.describe(this);
+        }
     }
 
     /**

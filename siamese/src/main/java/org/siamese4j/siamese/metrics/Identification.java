@@ -4,6 +4,8 @@ import java.util.Arrays;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.function.ToDoubleBiFunction;
+import org.siamese4j.kernels.Parallel;
+import org.siamese4j.siamese.Distance;
 import org.siamese4j.tensor.Rng;
 
 /**
@@ -23,6 +25,11 @@ import org.siamese4j.tensor.Rng;
  * direction) gives the same results, since only the order of the scores matters.
  */
 public final class Identification {
+    /** Probes of one task of the blocked rank-1: each task fills every candidate block once for all of them. */
+    static final int PROBES_PER_TASK = 64;
+    /** Candidates per block: 256 x 64 dimensions x 8 bytes = 128 KB, which stays in a core's cache meanwhile. */
+    static final int CANDIDATES_PER_BLOCK = 256;
+
     private Identification() {
     }
 
@@ -163,6 +170,88 @@ public final class Identification {
             throw new IllegalArgumentException(op + ": no identity has two images, so no probe has a mate");
         }
         return credit / probes;
+    }
+
+    /**
+     * {@link #rank1LeaveOneOut(float[][], int[], ToDoubleBiFunction, ScoreDirection)} with {@code
+     * distance::between} and {@link ScoreDirection#LOWER_IS_SAME}: the same result, bit for bit (the same
+     * distances, so the same neighbours and ties), for many embeddings. The distances are computed a block of
+     * {@value #PROBES_PER_TASK} probes against a block of {@value #CANDIDATES_PER_BLOCK} candidates at a time
+     * ({@link Distance#betweenEach}), the probe blocks split across the worker threads ({@link Parallel}), and
+     * only each probe's nearest distance and ties are kept: memory O(n) beyond the embeddings, time still O(n^2)
+     * distances.
+     */
+    public static double rank1LeaveOneOut(float[][] embeddings, int[] labels, Distance distance) {
+        String op = "Identification.rank1LeaveOneOut";
+        int dims = Checks.embeddings(op, embeddings, labels);
+        Objects.requireNonNull(distance, op + ": distance is null");
+        int[][] members = membersByIdentity(labels);
+        int[] identityOf = identityIndex(labels, members);
+        int n = embeddings.length;
+        double[] credit = new double[n];
+        int tasks = (n + PROBES_PER_TASK - 1) / PROBES_PER_TASK;
+        Parallel.forEach(tasks, task -> {
+            int first = task * PROBES_PER_TASK;
+            int last = Math.min(n, first + PROBES_PER_TASK);
+            Distance.Candidates block = new Distance.Candidates(dims, CANDIDATES_PER_BLOCK);
+            double[] d = new double[CANDIDATES_PER_BLOCK];
+            // per probe of this task: the smallest distance so far, how many candidates are at it, how many of
+            // those share the probe's identity
+            double[] best = new double[last - first];
+            int[] tied = new int[last - first];
+            int[] tiedRight = new int[last - first];
+            Arrays.fill(best, Double.POSITIVE_INFINITY);
+            for (int from = 0; from < n; from += CANDIDATES_PER_BLOCK) {
+                int to = Math.min(n, from + CANDIDATES_PER_BLOCK);
+                block.fill(embeddings, from, to);
+                for (int i = first; i < last; i++) {
+                    if (members[identityOf[i]].length < 2) {
+                        continue;
+                    }
+                    distance.betweenEach(embeddings[i], block, d);
+                    int p = i - first;
+                    double b = best[p];
+                    int t = tied[p];
+                    int r = tiedRight[p];
+                    // finite embeddings have finite distances (no NaN to refuse), so "<" and "==" see every one;
+                    // after the first blocks nearly every candidate is farther than the best, a predictable branch
+                    for (int j = from; j < to; j++) {
+                        double dj = d[j - from];
+                        if (dj > b || j == i) {
+                            continue;
+                        }
+                        if (dj < b) {
+                            b = dj;
+                            t = 0;
+                            r = 0;
+                        }
+                        t++;
+                        if (labels[j] == labels[i]) {
+                            r++;
+                        }
+                    }
+                    best[p] = b;
+                    tied[p] = t;
+                    tiedRight[p] = r;
+                }
+            }
+            for (int i = first; i < last; i++) {
+                credit[i] = (double) tiedRight[i - first] / tied[i - first];
+            }
+        });
+        // summed in probe order, as the one-pair-at-a-time form sums them
+        double sum = 0;
+        int probes = 0;
+        for (int i = 0; i < n; i++) {
+            if (members[identityOf[i]].length >= 2) {
+                sum += credit[i];
+                probes++;
+            }
+        }
+        if (probes == 0) {
+            throw new IllegalArgumentException(op + ": no identity has two images, so no probe has a mate");
+        }
+        return sum / probes;
     }
 
     /** {@link #rank1OneGalleryImage(float[][], int[], Rng, EmbeddingDistance)} with Euclidean distance. */

@@ -117,6 +117,33 @@ class FaceFoldersTest {
     }
 
     @Test
+    void aListingReadsOnlyTheImagesABatchAsksFor() throws IOException {
+        writeFace(root.resolve("s1/1.pgm"), 10);
+        writeFace(root.resolve("s1/2.pgm"), 11);
+        writeFace(root.resolve("s2/1.pgm"), 20);
+        Files.writeString(root.resolve("s2/2.pgm"), "P5\n2 3\n255\n");      // truncated: fails when read
+        writeFace(root.resolve("s3/1.pgm"), 30, 4, 5);                     // another size: fails without a resize
+        LabelledImages listed = FaceFolders.list(root, FaceFolders.Options.defaults());
+        assertThat(listed.identityNames()).containsExactly("s1", "s2", "s3");
+        assertThat(listed.labels()).containsExactly(0, 0, 1, 1, 2);
+        assertThat(LabelledImages.describe(listed)).isEqualTo("ImageDataset[5 images of 3 identities, 1x2x3]");
+        float[] read = listed.batch(2, 0).toArray();
+        assertThat(read[0] * 255f).isCloseTo(20f, within(1e-4f));
+        assertThat(read[6] * 255f).isCloseTo(10f, within(1e-4f));
+        assertThatThrownBy(() -> listed.batch(1, 3)).isInstanceOf(ImageFormatException.class)
+                .hasMessageContaining(root.resolve("s2/2.pgm").toString());
+        assertThatThrownBy(() -> listed.batch(4)).isInstanceOf(IOException.class)
+                .hasMessageContaining(root.resolve("s3/1.pgm") + ": image is 4x5 (HxW) but "
+                        + root.resolve("s1/1.pgm") + " is 2x3");
+        // resized as load resizes: the same pixels
+        Files.delete(root.resolve("s2/2.pgm"));
+        FaceFolders.Options resize = FaceFolders.Options.resizeTo(3, 4);
+        LabelledImages resized = FaceFolders.list(root, resize);
+        assertThat(resized.batch(LabelledImages.indices(0, 4)).toArray())
+                .containsExactly(FaceFolders.load(root, resize).images().toArray());
+    }
+
+    @Test
     void optionsValidate() {
         assertThatThrownBy(() -> FaceFolders.Options.resizeTo(0, 5)).hasMessageContaining("0x5");
         assertThatThrownBy(() -> new FaceFolders.Options(5, 0)).hasMessageContaining("5x0");

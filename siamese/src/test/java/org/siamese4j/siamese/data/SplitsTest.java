@@ -128,6 +128,24 @@ class SplitsTest {
     }
 
     @Test
+    void withoutIdentitiesIsTheTrainSideOfByNamesAsAView() throws java.io.IOException {
+        ImageDataset ds = dataset();
+        ImageDataset train = Splits.byIdentityNames(ds, Set.of("p1", "p6", "p7")).train();
+        LabelledImages view = Splits.withoutIdentities(ds, Set.of("p1", "p6", "p7"));
+        assertThat(view.identityNames()).isEqualTo(train.identityNames());
+        assertThat(view.labels()).containsExactly(train.labels());
+        assertThat(view.size()).isEqualTo(train.size());
+        assertThat(view.batch(LabelledImages.indices(0, view.size())).toArray()).containsExactly(train.images().toArray());
+        // a batch in any order reads the images of the source it stands for (the pixel is the source index)
+        assertThat(view.batch(3, 0).toArray()).containsExactly(train.images().get(3, 0, 0, 0),
+                train.images().get(0, 0, 0, 0));
+        assertThatThrownBy(() -> Splits.withoutIdentities(ds, Set.of("nobody")))
+                .hasMessageContaining("Splits.withoutIdentities: no identity named [nobody]");
+        Set<String> all = new HashSet<>(ds.identityNames().subList(0, 12));
+        assertThatThrownBy(() -> Splits.withoutIdentities(ds, all)).hasMessageContaining("12 of 12 identities");
+    }
+
+    @Test
     void rejectsBadArguments() {
         ImageDataset ds = dataset();
         assertThatThrownBy(() -> Splits.byIdentity(ds, 0.0, new Rng(1))).hasMessageContaining("testFraction")

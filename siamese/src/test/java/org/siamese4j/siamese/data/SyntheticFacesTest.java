@@ -45,6 +45,20 @@ class SyntheticFacesTest {
     }
 
     @Test
+    void aRangeDrawsTheImagesOfGenerateRangeBatchByBatch() throws java.io.IOException {
+        ImageDataset all = SyntheticFaces.generateRange(7, 5, 3, 42L, 28, 23);
+        LabelledImages lazy = SyntheticFaces.range(7, 5, 3, 42L, 28, 23);
+        assertThat(lazy.size()).isEqualTo(15);
+        assertThat(lazy.labels()).containsExactly(all.labels());
+        assertThat(lazy.identityNames()).isEqualTo(all.identityNames()).startsWith("synth-7");
+        assertThat(LabelledImages.describe(lazy)).isEqualTo(all.toString());
+        // any images in any order, bit for bit the rows of the whole set
+        int[] picked = {14, 0, 7, 7, 3};
+        assertThat(lazy.batch(picked).toArray()).isEqualTo(all.batch(picked).toArray());
+        assertThatThrownBy(() -> lazy.batch(15)).hasMessageContaining("image 15 of 15");
+    }
+
+    @Test
     void smallRenderingMatchesDownscaledFullRendering() {
         // Rendering at a quarter of the size draws the same face: compare with a 4x4 box-downscale of the
         // full-size image (edges and noise differ, the picture must not).

@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.siamese4j.siamese.Distance;
 import org.siamese4j.tensor.Rng;
 
 class IdentificationTest {
@@ -90,6 +93,45 @@ class IdentificationTest {
         // and probe 1.4's, and is not counted itself. 0 -> 1 right, 1 -> 1.1 wrong, 1.4 -> 1.1 wrong, 5 -> 1.4 right.
         float[][] e2 = {{0}, {1}, {1.4f}, {5}, {1.1f}};
         assertThat(Identification.rank1LeaveOneOut(e2, new int[] {7, 7, 3, 3, 9})).isEqualTo(0.5);
+    }
+
+    /**
+     * The blocked rank-1 of a {@link Distance} against the one-pair-at-a-time form with {@code distance::between}:
+     * equal to the last bit, on sets that span several probe tasks and candidate blocks (the last ones partial),
+     * with identities of one image (distractors only) and, on a coarse grid, many exact ties across blocks.
+     */
+    @ParameterizedTest
+    @EnumSource(Distance.class)
+    void rank1OfADistanceInBlocksIsTheStraightforwardOneExactly(Distance distance) {
+        int n = 2 * Identification.CANDIDATES_PER_BLOCK + Identification.PROBES_PER_TASK + 37;
+        Rng rng = new Rng(17);
+        float[][] grid = new float[n][3];
+        float[][] wide = new float[n][64];
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < 3; c++) {
+                grid[i][c] = rng.nextInt(5) - 2;      // 125 points for 700 images: most neighbours tie
+            }
+            for (int c = 0; c < 64; c++) {
+                wide[i][c] = (float) rng.nextGaussian();
+            }
+            labels[i] = i % 7 == 0 ? 1000 + i : 3 * rng.nextInt(40);     // every 7th alone in its identity
+        }
+        for (float[][] e : new float[][][] {grid, wide}) {
+            double straightforward = Identification.rank1LeaveOneOut(e, labels, distance::between,
+                    ScoreDirection.LOWER_IS_SAME);
+            assertThat(Identification.rank1LeaveOneOut(e, labels, distance)).isEqualTo(straightforward);
+        }
+        // all identical: every other image ties, 2 of the 29 share the probe's identity
+        float[][] same = new float[30][];
+        int[] threes = new int[30];
+        for (int i = 0; i < 30; i++) {
+            same[i] = new float[] {1, 2, 3};
+            threes[i] = i / 3;
+        }
+        assertThat(Identification.rank1LeaveOneOut(same, threes, distance)).isCloseTo(2.0 / 29, within(1e-12));
+        assertThatThrownBy(() -> Identification.rank1LeaveOneOut(new float[][] {{0}, {1}}, new int[] {0, 1},
+                distance)).hasMessageContaining("no identity has two images");
     }
 
     @Test
