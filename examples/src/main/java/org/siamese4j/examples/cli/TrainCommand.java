@@ -61,6 +61,7 @@ import org.siamese4j.siamese.train.HeadObjective;
 import org.siamese4j.siamese.train.Objective;
 import org.siamese4j.siamese.train.OfflineTripletObjective;
 import org.siamese4j.siamese.train.OnlineTripletObjective;
+import org.siamese4j.siamese.train.ProxyObjective;
 import org.siamese4j.siamese.train.Trainer;
 import org.siamese4j.siamese.train.ValidationFigures;
 import org.siamese4j.tensor.Rng;
@@ -81,7 +82,12 @@ import org.siamese4j.tensor.Rng;
  * error line naming the layer and the last good checkpoint.
  */
 final class TrainCommand implements Siamese4j.Command {
-    static final String[] LOSSES = {"contrastive", "triplet", "circle", "bce-head"};
+    static final String[] LOSSES = {"contrastive", "triplet", "circle", "proxy", "bce-head"};
+    /**
+     * {@code --loss proxy}: the scale s of the logits s * cos. Cosines lie in [-1, 1], so s bounds how sure softmax
+     * can be; 16 lets the target person reach a probability near 1 among a few dozen (NormFace's range is 10-30).
+     */
+    static final float PROXY_SCALE = 16f;
     /**
      * Default of {@code --head}: one hidden layer of 64 on |e1 - e2|, then the logit. When it was chosen (AT&T, the
      * training loop before the Trainer) it reached a held-out AUC of about 0.95 where Koch et al.'s single
@@ -97,6 +103,8 @@ final class TrainCommand implements Siamese4j.Command {
     static final String DEFAULT_LOSS = "triplet";
     static final String DEFAULT_MINER = "semi-hard";
     static final float DEFAULT_TRIPLET_MARGIN = 0.3f;
+    /** {@code --loss proxy}: CosFace's additive cosine margin (its paper uses 0.35 at a scale of 64). */
+    static final float DEFAULT_PROXY_MARGIN = 0.2f;
     /**
      * The default budget is in steps, not epochs: what a recipe needs is a number of updates, and an epoch is 7
      * steps on AT&T's training people but 24 on the synthetic default. Giving {@code --epochs} makes it a budget
@@ -213,7 +221,7 @@ final class TrainCommand implements Siamese4j.Command {
 
     @Override
     public String summary() {
-        return "train an embedding network (triplet, contrastive or circle loss) or a pair model with a learned "
+        return "train an embedding network (triplet, contrastive, circle or proxy loss) or a pair model with a learned "
                 + "similarity head (bce-head), validate it, and save it with its threshold";
     }
 
@@ -224,14 +232,15 @@ final class TrainCommand implements Siamese4j.Command {
                         + " (default synthetic = 120x8)")
                 .option("arch", "architecture spec (default: the small 3-block CNN for 1x56x46, see docs)")
                 .option("input", "input shape CxHxW; images are resized to it (default " + CliData.DEFAULT_INPUT + ")")
-                .option("loss", "triplet, contrastive, circle, or bce-head (a learned similarity head on |e1 - e2|, "
-                        + "binary cross-entropy on balanced pairs) (default " + DEFAULT_LOSS + ")")
+                .option("loss", "triplet, contrastive, circle, proxy (a normalised-softmax classifier over the training "
+                        + "people with an additive cosine margin, CosFace), or bce-head (a learned similarity head on "
+                        + "|e1 - e2|, binary cross-entropy on balanced pairs) (default " + DEFAULT_LOSS + ")")
                 .option("miner", "triplet: batch-hard, batch-all, semi-hard (online, in each PxK batch) or offline "
                         + "(stages of hard and semi-hard triplets chosen from the whole training set with the "
                         + "current model, one stage per epoch); the other losses: none (default " + DEFAULT_MINER
                         + " for triplet)")
                 .option("margin", "loss margin (default: triplet " + DEFAULT_TRIPLET_MARGIN + ", contrastive 1.0, "
-                        + "circle 0.25; not for bce-head)")
+                        + "circle 0.25, proxy 0.2; not for bce-head)")
                 .option("head", "--loss bce-head: the similarity head's spec on |e1 - e2|, ending in one logit "
                         + "(default '" + DEFAULT_HEAD + "'; 'dense(1)' is Koch et al.'s weighted L1 distance)")
                 .option("epochs", "a budget in epochs, counting resumed ones; an epoch is one pass over the training "
@@ -379,9 +388,11 @@ final class TrainCommand implements Siamese4j.Command {
         float defaultMargin = switch (loss) {
             case "triplet" -> DEFAULT_TRIPLET_MARGIN;
             case "contrastive" -> 1.0f;
+            case "proxy" -> DEFAULT_PROXY_MARGIN;
             default -> 0.25f;
         };
         float margin = loss.equals("circle") ? o.number("margin", defaultMargin, 0f, 0.499f)
+                : loss.equals("proxy") ? o.number("margin", defaultMargin, 0f, 0.999f)
                 : o.number("margin", defaultMargin, 0f, 100f);
         String optimizer = o.choice("optimizer", "adam", OPTIMIZERS);
         float lr = o.number("lr", optimizer.equals("sgd") ? 1e-2f : DEFAULT_ADAM_LR, 1e-7f, 10f);
@@ -430,6 +441,14 @@ final class TrainCommand implements Siamese4j.Command {
                 o.integer("patience", DEFAULT_PATIENCE, 0, 1_000_000), o.integer("candidates", 0, 1, 10_000_000),
                 o.number("min-non-easy", OFFLINE_MIN_NON_EASY, 0f, 1f), out, resume == null ? null : Path.of(resume),
                 o.flag("force"), diagnostics == null ? null : Path.of(diagnostics));
+    }
+
+    /**
+     * How a model trained with {@code loss} compares embeddings: cosine distance for the losses built on cosine
+     * similarity (circle, proxy), Euclidean for the others. The threshold is calibrated and saved in it.
+     */
+    static Distance distance(String loss) {
+        return loss.equals("circle") || loss.equals("proxy") ? Distance.COSINE : Distance.EUCLIDEAN;
     }
 
     /** Losses trained on random pairs, whose {@code --batch} is a number of pairs. */
@@ -481,7 +500,8 @@ final class TrainCommand implements Siamese4j.Command {
         HeadSiameseNetwork network = headArch == null ? null
                 : new HeadSiameseNetwork(tower, new SimilarityHead(headArch, arch.outputShape(c.input())[0],
                 rng.split()));
-        Objective objective = objective(c, split.train(), network, rng.split(), out);
+        Objective objective = objective(c, split.train(), tower, arch.outputShape(c.input())[0], network,
+                rng.split(), out);
         Module model = objective.model(tower);
         Optimizer optimizer = switch (c.optimizer()) {
             case "adam" -> new Adam(model.parameters(), c.lr());
@@ -499,7 +519,7 @@ final class TrainCommand implements Siamese4j.Command {
         }
         Progress progress = new Progress(out, terminal, terminal ? Terminal.columns() : Terminal.FALLBACK_COLUMNS);
         TrainingMonitor monitor = new TrainingMonitor()
-                .withDistance(c.loss().equals("circle") ? Distance.COSINE : Distance.EUCLIDEAN)
+                .withDistance(distance(c.loss()))
                 .withMargin(c.loss().equals("triplet") ? c.margin() : Double.NaN)
                 .withListener(warningsTo(err, progress));
         EpochPrinter printer = new EpochPrinter(out, progress, displayEpochs(c, objective), monitor);
@@ -585,15 +605,19 @@ final class TrainCommand implements Siamese4j.Command {
         }
         out.printf(Locale.ROOT, "trained %d epochs (%d steps) in %.1f s; saved %s (threshold %.4f, %s)%n",
                 trainer.epoch() - epochsBefore, trainer.steps(), seconds, c.out(), threshold,
-                network == null ? "euclidean" : "on P(same) of the similarity head");
+                network == null ? distance(c.loss()) == Distance.COSINE ? "cosine distance" : "euclidean"
+                        : "on P(same) of the similarity head");
         return new Result(tower, arch, c.input(), split.test(), testEmbeddings, report,
                 split.validation() == null ? null : calibration, threshold, trainer.history(), run, seconds, network,
                 direction, monitor);
     }
 
-    /** The objective of {@code --loss} and {@code --miner}; offline stages are printed as they are mined. */
-    private static Objective objective(Config c, ImageDataset train, HeadSiameseNetwork network, Rng rng,
-                                       PrintStream out) {
+    /**
+     * The objective of {@code --loss} and {@code --miner}, for {@code tower} and its embedding width; offline
+     * stages are printed as they are mined.
+     */
+    private static Objective objective(Config c, ImageDataset train, Module tower, int embeddingWidth,
+                                       HeadSiameseNetwork network, Rng rng, PrintStream out) {
         int people = train.identitiesWithAtLeast(2).length;
         int p = c.p();
         if (!pairLoss(c.loss()) && !c.offline() && p > people && people >= 2) {
@@ -619,6 +643,8 @@ final class TrainCommand implements Siamese4j.Command {
                     yield new OnlineTripletObjective(train, p, c.k(), loss, miner, rng);
                 }
                 case "circle" -> new CircleObjective(train, p, c.k(), new CircleLoss(c.margin(), 64f), rng);
+                case "proxy" -> new ProxyObjective(train, p, c.k(), tower, embeddingWidth, PROXY_SCALE, c.margin(),
+                        rng);
                 case "bce-head" -> new HeadObjective(train, c.p() * c.k(), network, rng);
                 default -> new ContrastiveObjective(train, c.p() * c.k(), new ContrastiveLoss(c.margin(),
                         LabelConvention.SAME_IS_ONE), Distance.EUCLIDEAN, rng);
@@ -765,7 +791,7 @@ final class TrainCommand implements Siamese4j.Command {
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put(CliData.KEY_THRESHOLD, Double.toString(threshold));
         if (network == null) {
-            meta.put(CliData.KEY_DISTANCE, "euclidean");
+            meta.put(CliData.KEY_DISTANCE, distance(c.loss()) == Distance.COSINE ? "cosine" : "euclidean");
         }
         meta.put("threshold_method", "best accuracy, mean of 10 folds of balanced pairs of the "
                 + (split.validation() != null ? "validation" : "training") + " people"
@@ -1044,7 +1070,7 @@ final class TrainCommand implements Siamese4j.Command {
     static void checkCombination(String loss, String miner) {
         String works = "valid combinations: --loss triplet --miner batch-hard|batch-all|semi-hard|offline; "
                 + "--loss contrastive --miner none (random balanced pairs); --loss circle --miner none (all pairs "
-                + "of each PxK batch); --loss bce-head --miner none (random balanced pairs, learned head)";
+                + "of each PxK batch); --loss proxy --miner none (PxK batches, every training person's proxy); --loss bce-head --miner none (random balanced pairs, learned head)";
         boolean ok = loss.equals("triplet") ? !miner.equals("none") : miner.equals("none");
         if (!ok) {
             throw new Options.UsageException("--loss " + loss + " does not work with --miner " + miner + "; " + works);

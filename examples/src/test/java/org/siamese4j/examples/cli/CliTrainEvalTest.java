@@ -43,6 +43,22 @@ class CliTrainEvalTest extends CliRunner {
                 .containsEntry("option_weight_decay", "0.1");
     }
 
+    /**
+     * Circle and proxy losses are built on cosine similarity, and the trainer calibrates their threshold on cosine
+     * distances: the model file must say so, or verify would compare a cosine threshold with Euclidean distances.
+     */
+    @Test
+    void cosineLossesSaveTheirThresholdAsACosineDistance() throws IOException {
+        for (String loss : List.of("circle", "proxy")) {
+            Path model = dir.resolve(loss + ".safetensors");
+            assertThat(trainTiny(model, "--loss", loss)).as(stderr()).isZero();
+            assertThat(stdout()).contains("loss " + loss).contains("cosine distance)");
+            assertThat(ModelFile.load(model).metadata()).as(loss).containsEntry("distance", "cosine");
+        }
+        assertThat(ModelFile.load(dir.resolve("proxy.safetensors")).metadata()).containsEntry("option_margin",
+                "0.2");
+    }
+
     /** Flat JSON object of numbers, nulls and strings as text values. */
     private static Map<String, String> parseFlatJson(String json) {
         assertThat(json).startsWith("{").endsWith("}");
@@ -113,7 +129,7 @@ class CliTrainEvalTest extends CliRunner {
      */
     @Test
     void resumeFromACheckpointGivesTheSameModelAsAnUninterruptedRun() throws IOException {
-        for (String loss : List.of("triplet", "contrastive", "circle")) {
+        for (String loss : List.of("triplet", "contrastive", "circle", "proxy")) {
             Path straight = dir.resolve(loss + "-straight.safetensors");
             Path split = dir.resolve(loss + "-split.safetensors");
             assertThat(trainTiny(straight, "--loss", loss, "--epochs", "2", "--schedule", "constant")).as(stderr())
@@ -313,7 +329,7 @@ class CliTrainEvalTest extends CliRunner {
         assertThat(run("train", "--loss", "contrastive", "--miner", "offline")).isEqualTo(2);
         assertThat(stderr()).contains("--loss contrastive does not work with --miner offline");
         assertThat(run("train", "--loss", "hinge")).isEqualTo(2);
-        assertThat(stderr()).contains("choose one of: contrastive, triplet, circle");
+        assertThat(stderr()).contains("choose one of: contrastive, triplet, circle, proxy");
         assertThat(run("train", "--optimizer", "rmsprop")).isEqualTo(2);
         assertThat(stderr()).contains("choose one of: adam, adamw, sgd");
         assertThat(run("train", "--batch", "12")).isEqualTo(2);

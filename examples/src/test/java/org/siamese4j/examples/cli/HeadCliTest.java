@@ -230,7 +230,7 @@ class HeadCliTest extends CliRunner {
     @Test
     void badOptionValuesSayWhatIsValid() throws IOException {
         assertThat(run("train", "--loss", "hinge")).isEqualTo(2);
-        assertThat(stderr()).contains("choose one of: contrastive, triplet, circle, bce-head");
+        assertThat(stderr()).contains("choose one of: contrastive, triplet, circle, proxy, bce-head");
         assertThat(run("train", "--loss", "bce-head", "--margin", "0.5")).isEqualTo(2);
         assertThat(stderr()).contains("--margin does not apply to --loss bce-head");
         assertThat(run("train", "--loss", "bce-head", "--miner", "batch-hard")).isEqualTo(2);
