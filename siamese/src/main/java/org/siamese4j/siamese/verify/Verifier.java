@@ -154,6 +154,8 @@ public final class Verifier {
     private final String fingerprint;
     /** {@link #BATCH}, or fewer when that many images' activations would not fit the memory one may take. */
     private final int imagesPerPass;
+    /** {@link #HEAD_BATCH}, or fewer when a wide head's activations for that many pairs would not fit; 0: no head. */
+    private final int pairsPerPass;
 
     private Verifier(Sequential model, ArchSpec arch, int[] inputShape, int embeddingSize, Distance distance,
                      SimilarityHead head, Threshold threshold, Normalization normalization,
@@ -169,6 +171,8 @@ public final class Verifier {
         this.extraMetadata = extraMetadata;
         this.fingerprint = fingerprint;
         this.imagesPerPass = ModelFile.samplesPerPass(arch, inputShape, BATCH);
+        this.pairsPerPass = head == null ? 0
+                : ModelFile.samplesPerPass(head.arch(), new int[] {head.features()}, HEAD_BATCH);
     }
 
     // =====================================================================================================
@@ -562,7 +566,7 @@ public final class Verifier {
      * The scores of {@code probe} against rows {@code from} to {@code from + count - 1} of {@code rows}, a row-major
      * matrix of this model's embeddings, into {@code out[0 .. count-1]}: {@link #scoreAgainst} on a gallery's flat
      * storage, with no array per row. The rows must already be checked; a head scores them in batches of
-     * {@value #HEAD_BATCH} pairs, one forward pass each.
+     * {@value #HEAD_BATCH} pairs (fewer for a head too wide for that many in memory), one forward pass each.
      */
     void scoreAgainstRows(float[] probe, float[] rows, int from, int count, double[] out) {
         int d = embeddingSize;
@@ -577,27 +581,29 @@ public final class Verifier {
             }
             return;
         }
-        float[] probes = new float[Math.min(HEAD_BATCH, count) * d];
+        int perPass = pairsPerPass;
+        float[] probes = new float[Math.min(perPass, count) * d];
         for (int i = 0; i < probes.length; i += d) {
             System.arraycopy(probe, 0, probes, i, d);
         }
-        for (int start = 0; start < count; start += HEAD_BATCH) {
-            int m = Math.min(HEAD_BATCH, count - start);
+        for (int start = 0; start < count; start += perPass) {
+            int m = Math.min(perPass, count - start);
             float[] stored = Arrays.copyOfRange(rows, (from + start) * d, (from + start + m) * d);
-            headBatch(m == HEAD_BATCH ? probes : Arrays.copyOf(probes, m * d), stored, m, out, start, count);
+            headBatch(m == perPass ? probes : Arrays.copyOf(probes, m * d), stored, m, out, start, count);
         }
     }
 
     /**
      * P(same) of each pair from the head's logits: the head in evaluation mode, no graph, up to
-     * {@value #HEAD_BATCH} pairs per forward pass; the sigmoid in double, as {@link HeadSiameseNetwork#score}.
+     * {@value #HEAD_BATCH} pairs per forward pass (fewer for a wide head, as for images); the sigmoid in double, as
+     * {@link HeadSiameseNetwork#score}.
      */
     private double[] headScores(float[][] first, float[][] second) {
         int n = first.length;
         int d = embeddingSize;
         double[] out = new double[n];
-        for (int start = 0; start < n; start += HEAD_BATCH) {
-            int m = Math.min(HEAD_BATCH, n - start);
+        for (int start = 0; start < n; start += pairsPerPass) {
+            int m = Math.min(pairsPerPass, n - start);
             float[] a = new float[m * d];
             float[] b = new float[m * d];
             for (int i = 0; i < m; i++) {
