@@ -42,8 +42,12 @@ final class VectorGemm {
     static final int MC = 384;
     /** Columns of a packed B block: KC x NC floats = 2 MiB, shared in L3. */
     static final int NC = 4096;
-    /** Below this many multiply-adds a product stays on one thread: forking costs more than it saves. */
-    static final long PARALLEL_THRESHOLD = 1L << 25;
+    /**
+     * Below this many multiply-adds (2^28, a square product of n = 645) a product stays on one thread: forking
+     * costs more than it saves. n = 512 on two threads was no faster than on one on the Intel AVX-512 machine and
+     * 15% slower on AMD Zen 5 (docs/benchmarks.md).
+     */
+    static final long PARALLEL_THRESHOLD = 1L << 28;
 
     private static final ThreadLocal<float[]> PACKED_A = ThreadLocal.withInitial(() -> new float[MC * KC]);
     private static final ThreadLocal<float[]> PACKED_B = new ThreadLocal<>();

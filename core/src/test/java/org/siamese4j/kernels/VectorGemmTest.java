@@ -172,7 +172,8 @@ class VectorGemmTest {
             Parallel.setThreads(threads);
             int m = 1000;
             int n = 97;
-            int k = 400;      // 38.8 M multiply-adds: above the parallel threshold
+            int k = 2800;     // 272 M multiply-adds: above the parallel threshold
+            assertThat((long) m * n * k).isGreaterThanOrEqualTo(VectorGemm.PARALLEL_THRESHOLD);
             Rng rng = new Rng(77);
             float[] a = Tensor.uniform(rng, -1, 1, m * k).data();
             float[] b = Tensor.uniform(rng, -1, 1, k * n).data();
