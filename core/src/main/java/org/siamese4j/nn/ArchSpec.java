@@ -29,10 +29,12 @@ import org.siamese4j.tensor.Tensor;
  * <table>
  * <caption>Layers</caption>
  * <tr><th>layer</th><th>module</th><th>defaults</th></tr>
- * <tr><td>{@code conv(out,k[,stride=s][,pad=p][,pad_mode=zeros|reflect])}</td><td>{@link Conv2d}, k x k
- *     kernel, with bias</td><td>stride 1, pad 0, pad_mode zeros</td></tr>
+ * <tr><td>{@code conv(out,k[,stride=s][,pad=p][,pad_mode=zeros|reflect][,groups=g])}</td><td>{@link Conv2d},
+ *     k x k kernel, with bias; g groups (g = in = out is depthwise)</td><td>stride 1, pad 0, pad_mode zeros,
+ *     groups 1</td></tr>
  * <tr><td>{@code maxpool(k[,stride=s])}</td><td>{@link MaxPool2d}</td><td>stride k</td></tr>
  * <tr><td>{@code avgpool(k[,stride=s])}</td><td>{@link AvgPool2d}</td><td>stride k</td></tr>
+ * <tr><td>{@code globalavgpool}</td><td>GlobalAvgPool2d: C x H x W becomes C x 1 x 1</td><td></td></tr>
  * <tr><td>{@code dense(out)}</td><td>{@link Linear}, with bias</td><td></td></tr>
  * <tr><td>{@code batchnorm}</td><td>{@link BatchNorm2d} on C x H x W, {@link BatchNorm1d} on features</td>
  *     <td>eps 1e-5, momentum 0.1</td></tr>
@@ -40,8 +42,11 @@ import org.siamese4j.tensor.Tensor;
  * <tr><td>{@code relu}, {@code sigmoid}, {@code tanh}</td><td>{@link ReLU}, {@link Sigmoid}, {@link Tanh}</td>
  *     <td></td></tr>
  * <tr><td>{@code leakyrelu(slope)}</td><td>{@link LeakyReLU}</td><td></td></tr>
+ * <tr><td>{@code prelu}</td><td>PReLU with one learned slope per channel (or feature)</td><td>slopes 0.25</td></tr>
  * <tr><td>{@code flatten}</td><td>{@link Flatten}: C x H x W becomes C*H*W features</td><td></td></tr>
  * <tr><td>{@code l2norm}</td><td>{@link L2Normalize} along dimension 1</td><td>eps 1e-12</td></tr>
+ * <tr><td>{@code residual(BODY[ | SHORTCUT])}</td><td>{@link Residual}: BODY and SHORTCUT are layer sequences
+ *     in this grammar, nesting allowed; without a shortcut it is the identity</td><td></td></tr>
  * </table>
  *
  * <h2>Shapes and names</h2>
@@ -53,10 +58,14 @@ import org.siamese4j.tensor.Tensor;
  *
  * <p>Layer i of the spec is child {@code "i"} of the built {@link Sequential}, exactly as in the equivalent
  * PyTorch {@code nn.Sequential} (parameter-free layers take an index too), which fixes the state-dict names:
- * {@code 0.weight}, {@code 0.bias}, {@code 4.running_var}. {@link #stateShapes} lists them without building.
+ * {@code 0.weight}, {@code 0.bias}, {@code 4.running_var}. Inside a residual block at index i, the body is
+ * {@code i.body} and the shortcut {@code i.shortcut}, each numbered the same way ({@code 2.body.0.weight},
+ * {@code 2.shortcut.1.running_mean}); errors name a layer by this path ({@code layer 2.body.3}).
+ * {@link #stateShapes} lists the names without building.
  *
  * <p>Instances are immutable; {@link #toString()} is canonical (defaults left out, no spaces inside the
- * parentheses) and {@code parse(spec.toString()).equals(spec)}.
+ * parentheses but one between the layers of a residual block and around its {@code |}), and
+ * {@code parse(spec.toString()).equals(spec)}.
  */
 public final class ArchSpec {
 
@@ -69,23 +78,33 @@ public final class ArchSpec {
     /** Longest token quoted in an error message; a hostile spec could be very long. */
     private static final int MAX_QUOTED = 80;
 
+    /**
+     * Deepest nesting of residual blocks: far more than any real network, and a bound on the recursion of the
+     * parser and of everything that walks a spec, so a hostile spec cannot overflow the stack.
+     */
+    static final int MAX_NESTING = 32;
+
     private static final Pattern UNSIGNED_INT = Pattern.compile("[0-9]+");
     private static final Pattern DECIMAL = Pattern.compile("[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?");
 
     /** The layer kinds: the spec token, its arguments in positional order, and its usage line. */
     public enum Kind {
-        CONV("conv", 2, "out", "k", "stride", "pad", "pad_mode"),
+        CONV("conv", 2, "out", "k", "stride", "pad", "pad_mode", "groups"),
         MAXPOOL("maxpool", 1, "k", "stride"),
         AVGPOOL("avgpool", 1, "k", "stride"),
+        GLOBALAVGPOOL("globalavgpool", 0),
         DENSE("dense", 1, "out"),
         BATCHNORM("batchnorm", 0),
         DROPOUT("dropout", 1, "p"),
         RELU("relu", 0),
         LEAKYRELU("leakyrelu", 1, "slope"),
+        PRELU("prelu", 0),
         SIGMOID("sigmoid", 0),
         TANH("tanh", 0),
         FLATTEN("flatten", 0),
-        L2NORM("l2norm", 0);
+        L2NORM("l2norm", 0),
+        /** Its "arguments" are layer sequences, the body and the optional shortcut after a {@code |}. */
+        RESIDUAL("residual", 1, "body", "shortcut");
 
         private final String token;
         private final int required;
@@ -111,8 +130,11 @@ public final class ArchSpec {
             return required;
         }
 
-        /** {@code conv(out,k[,stride=s][,pad=p][,pad_mode=zeros|reflect])}. */
+        /** {@code conv(out,k[,stride=s][,pad=p][,pad_mode=zeros|reflect][,groups=g])}. */
         public String usage() {
+            if (this == RESIDUAL) {
+                return "residual(BODY[ | SHORTCUT])";
+            }
             if (args.isEmpty()) {
                 return token;
             }
@@ -141,18 +163,23 @@ public final class ArchSpec {
     }
 
     /**
-     * One layer of a spec. Only the fields its kind uses are set; the others are 0 (and {@code padMode} is
-     * null), so two equal layers are {@code equals}. Use the factories, which check the values.
+     * One layer of a spec. Only the fields its kind uses are set; the others are 0 (and {@code padMode},
+     * {@code body}, {@code shortcut} are null), so two equal layers are {@code equals}. Use the factories, which
+     * check the values.
      *
-     * @param kind    the layer kind
-     * @param out     output channels ({@code conv}) or features ({@code dense})
-     * @param kernel  kernel size ({@code conv}, {@code maxpool}, {@code avgpool})
-     * @param stride  stride ({@code conv}, pools), already resolved: a pool's default is its kernel size
-     * @param pad     zero or reflection padding ({@code conv})
-     * @param padMode padding mode ({@code conv})
-     * @param value   the probability of {@code dropout} or the negative slope of {@code leakyrelu}
+     * @param kind     the layer kind
+     * @param out      output channels ({@code conv}) or features ({@code dense})
+     * @param kernel   kernel size ({@code conv}, {@code maxpool}, {@code avgpool})
+     * @param stride   stride ({@code conv}, pools), already resolved: a pool's default is its kernel size
+     * @param pad      zero or reflection padding ({@code conv})
+     * @param padMode  padding mode ({@code conv})
+     * @param value    the probability of {@code dropout} or the negative slope of {@code leakyrelu}
+     * @param groups   the groups of a {@code conv} (1 for an ordinary one); they must divide {@code out}
+     * @param body     the layers of a {@code residual} block
+     * @param shortcut the projection of a {@code residual} block, or null for the identity
      */
-    public record Layer(Kind kind, int out, int kernel, int stride, int pad, PaddingMode padMode, float value) {
+    public record Layer(Kind kind, int out, int kernel, int stride, int pad, PaddingMode padMode, float value,
+                        int groups, ArchSpec body, ArchSpec shortcut) {
 
         public Layer {
             if (kind == null) {
@@ -179,8 +206,14 @@ public final class ArchSpec {
                 if (padMode == null) {
                     throw new IllegalArgumentException("ArchSpec.Layer: conv needs a pad_mode, got null");
                 }
+                atLeast(name, "groups", groups, 1);
+                if (out % groups != 0) {
+                    throw new IllegalArgumentException("ArchSpec.Layer: conv groups " + groups
+                            + " must divide its output channels " + out);
+                }
             } else {
                 unused(name, "pad", pad);
+                unused(name, "groups", groups);
                 if (padMode != null) {
                     throw new IllegalArgumentException("ArchSpec.Layer: " + name + " takes no pad_mode, got "
                             + padMode);
@@ -199,6 +232,18 @@ public final class ArchSpec {
             if (hasValue && value == 0) {
                 value = 0f; // -0.0 and 0.0 print and compare alike
             }
+            if (kind == Kind.RESIDUAL && body == null) {
+                throw new IllegalArgumentException("ArchSpec.Layer: residual needs a body: " + kind.usage());
+            }
+            if (kind != Kind.RESIDUAL && (body != null || shortcut != null)) {
+                throw new IllegalArgumentException("ArchSpec.Layer: " + name + " takes no body or shortcut; only "
+                        + Kind.RESIDUAL.usage() + " does");
+            }
+        }
+
+        /** A layer of any kind but residual, conv with 1 group: the fields a spec had before grouped convs. */
+        public Layer(Kind kind, int out, int kernel, int stride, int pad, PaddingMode padMode, float value) {
+            this(kind, out, kernel, stride, pad, padMode, value, kind == Kind.CONV ? 1 : 0, null, null);
         }
 
         /** {@code conv(out,k)}: stride 1, no padding. */
@@ -207,7 +252,12 @@ public final class ArchSpec {
         }
 
         public static Layer conv(int out, int k, int stride, int pad, PaddingMode padMode) {
-            return new Layer(Kind.CONV, out, k, stride, pad, padMode, 0f);
+            return conv(out, k, stride, pad, padMode, 1);
+        }
+
+        /** A grouped convolution: {@code groups} must divide {@code out} here and the input channels at build. */
+        public static Layer conv(int out, int k, int stride, int pad, PaddingMode padMode, int groups) {
+            return new Layer(Kind.CONV, out, k, stride, pad, padMode, 0f, groups, null, null);
         }
 
         /** {@code maxpool(k)}: stride k. */
@@ -240,7 +290,17 @@ public final class ArchSpec {
             return new Layer(Kind.LEAKYRELU, 0, 0, 0, 0, null, slope);
         }
 
-        /** A layer without arguments: batchnorm, relu, sigmoid, tanh, flatten, l2norm. */
+        /** {@code residual(BODY)}: body(x) + x. */
+        public static Layer residual(ArchSpec body) {
+            return residual(body, null);
+        }
+
+        /** {@code residual(BODY | SHORTCUT)}: body(x) + shortcut(x); a null shortcut is the identity. */
+        public static Layer residual(ArchSpec body, ArchSpec shortcut) {
+            return new Layer(Kind.RESIDUAL, 0, 0, 0, 0, null, 0f, 0, body, shortcut);
+        }
+
+        /** A layer without arguments: globalavgpool, batchnorm, relu, prelu, sigmoid, tanh, flatten, l2norm. */
         public static Layer of(Kind kind) {
             if (kind != null && kind.required > 0) {
                 throw new IllegalArgumentException("ArchSpec.Layer: " + kind.token + " needs arguments: "
@@ -249,7 +309,10 @@ public final class ArchSpec {
             return new Layer(kind, 0, 0, 0, 0, null, 0f);
         }
 
-        /** The canonical spec token: {@code conv(32,3,pad=1)}, {@code maxpool(2)}, {@code relu}. */
+        /**
+         * The canonical spec token: {@code conv(32,3,pad=1)}, {@code maxpool(2)}, {@code relu},
+         * {@code residual(conv(8,3,pad=1) relu | conv(8,1))}.
+         */
         @Override
         public String toString() {
             switch (kind) {
@@ -264,6 +327,9 @@ public final class ArchSpec {
                     if (padMode != PaddingMode.ZEROS) {
                         sb.append(",pad_mode=").append(padMode.name().toLowerCase(Locale.ROOT));
                     }
+                    if (groups != 1) {
+                        sb.append(",groups=").append(groups);
+                    }
                     return sb.append(')').toString();
                 }
                 case MAXPOOL:
@@ -274,6 +340,8 @@ public final class ArchSpec {
                 case DROPOUT:
                 case LEAKYRELU:
                     return kind.token + "(" + Module.py(value) + ")";
+                case RESIDUAL:
+                    return "residual(" + body + (shortcut != null ? " | " + shortcut : "") + ")";
                 default:
                     return kind.token;
             }
@@ -294,17 +362,29 @@ public final class ArchSpec {
     }
 
     private final List<Layer> layers;
+    /** How many residual blocks deep the layers nest: 0 without any. */
+    private final int nesting;
 
     private ArchSpec(List<Layer> layers) {
         if (layers.isEmpty()) {
             throw new IllegalArgumentException("ArchSpec: a spec needs at least one layer");
         }
+        int deepest = 0;
         for (Layer l : layers) {
             if (l == null) {
                 throw new IllegalArgumentException("ArchSpec: layer " + layers.indexOf(null) + " is null");
             }
+            if (l.kind() == Kind.RESIDUAL) {
+                deepest = Math.max(deepest, 1 + Math.max(l.body().nesting,
+                        l.shortcut() == null ? 0 : l.shortcut().nesting));
+            }
+        }
+        if (deepest > MAX_NESTING) {
+            throw new IllegalArgumentException("ArchSpec: residual blocks nest " + deepest + " deep, more than "
+                    + MAX_NESTING);
         }
         this.layers = List.copyOf(layers);
+        this.nesting = deepest;
     }
 
     /** A spec of these layers, in order. */
@@ -338,63 +418,15 @@ public final class ArchSpec {
     /**
      * Parses a spec (see the class comment for the grammar).
      *
-     * @throws IllegalArgumentException naming the layer index, the offending token, what was expected and the
-     *                                  valid layer or argument names
+     * @throws IllegalArgumentException naming the layer (its index, or its path inside a residual block such as
+     *                                  {@code 2.body.0}), the offending token, what was expected and the valid
+     *                                  layer or argument names
      */
     public static ArchSpec parse(String spec) {
         if (spec == null) {
             throw new IllegalArgumentException("arch spec: the spec is null");
         }
-        List<Layer> layers = new ArrayList<>();
-        int n = spec.length();
-        int i = 0;
-        while (true) {
-            while (i < n && isSpace(spec.charAt(i))) {
-                i++;
-            }
-            if (i == n) {
-                break;
-            }
-            int index = layers.size();
-            int start = i;
-            while (i < n && isNameChar(spec.charAt(i))) {
-                i++;
-            }
-            if (i == start) {
-                throw new IllegalArgumentException("arch spec: layer " + index + ": expected a layer name at character "
-                        + start + ", got " + describeChar(spec.charAt(start)) + "; valid layers: " + validNames());
-            }
-            String name = spec.substring(start, i);
-            String args = null;
-            int j = i;
-            while (j < n && isSpace(spec.charAt(j))) {
-                j++;
-            }
-            if (j < n && spec.charAt(j) == '(') {
-                int close = j + 1;
-                while (close < n && spec.charAt(close) != ')') {
-                    if (spec.charAt(close) == '(') {
-                        throw new IllegalArgumentException("arch spec: layer " + index + " '"
-                                + quote(spec.substring(start, close + 1)) + "': unexpected '(' at character " + close
-                                + " inside the arguments");
-                    }
-                    close++;
-                }
-                if (close == n) {
-                    throw new IllegalArgumentException("arch spec: layer " + index + " '"
-                            + quote(spec.substring(start)) + "': missing ')' for the '(' at character " + j);
-                }
-                args = spec.substring(j + 1, close);
-                i = close + 1;
-            }
-            String token = spec.substring(start, i);
-            if (i < n && !isSpace(spec.charAt(i))) {
-                throw new IllegalArgumentException("arch spec: layer " + index + " '" + quote(token)
-                        + "': expected a space or the end after it, got " + describeChar(spec.charAt(i))
-                        + " at character " + i);
-            }
-            layers.add(parseLayer(index, name, token, args));
-        }
+        List<Layer> layers = new Parser(spec).sequence("", 0); // at depth 0 it reads to the end
         if (layers.isEmpty()) {
             throw new IllegalArgumentException("arch spec: the spec is empty; expected layers separated by spaces, "
                     + "e.g. 'conv(32,3,pad=1) relu maxpool(2) flatten dense(128)'; valid layers: " + validNames());
@@ -402,8 +434,125 @@ public final class ArchSpec {
         return new ArchSpec(layers);
     }
 
-    private static Layer parseLayer(int index, String name, String token, String argText) {
-        String where = "arch spec: layer " + index + " '" + quote(token) + "': ";
+    /** A cursor over the spec text; each residual block is parsed by a recursive call, at most MAX_NESTING deep. */
+    private static final class Parser {
+        private final String spec;
+        private final int n;
+        private int at;
+
+        Parser(String spec) {
+            this.spec = spec;
+            this.n = spec.length();
+        }
+
+        /**
+         * Layers separated by whitespace, up to the end of the spec or, inside a residual block
+         * ({@code depth > 0}), up to the {@code |} or {@code )} that ends the sequence, which is left unread.
+         * Layer k is named {@code prefix + k} in errors.
+         */
+        List<Layer> sequence(String prefix, int depth) {
+            List<Layer> layers = new ArrayList<>();
+            while (true) {
+                while (at < n && isSpace(spec.charAt(at))) {
+                    at++;
+                }
+                if (at == n || (depth > 0 && endsSequence(spec.charAt(at)))) {
+                    return layers;
+                }
+                String path = prefix + layers.size();
+                int start = at;
+                while (at < n && isNameChar(spec.charAt(at))) {
+                    at++;
+                }
+                if (at == start) {
+                    char c = spec.charAt(start);
+                    throw new IllegalArgumentException("arch spec: layer " + path + ": expected a layer name at "
+                            + "character " + start + ", got " + describeChar(c) + (c == '|'
+                            ? " ('|' separates the body of a residual block from its shortcut, inside "
+                            + Kind.RESIDUAL.usage() + ")" : "") + "; valid layers: " + validNames());
+                }
+                String name = spec.substring(start, at);
+                int open = at;
+                while (open < n && isSpace(spec.charAt(open))) {
+                    open++;
+                }
+                boolean hasArgs = open < n && spec.charAt(open) == '(';
+                Layer layer = null;
+                String args = null;
+                if (hasArgs && name.equals(Kind.RESIDUAL.token)) {
+                    layer = residual(path, start, open, depth);
+                } else if (hasArgs) {
+                    int close = open + 1;
+                    while (close < n && spec.charAt(close) != ')') {
+                        if (spec.charAt(close) == '(') {
+                            throw new IllegalArgumentException("arch spec: layer " + path + " '"
+                                    + quote(spec.substring(start, close + 1)) + "': unexpected '(' at character "
+                                    + close + " inside the arguments");
+                        }
+                        close++;
+                    }
+                    if (close == n) {
+                        throw new IllegalArgumentException("arch spec: layer " + path + " '"
+                                + quote(spec.substring(start)) + "': missing ')' for the '(' at character " + open);
+                    }
+                    args = spec.substring(open + 1, close);
+                    at = close + 1;
+                }
+                String token = spec.substring(start, at);
+                if (at < n && !isSpace(spec.charAt(at)) && !(depth > 0 && endsSequence(spec.charAt(at)))) {
+                    throw new IllegalArgumentException("arch spec: layer " + path + " '" + quote(token)
+                            + "': expected a space" + (depth > 0 ? ", '|' or ')'" : " or the end") + " after it, got "
+                            + describeChar(spec.charAt(at)) + " at character " + at);
+                }
+                layers.add(layer != null ? layer : parseLayer(path, name, token, args));
+            }
+        }
+
+        /** {@code residual(BODY[ | SHORTCUT])} whose '(' is at {@code open}; leaves the cursor after its ')'. */
+        private Layer residual(String path, int start, int open, int depth) {
+            if (depth >= MAX_NESTING) {
+                throw new IllegalArgumentException("arch spec: layer " + path + ": residual blocks nest more than "
+                        + MAX_NESTING + " deep");
+            }
+            at = open + 1;
+            List<Layer> body = sequence(path + ".body.", depth + 1);
+            if (body.isEmpty() && at < n) {
+                throw new IllegalArgumentException(where(path, start) + "the body is empty; expected "
+                        + Kind.RESIDUAL.usage() + ", e.g. residual(conv(64,3,pad=1) batchnorm relu conv(64,3,pad=1) "
+                        + "batchnorm)");
+            }
+            List<Layer> shortcut = null;
+            if (at < n && spec.charAt(at) == '|') {
+                int bar = at++;
+                shortcut = sequence(path + ".shortcut.", depth + 1);
+                if (shortcut.isEmpty() && at < n) {
+                    throw new IllegalArgumentException(where(path, start) + "no layers after the '|' at character "
+                            + bar + "; write the shortcut's layers there, or residual(BODY) for the identity");
+                }
+                if (at < n && spec.charAt(at) == '|') {
+                    throw new IllegalArgumentException(where(path, start) + "a second '|' at character " + at
+                            + "; a residual block has one body and at most one shortcut: " + Kind.RESIDUAL.usage());
+                }
+            }
+            if (at == n) {
+                throw new IllegalArgumentException("arch spec: layer " + path + " '" + quote(spec.substring(start))
+                        + "': missing ')' for the '(' at character " + open);
+            }
+            at++; // the ')'
+            return Layer.residual(new ArchSpec(body), shortcut == null ? null : new ArchSpec(shortcut));
+        }
+
+        private String where(String path, int start) {
+            return "arch spec: layer " + path + " '" + quote(spec.substring(start, Math.min(n, at + 1))) + "': ";
+        }
+
+        private static boolean endsSequence(char c) {
+            return c == ')' || c == '|';
+        }
+    }
+
+    private static Layer parseLayer(String path, String name, String token, String argText) {
+        String where = "arch spec: layer " + path + " '" + quote(token) + "': ";
         Kind kind = Kind.byToken(name);
         if (kind == null) {
             String hint = hint(name);
@@ -417,6 +566,7 @@ public final class ArchSpec {
                 int k = intArg(where, kind, args, "k", 1, -1);
                 int stride = intArg(where, kind, args, "stride", 1, 1);
                 int pad = intArg(where, kind, args, "pad", 0, 0);
+                int groups = intArg(where, kind, args, "groups", 1, 1);
                 PaddingMode mode = PaddingMode.ZEROS;
                 String m = args.get("pad_mode");
                 if (m != null) {
@@ -429,7 +579,12 @@ public final class ArchSpec {
                                 + quote(m) + "'");
                     }
                 }
-                return Layer.conv(out, k, stride, pad, mode);
+                if (out % groups != 0) {
+                    throw new IllegalArgumentException(where + "groups " + groups + " must divide the output "
+                            + "channels " + out + " (and the input channels): each group maps in/groups channels "
+                            + "to out/groups");
+                }
+                return Layer.conv(out, k, stride, pad, mode, groups);
             }
             case MAXPOOL:
             case AVGPOOL: {
@@ -449,6 +604,9 @@ public final class ArchSpec {
             }
             case LEAKYRELU:
                 return Layer.leakyRelu(floatArg(where, kind, args, "slope"));
+            case RESIDUAL:
+                // with parentheses the parser reads it; without, splitArgs has refused it for lack of a body
+                throw new AssertionError(token);
             default:
                 return Layer.of(kind);
         }
@@ -570,6 +728,8 @@ public final class ArchSpec {
         switch (lower) {
             case "conv2d":
             case "convolution":
+            case "depthwise":
+            case "dwconv":
                 return "conv";
             case "linear":
             case "fc":
@@ -594,6 +754,20 @@ public final class ArchSpec {
             case "normalize":
             case "l2":
                 return "l2norm";
+            case "adaptiveavgpool2d":
+            case "global_avg_pool":
+            case "globalaveragepool":
+            case "gap":
+                return "globalavgpool";
+            case "parametric_relu":
+            case "prelu2d":
+                return "prelu";
+            case "res":
+            case "resblock":
+            case "residual_block":
+            case "basicblock":
+            case "skip":
+                return "residual";
             default:
                 return null;
         }
@@ -708,20 +882,35 @@ public final class ArchSpec {
 
     /**
      * The shape of one sample after each layer (entry i is the output of layer i), for one input sample of
-     * shape {@code inputShape} ([C, H, W] or [features]).
+     * shape {@code inputShape} ([C, H, W] or [features]). The layers inside residual blocks are checked too; a
+     * block's entry is its output.
      *
-     * @throws IllegalArgumentException naming the first layer that does not fit, its input shape and what it
-     *                                  needs
+     * @throws IllegalArgumentException naming the first layer that does not fit (by its path, such as
+     *                                  {@code 2.body.0}), its input shape and what it needs
      */
     public List<int[]> layerShapes(int[] inputShape) {
         checkInput(inputShape);
+        return shapesFrom(inputShape.clone(), "", "the model input");
+    }
+
+    /**
+     * Output shapes of the layers for input {@code x}; layer i is named {@code prefix + i} in errors and its input,
+     * for i = 0, is described as {@code inputName}.
+     */
+    private List<int[]> shapesFrom(int[] x, String prefix, String inputName) {
         List<int[]> shapes = new ArrayList<>(layers.size());
-        int[] x = inputShape.clone();
         for (int i = 0; i < layers.size(); i++) {
-            x = outputOf(i, x);
+            String from = i == 0 ? inputName : "the output of layer " + prefix + (i - 1) + " "
+                    + quote(layers.get(i - 1).toString());
+            x = outputOf(prefix + i, layers.get(i), x, from);
             shapes.add(x);
         }
         return shapes;
+    }
+
+    /** Output shapes for an input already checked by {@link #layerShapes}, so no error can arise. */
+    private List<int[]> checkedShapes(int[] x) {
+        return shapesFrom(x, "", "");
     }
 
     /** The shape of one output sample, e.g. {@code [128]} for the reference tower. */
@@ -732,163 +921,226 @@ public final class ArchSpec {
 
     /**
      * Floats of activation one input sample of shape {@code inputShape} flows through: the input plus every
-     * layer's output, computed from the shapes alone. A forward pass that records the autograd graph keeps all of
-     * them; one without it keeps fewer but adds its own workspaces (a convolution's unfolded input), so this is
-     * the order of the memory one sample takes to embed, whatever the weights. A few bytes of spec can make it
-     * huge: {@code conv(20,1)} on a 1x8000x8000 input is 1.3 G floats.
+     * layer's output (inside residual blocks too, and each block's sum), computed from the shapes alone. A forward
+     * pass that records the autograd graph keeps all of them; one without it keeps fewer but adds its own
+     * workspaces (a convolution's unfolded input), so this is the order of the memory one sample takes to embed,
+     * whatever the weights. A few bytes of spec can make it huge: {@code conv(20,1)} on a 1x8000x8000 input is
+     * 1.3 G floats.
      *
      * @throws IllegalArgumentException as {@link #layerShapes} when a layer does not fit its input
      */
     public long activationElements(int[] inputShape) {
-        List<int[]> shapes = layerShapes(inputShape);
-        long total = 1;
-        for (int d : inputShape) {
-            total *= d;  // checked against MAX_ELEMENTS by layerShapes
-        }
-        for (int[] shape : shapes) {
-            long size = 1;
-            for (int d : shape) {
-                size *= d;
+        layerShapes(inputShape);
+        return size(inputShape) + outputElements(inputShape);
+    }
+
+    /** Floats of every layer output for input x, nested layers included. */
+    private long outputElements(int[] x) {
+        List<int[]> shapes = checkedShapes(x);
+        long total = 0;
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            int[] in = i == 0 ? x : shapes.get(i - 1);
+            if (l.kind() == Kind.RESIDUAL) {
+                total += l.body().outputElements(in) + (l.shortcut() == null ? 0 : l.shortcut().outputElements(in));
             }
-            // each size is at most MAX_ELEMENTS < 2^31 and there are fewer than 2^31 layers: no overflow
-            total += size;
+            // each size is at most MAX_ELEMENTS < 2^31, and a spec has fewer than 2^31 layers: no overflow
+            total += size(shapes.get(i));
         }
         return total;
     }
 
-    /** Output shape of layer i for input x (one sample), or a failure naming the layer and both shapes. */
-    private int[] outputOf(int i, int[] x) {
-        Layer l = layers.get(i);
+    private static long size(int[] shape) {
+        long size = 1;
+        for (int d : shape) {
+            size *= d;
+        }
+        return size;
+    }
+
+    /**
+     * Output shape of layer {@code l} at {@code path} for input x (one sample, described as {@code from}), or a
+     * failure naming the layer and both shapes.
+     */
+    private static int[] outputOf(String path, Layer l, int[] x, String from) {
         switch (l.kind()) {
             case CONV: {
-                requireImage(i, x);
+                requireImage(path, l, x, from);
+                if (x[0] % l.groups() != 0) {
+                    throw shapeError(path, l, x, from, "its groups " + l.groups() + " must divide the input "
+                            + "channels " + x[0]);
+                }
                 if (l.padMode() == PaddingMode.REFLECT && (l.pad() >= x[1] || l.pad() >= x[2])) {
-                    throw shapeError(i, x, "reflection padding " + l.pad() + " must be smaller than the input's "
-                            + "height and width " + x[1] + "x" + x[2]);
+                    throw shapeError(path, l, x, from, "reflection padding " + l.pad() + " must be smaller than the "
+                            + "input's height and width " + x[1] + "x" + x[2]);
                 }
                 int span = l.kernel(); // no dilation in the grammar
                 long ph = x[1] + 2L * l.pad();
                 long pw = x[2] + 2L * l.pad();
                 if (span > ph || span > pw) {
-                    throw shapeError(i, x, "its " + l.kernel() + "x" + l.kernel() + " kernel is larger than the "
-                            + (l.pad() > 0 ? "padded " : "") + "input " + ph + "x" + pw);
+                    throw shapeError(path, l, x, from, "its " + l.kernel() + "x" + l.kernel() + " kernel is larger "
+                            + "than the " + (l.pad() > 0 ? "padded " : "") + "input " + ph + "x" + pw);
                 }
                 long[] y = {l.out(), (ph - span) / l.stride() + 1, (pw - span) / l.stride() + 1};
-                checkElements(i, "output", y);
-                checkElements(i, "weight", weightShape(l, x));
+                checkElements(path, l, "output", y);
+                checkElements(path, l, "weight", weightShape(l, x));
                 return new int[] {(int) y[0], (int) y[1], (int) y[2]};
             }
             case MAXPOOL:
             case AVGPOOL: {
-                requireImage(i, x);
+                requireImage(path, l, x, from);
                 if (l.kernel() > x[1] || l.kernel() > x[2]) {
-                    throw shapeError(i, x, "its " + l.kernel() + "x" + l.kernel() + " window is larger than the "
-                            + "input " + x[1] + "x" + x[2]);
+                    throw shapeError(path, l, x, from, "its " + l.kernel() + "x" + l.kernel() + " window is larger "
+                            + "than the input " + x[1] + "x" + x[2]);
                 }
                 return new int[] {x[0], (x[1] - l.kernel()) / l.stride() + 1, (x[2] - l.kernel()) / l.stride() + 1};
             }
+            case GLOBALAVGPOOL:
+                requireImage(path, l, x, from);
+                return new int[] {x[0], 1, 1};
             case DENSE: {
                 if (x.length != 1) {
-                    throw shapeError(i, x, "dense needs flat features [features] but gets [C, H, W]; put flatten "
-                            + "before it (dense does not flatten by itself, like PyTorch's nn.Linear); flatten "
-                            + "would give [" + ((long) x[0] * x[1] * x[2]) + "]");
+                    throw shapeError(path, l, x, from, "dense needs flat features [features] but gets [C, H, W]; "
+                            + "put flatten before it (dense does not flatten by itself, like PyTorch's nn.Linear); "
+                            + "flatten would give [" + ((long) x[0] * x[1] * x[2]) + "]");
                 }
-                checkElements(i, "weight", weightShape(l, x));
+                checkElements(path, l, "weight", weightShape(l, x));
                 return new int[] {l.out()};
             }
-            case FLATTEN: {
-                long size = 1;
-                for (int d : x) {
-                    size *= d;
-                }
-                return new int[] {(int) size}; // input sizes are checked against MAX_ELEMENTS
-            }
+            case FLATTEN:
+                return new int[] {(int) size(x)}; // input sizes are checked against MAX_ELEMENTS
+            case RESIDUAL:
+                return residualOutput(path, l, x, from);
             default:
-                // batchnorm (2d or 1d by rank), dropout, activations and l2norm keep the shape
+                // batchnorm (2d or 1d by rank), dropout, activations (prelu too) and l2norm keep the shape
                 return x;
         }
     }
 
-    private void requireImage(int i, int[] x) {
+    /** The body's output, after checking that the shortcut (identity or projection) gives the same shape. */
+    private static int[] residualOutput(String path, Layer l, int[] x, String from) {
+        String blockInput = "the input of residual block " + path;
+        List<int[]> body = l.body().shapesFrom(x, path + ".body.", blockInput);
+        int[] y = body.get(body.size() - 1);
+        if (l.shortcut() == null) {
+            if (!Arrays.equals(y, x)) {
+                String projection = x.length == 3 && y.length == 3
+                        ? "conv(" + y[0] + ",1" + (x[1] != y[1] ? ",stride=" + ceilDiv(x[1], y[1]) : "") + ")"
+                        : "dense(" + y[0] + ")";
+                throw shapeError(path, l, x, from, "its body gives " + Shapes.toString(y) + " but the identity "
+                        + "shortcut gives the input " + Shapes.toString(x) + ", and the two are added; a body that "
+                        + "changes the shape needs a projection after '|', e.g. residual(BODY | " + projection
+                        + " batchnorm)");
+            }
+        } else {
+            List<int[]> shortcut = l.shortcut().shapesFrom(x, path + ".shortcut.", blockInput);
+            int[] s = shortcut.get(shortcut.size() - 1);
+            if (!Arrays.equals(y, s)) {
+                throw shapeError(path, l, x, from, "its body gives " + Shapes.toString(y) + " but its shortcut "
+                        + "gives " + Shapes.toString(s) + ", and the two are added, so they must be equal");
+            }
+        }
+        return y;
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    private static void requireImage(String path, Layer l, int[] x, String from) {
         if (x.length != 3) {
-            Layer l = layers.get(i);
-            throw shapeError(i, x, l.kind().token + " needs an image input [C, H, W] but gets flat features"
-                    + (i == 0 ? "; give an input shape CxHxW such as 1x112x92"
+            throw shapeError(path, l, x, from, l.kind().token + " needs an image input [C, H, W] but gets flat "
+                    + "features" + (path.equals("0") ? "; give an input shape CxHxW such as 1x112x92"
                     : "; conv and pooling layers must come before flatten"));
         }
     }
 
-    private IllegalArgumentException shapeError(int i, int[] x, String problem) {
-        return new IllegalArgumentException("arch spec: layer " + i + " " + layers.get(i) + " does not fit its input "
-                + "shape " + Shapes.toString(x) + " (" + (i == 0 ? "the model input" : "the output of layer " + (i - 1)
-                + " " + layers.get(i - 1)) + "): " + problem);
+    private static IllegalArgumentException shapeError(String path, Layer l, int[] x, String from, String problem) {
+        return new IllegalArgumentException("arch spec: layer " + path + " " + quote(l.toString()) + " does not fit "
+                + "its input shape " + Shapes.toString(x) + " (" + from + "): " + problem);
     }
 
-    private void checkElements(int i, String what, long[] shape) {
+    private static void checkElements(String path, Layer l, String what, long[] shape) {
         long size = 1;
         for (long d : shape) {
             // size and d are both at most MAX_ELEMENTS < 2^31 here, so the product fits a long
             size = d > MAX_ELEMENTS ? d : size * d;
             if (size > MAX_ELEMENTS) {
-                throw new IllegalArgumentException("arch spec: layer " + i + " " + layers.get(i) + ": its " + what
-                        + " " + Arrays.toString(shape) + " has more elements than a tensor holds ("
+                throw new IllegalArgumentException("arch spec: layer " + path + " " + quote(l.toString()) + ": its "
+                        + what + " " + Arrays.toString(shape) + " has more elements than a tensor holds ("
                         + MAX_ELEMENTS + ")");
             }
         }
     }
 
-    /** [out, in, k, k] for conv, [out, in] for dense, given the layer's input shape x. */
+    /** [out, in/groups, k, k] for conv, [out, in] for dense, given the layer's input shape x. */
     private static long[] weightShape(Layer l, int[] x) {
-        return l.kind() == Kind.CONV ? new long[] {l.out(), x[0], l.kernel(), l.kernel()}
+        return l.kind() == Kind.CONV ? new long[] {l.out(), x[0] / l.groups(), l.kernel(), l.kernel()}
                 : new long[] {l.out(), x[0]};
     }
 
     /**
      * The state dict of the network this spec builds for {@code inputShape}: PyTorch's names
-     * ({@code 0.weight}, {@code 3.running_mean}) and shapes in PyTorch's order, computed without allocating
-     * anything, so a model file can be checked before a (possibly huge) network is built from its spec.
-     * Batch norm's {@code num_batches_tracked} has shape {@code []}.
+     * ({@code 0.weight}, {@code 3.running_mean}, {@code 2.body.0.weight}) and shapes in PyTorch's order, computed
+     * without allocating anything, so a model file can be checked before a (possibly huge) network is built from
+     * its spec. Batch norm's {@code num_batches_tracked} has shape {@code []}.
      */
     public LinkedHashMap<String, int[]> stateShapes(int[] inputShape) {
-        List<int[]> shapes = layerShapes(inputShape);
+        layerShapes(inputShape);
         LinkedHashMap<String, int[]> out = new LinkedHashMap<>();
+        addStateShapes("", inputShape, out);
+        return out;
+    }
+
+    private void addStateShapes(String prefix, int[] input, Map<String, int[]> out) {
+        List<int[]> shapes = checkedShapes(input);
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
-            int[] x = i == 0 ? inputShape : shapes.get(i - 1);
+            int[] x = i == 0 ? input : shapes.get(i - 1);
+            String name = prefix + i;
             switch (l.kind()) {
                 case CONV:
-                    out.put(i + ".weight", new int[] {l.out(), x[0], l.kernel(), l.kernel()});
-                    out.put(i + ".bias", new int[] {l.out()});
+                    out.put(name + ".weight", new int[] {l.out(), x[0] / l.groups(), l.kernel(), l.kernel()});
+                    out.put(name + ".bias", new int[] {l.out()});
                     break;
                 case DENSE:
-                    out.put(i + ".weight", new int[] {l.out(), x[0]});
-                    out.put(i + ".bias", new int[] {l.out()});
+                    out.put(name + ".weight", new int[] {l.out(), x[0]});
+                    out.put(name + ".bias", new int[] {l.out()});
                     break;
                 case BATCHNORM:
-                    out.put(i + ".weight", new int[] {x[0]});
-                    out.put(i + ".bias", new int[] {x[0]});
-                    out.put(i + ".running_mean", new int[] {x[0]});
-                    out.put(i + ".running_var", new int[] {x[0]});
-                    out.put(i + ".num_batches_tracked", new int[0]);
+                    out.put(name + ".weight", new int[] {x[0]});
+                    out.put(name + ".bias", new int[] {x[0]});
+                    out.put(name + ".running_mean", new int[] {x[0]});
+                    out.put(name + ".running_var", new int[] {x[0]});
+                    out.put(name + ".num_batches_tracked", new int[0]);
+                    break;
+                case PRELU:
+                    out.put(name + ".weight", new int[] {x[0]}); // one slope per channel or feature
+                    break;
+                case RESIDUAL:
+                    l.body().addStateShapes(name + ".body.", x, out);
+                    if (l.shortcut() != null) {
+                        l.shortcut().addStateShapes(name + ".shortcut.", x, out);
+                    }
                     break;
                 default:
                     break;
             }
         }
-        return out;
     }
 
     /** Trainable values of the network built for {@code inputShape} (buffers excluded), without building it. */
     public long parameterCount(int[] inputShape) {
+        return parametersUnder("", stateShapes(inputShape));
+    }
+
+    /** Trainable values among the state entries whose names start with {@code prefix}. */
+    private static long parametersUnder(String prefix, Map<String, int[]> state) {
         long n = 0;
-        for (Map.Entry<String, int[]> e : stateShapes(inputShape).entrySet()) {
+        for (Map.Entry<String, int[]> e : state.entrySet()) {
             String name = e.getKey();
-            if (name.endsWith(".weight") || name.endsWith(".bias")) {
-                long size = 1;
-                for (int d : e.getValue()) {
-                    size *= d;
-                }
-                n += size;
+            if (name.startsWith(prefix) && (name.endsWith(".weight") || name.endsWith(".bias"))) {
+                n += size(e.getValue());
             }
         }
         return n;
@@ -911,12 +1163,15 @@ public final class ArchSpec {
         if (rng == null) {
             throw new IllegalArgumentException("ArchSpec.build: rng is null");
         }
-        List<int[]> shapes = layerShapes(inputShape);
+        layerShapes(inputShape);
+        return buildChecked(inputShape, rng);
+    }
+
+    private Sequential buildChecked(int[] input, Rng rng) {
+        List<int[]> shapes = checkedShapes(input);
         Sequential model = new Sequential();
         for (int i = 0; i < layers.size(); i++) {
-            Layer l = layers.get(i);
-            int[] x = i == 0 ? inputShape : shapes.get(i - 1);
-            model.add(module(l, x, rng));
+            model.add(module(layers.get(i), i == 0 ? input : shapes.get(i - 1), rng));
         }
         return model;
     }
@@ -924,9 +1179,10 @@ public final class ArchSpec {
     /**
      * How {@code model} differs from what {@link #build} makes of this spec for {@code inputShape}, one line
      * per difference, empty when it does not: the number of layers, each layer's module type and settings
-     * (compared through its PyTorch-style repr, so a stride, padding or slope that differs shows), and the
-     * state-dict names and shapes. Used to refuse saving a model under a spec that does not describe it.
-     * Layers are compared without building the spec's dense layers, whose weights can be large.
+     * (compared through its PyTorch-style repr, so a stride, padding or slope that differs shows), residual
+     * blocks layer by layer, and the state-dict names and shapes. Used to refuse saving a model under a spec
+     * that does not describe it. Layers are compared without building the spec's dense layers, whose weights
+     * can be large.
      *
      * @throws IllegalArgumentException when the spec itself does not fit {@code inputShape}
      */
@@ -934,37 +1190,14 @@ public final class ArchSpec {
         if (model == null) {
             throw new IllegalArgumentException("ArchSpec.differences: model is null");
         }
-        List<int[]> shapes = layerShapes(inputShape);
+        layerShapes(inputShape);
         List<String> out = new ArrayList<>();
         if (!(model instanceof Sequential)) {
             out.add("the model is a " + model.getClass().getSimpleName() + ", the spec builds a Sequential of "
                     + layers.size() + (layers.size() == 1 ? " layer" : " layers"));
             return out;
         }
-        Sequential seq = (Sequential) model;
-        if (seq.size() != layers.size()) {
-            out.add("the model has " + seq.size() + " layers, the spec " + layers.size());
-        }
-        Rng scratch = new Rng(0);
-        for (int i = 0; i < Math.min(seq.size(), layers.size()); i++) {
-            Layer l = layers.get(i);
-            Module actual = seq.get(i);
-            int[] x = i == 0 ? inputShape : shapes.get(i - 1);
-            String expected;
-            boolean same;
-            if (l.kind() == Kind.DENSE) {
-                // checked field by field: building it would allocate the (possibly huge) weight
-                expected = "Linear(in_features=" + x[0] + ", out_features=" + l.out() + ", bias=True)";
-                same = actual instanceof Linear && ((Linear) actual).inFeatures() == x[0]
-                        && ((Linear) actual).outFeatures() == l.out() && ((Linear) actual).bias() != null;
-            } else {
-                expected = module(l, x, scratch).toString();
-                same = actual.toString().equals(expected);
-            }
-            if (!same) {
-                out.add("layer " + i + " (" + l + "): the spec builds " + expected + ", the model has " + actual);
-            }
-        }
+        addLayerDifferences("", (Sequential) model, inputShape, out);
         LinkedHashMap<String, int[]> want = stateShapes(inputShape);
         LinkedHashMap<String, Tensor> have = model.stateDict();
         want.forEach((name, shape) -> {
@@ -984,14 +1217,68 @@ public final class ArchSpec {
         return out;
     }
 
+    /** The differences of {@code seq} from these layers on input {@code input}, layer i named prefix + i. */
+    private void addLayerDifferences(String prefix, Sequential seq, int[] input, List<String> out) {
+        List<int[]> shapes = checkedShapes(input);
+        if (seq.size() != layers.size()) {
+            out.add((prefix.isEmpty() ? "" : "layer " + prefix.substring(0, prefix.length() - 1) + ": ")
+                    + "the model has " + seq.size() + " layers, the spec " + layers.size());
+        }
+        Rng scratch = new Rng(0);
+        for (int i = 0; i < Math.min(seq.size(), layers.size()); i++) {
+            Layer l = layers.get(i);
+            Module actual = seq.get(i);
+            int[] x = i == 0 ? input : shapes.get(i - 1);
+            String where = "layer " + prefix + i + " (" + quote(l.toString()) + "): ";
+            if (l.kind() == Kind.RESIDUAL) {
+                if (!(actual instanceof Residual)) {
+                    out.add(where + "the spec builds a Residual, the model has " + describe(actual));
+                    continue;
+                }
+                Residual r = (Residual) actual;
+                l.body().addLayerDifferences(prefix + i + ".body.", r.body(), x, out);
+                if (l.shortcut() != null && r.shortcut() != null) {
+                    l.shortcut().addLayerDifferences(prefix + i + ".shortcut.", r.shortcut(), x, out);
+                } else if (l.shortcut() != null || r.shortcut() != null) {
+                    out.add(where + "the spec has " + (l.shortcut() == null ? "the identity" : "a projection")
+                            + " shortcut, the model " + (r.shortcut() == null ? "the identity" : "a projection"));
+                }
+                continue;
+            }
+            String expected;
+            boolean same;
+            if (l.kind() == Kind.DENSE) {
+                // checked field by field: building it would allocate the (possibly huge) weight
+                expected = "Linear(in_features=" + x[0] + ", out_features=" + l.out() + ", bias=True)";
+                same = actual instanceof Linear && ((Linear) actual).inFeatures() == x[0]
+                        && ((Linear) actual).outFeatures() == l.out() && ((Linear) actual).bias() != null;
+            } else {
+                expected = module(l, x, scratch).toString();
+                same = actual.toString().equals(expected);
+            }
+            if (!same) {
+                out.add(where + "the spec builds " + expected + ", the model has " + describe(actual));
+            }
+        }
+    }
+
+    /** A leaf module's repr; a module with children by its type, its repr being many lines. */
+    private static String describe(Module m) {
+        return m.namedChildren().isEmpty() ? m.toString() : "a " + m.getClass().getSimpleName();
+    }
+
     private static Module module(Layer l, int[] x, Rng rng) {
         switch (l.kind()) {
             case CONV:
-                return new Conv2d(x[0], l.out(), l.kernel(), l.stride(), l.pad(), 1, l.padMode(), true, rng);
+                return l.groups() == 1
+                        ? new Conv2d(x[0], l.out(), l.kernel(), l.stride(), l.pad(), 1, l.padMode(), true, rng)
+                        : groupedConv(x[0], l, rng);
             case MAXPOOL:
                 return new MaxPool2d(l.kernel(), l.stride());
             case AVGPOOL:
                 return new AvgPool2d(l.kernel(), l.stride());
+            case GLOBALAVGPOOL:
+                return globalAvgPool();
             case DENSE:
                 return new Linear(x[0], l.out(), rng);
             case BATCHNORM:
@@ -1002,6 +1289,8 @@ public final class ArchSpec {
                 return new ReLU();
             case LEAKYRELU:
                 return new LeakyReLU(l.value());
+            case PRELU:
+                return prelu(x[0]);
             case SIGMOID:
                 return new Sigmoid();
             case TANH:
@@ -1010,9 +1299,30 @@ public final class ArchSpec {
                 return new Flatten();
             case L2NORM:
                 return new L2Normalize();
+            case RESIDUAL:
+                return new Residual(l.body().buildChecked(x, rng),
+                        l.shortcut() == null ? null : l.shortcut().buildChecked(x, rng));
             default:
                 throw new AssertionError(l.kind());
         }
+    }
+
+    // part A: wire to Conv2d(groups)/PReLU/GlobalAvgPool2d when layers18 merges
+    private static Module groupedConv(int inChannels, Layer l, Rng rng) {
+        throw new UnsupportedOperationException("arch spec: " + l + " on " + inChannels + " channels needs the "
+                + "grouped Conv2d, which is not in this build yet");
+    }
+
+    // part A: wire to Conv2d(groups)/PReLU/GlobalAvgPool2d when layers18 merges
+    private static Module prelu(int numParameters) {
+        throw new UnsupportedOperationException("arch spec: prelu (" + numParameters + " slopes) needs the PReLU "
+                + "module, which is not in this build yet");
+    }
+
+    // part A: wire to Conv2d(groups)/PReLU/GlobalAvgPool2d when layers18 merges
+    private static Module globalAvgPool() {
+        throw new UnsupportedOperationException("arch spec: globalavgpool needs the GlobalAvgPool2d module, which "
+                + "is not in this build yet");
     }
 
     // =====================================================================================================
@@ -1021,34 +1331,49 @@ public final class ArchSpec {
 
     /**
      * One line per layer: index, spec token, output shape and parameter count, then the total; what a
-     * command-line tool prints to show a model.
+     * command-line tool prints to show a model. A residual block's line shows its output and all its
+     * parameters, and the lines of its layers follow, indented, under their paths ({@code 2.body.0}).
      */
     public String summary(int[] inputShape) {
-        List<int[]> shapes = layerShapes(inputShape);
+        layerShapes(inputShape);
         LinkedHashMap<String, int[]> state = stateShapes(inputShape);
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%5s  %-28s %-18s %12s%n", "index", "layer", "output", "parameters"));
-        sb.append(String.format(Locale.ROOT, "%5s  %-28s %-18s %12s%n", "", "input", formatInput(inputShape), ""));
-        for (int i = 0; i < layers.size(); i++) {
-            long params = 0;
-            for (String t : new String[] {".weight", ".bias"}) {
-                int[] s = state.get(i + t);
-                if (s != null) {
-                    long size = 1;
-                    for (int d : s) {
-                        size *= d;
-                    }
-                    params += size;
-                }
-            }
-            sb.append(String.format(Locale.ROOT, "%5d  %-28s %-18s %12d%n", i, layers.get(i),
-                    formatInput(shapes.get(i)), params));
+        List<String[]> rows = new ArrayList<>();
+        addSummaryRows("", "", inputShape, state, rows);
+        int width = 5;
+        for (String[] row : rows) {
+            width = Math.max(width, row[0].length());
         }
-        sb.append(String.format(Locale.ROOT, "%5s  %-28s %-18s %12d%n", "", "total", "",
-                parameterCount(inputShape)));
+        String format = "%" + width + "s  %-28s %-18s %12s%n";
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, format, "index", "layer", "output", "parameters"));
+        sb.append(String.format(Locale.ROOT, format, "", "input", formatInput(inputShape), ""));
+        for (String[] row : rows) {
+            sb.append(String.format(Locale.ROOT, format, (Object[]) row));
+        }
+        sb.append(String.format(Locale.ROOT, format, "", "total", "", parameterCount(inputShape)));
         StringBuilder trimmed = new StringBuilder();
         sb.toString().lines().forEach(line -> trimmed.append(line.stripTrailing()).append('\n'));
         return trimmed.toString();
+    }
+
+    private void addSummaryRows(String prefix, String indent, int[] input, Map<String, int[]> state,
+                                List<String[]> rows) {
+        List<int[]> shapes = checkedShapes(input);
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            String path = prefix + i;
+            boolean block = l.kind() == Kind.RESIDUAL;
+            String label = !block ? l.toString() : l.shortcut() == null ? "residual" : "residual, projection";
+            rows.add(new String[] {path, indent + label, formatInput(shapes.get(i)),
+                                   Long.toString(parametersUnder(path + ".", state))});
+            if (block) {
+                int[] x = i == 0 ? input : shapes.get(i - 1);
+                l.body().addSummaryRows(path + ".body.", indent + "  ", x, state, rows);
+                if (l.shortcut() != null) {
+                    l.shortcut().addSummaryRows(path + ".shortcut.", indent + "  ", x, state, rows);
+                }
+            }
+        }
     }
 
     /** The canonical spec: layers separated by one space, defaults left out. */

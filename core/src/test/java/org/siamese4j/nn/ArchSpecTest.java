@@ -28,22 +28,22 @@ class ArchSpecTest {
 
     static final int[] ALL_KINDS_INPUT = {3, 9, 7};
 
-    private static AbstractThrowableAssert<?, ? extends Throwable> assertParseFails(String spec) {
+    static AbstractThrowableAssert<?, ? extends Throwable> assertParseFails(String spec) {
         return assertThatThrownBy(() -> ArchSpec.parse(spec)).isInstanceOf(IllegalArgumentException.class);
     }
 
-    private static AbstractThrowableAssert<?, ? extends Throwable> assertBuildFails(String spec, int... input) {
+    static AbstractThrowableAssert<?, ? extends Throwable> assertBuildFails(String spec, int... input) {
         ArchSpec arch = ArchSpec.parse(spec);
         return assertThatThrownBy(() -> arch.build(input, new Rng(1))).isInstanceOf(IllegalArgumentException.class);
     }
 
-    private static Map<String, List<Integer>> shapesOf(Map<String, Tensor> stateDict) {
+    static Map<String, List<Integer>> shapesOf(Map<String, Tensor> stateDict) {
         Map<String, List<Integer>> out = new LinkedHashMap<>();
         stateDict.forEach((name, t) -> out.put(name, boxed(t.shape())));
         return out;
     }
 
-    private static List<Integer> boxed(int[] shape) {
+    static List<Integer> boxed(int[] shape) {
         List<Integer> out = new ArrayList<>();
         for (int d : shape) {
             out.add(d);
@@ -143,6 +143,17 @@ class ArchSpecTest {
         assertThat(strided.layerShapes(new int[] {3, 32, 32}).get(0)).containsExactly(16, 16, 16);
         assertThat(strided.outputShape(new int[] {3, 32, 32})).containsExactly(10);
         assertThat(ArchSpec.parse("dense(8) tanh dense(1) sigmoid").outputShape(new int[] {2})).containsExactly(1);
+        ArchSpec resnet = ArchSpec.parse("conv(16,3,pad=1) batchnorm relu residual(conv(16,3,pad=1) batchnorm relu "
+                + "conv(16,3,pad=1) batchnorm) relu residual(conv(32,3,stride=2,pad=1) batchnorm relu conv(32,3,pad=1) "
+                + "batchnorm | conv(32,1,stride=2) batchnorm) relu globalavgpool flatten dense(64) l2norm");
+        assertThat(resnet.layerShapes(new int[] {1, 56, 46}).get(5)).containsExactly(32, 28, 23);
+        assertThat(resnet.outputShape(new int[] {1, 56, 46})).containsExactly(64);
+        ArchSpec blocks = ArchSpec.parse("residual(conv(64,3,pad=1) batchnorm relu conv(64,3,pad=1) batchnorm) relu "
+                + "residual(conv(128,3,stride=2,pad=1) batchnorm relu conv(128,3,pad=1) batchnorm | "
+                + "conv(128,1,stride=2) batchnorm) relu");
+        assertThat(blocks.outputShape(new int[] {64, 14, 14})).containsExactly(128, 7, 7);
+        assertThat(ArchSpec.parse("conv(64,3,pad=1,groups=64) batchnorm prelu conv(128,1) batchnorm prelu")
+                .outputShape(new int[] {64, 14, 14})).containsExactly(128, 14, 14);
     }
 
     // ------------------------------------------------------------------------------------ every layer kind
@@ -293,7 +304,8 @@ class ArchSpecTest {
         assertThat(built).isEqualTo(ArchSpec.parse(
                 "conv(32,3,pad=1) relu maxpool(2) flatten dense(10) dropout(0.5) leakyrelu(0.2) avgpool(1) conv(3,1)"));
         assertThat(built.size()).isEqualTo(9);
-        assertThat(Kind.CONV.usage()).isEqualTo("conv(out,k[,stride=s][,pad=p][,pad_mode=zeros|reflect])");
+        assertThat(Kind.CONV.usage())
+                .isEqualTo("conv(out,k[,stride=s][,pad=p][,pad_mode=zeros|reflect][,groups=g])");
         assertThat(Kind.MAXPOOL.usage()).isEqualTo("maxpool(k[,stride=s])");
         assertThat(Kind.RELU.usage()).isEqualTo("relu");
     }
@@ -316,6 +328,85 @@ class ArchSpecTest {
                 .hasMessageContaining("at least one layer");
     }
 
+    // ------------------------------------------------------------------------------------ groups, prelu, globalavgpool
+
+    /** A depthwise separable block with PReLU, then global pooling: what MobileFaceNet-like towers are made of. */
+    static final String DEPTHWISE = "conv(16,3,stride=2,pad=1) prelu conv(16,3,pad=1,groups=16) prelu conv(32,1) "
+            + "conv(32,3,groups=4) globalavgpool flatten dense(8) prelu";
+
+    @Test
+    void groupsPreluAndGlobalAvgPoolParseAndPrintCanonically() {
+        ArchSpec spec = ArchSpec.parse(DEPTHWISE);
+        assertThat(spec.toString()).isEqualTo(DEPTHWISE);
+        assertThat(ArchSpec.parse(spec.toString())).isEqualTo(spec);
+        assertThat(spec.layers().get(2)).isEqualTo(Layer.conv(16, 3, 1, 1, PaddingMode.ZEROS, 16));
+        assertThat(spec.layers().get(2).groups()).isEqualTo(16);
+        assertThat(spec.layers().get(4).groups()).as("the default").isEqualTo(1);
+        assertThat(spec.layers().get(1)).isEqualTo(Layer.of(Kind.PRELU));
+        assertThat(spec.layers().get(6)).isEqualTo(Layer.of(Kind.GLOBALAVGPOOL));
+        assertThat(ArchSpec.parse("conv(8,3,groups=1) prelu() globalavgpool( )").toString())
+                .isEqualTo("conv(8,3) prelu globalavgpool");
+        assertThat(ArchSpec.parse("conv(out=8,k=3,groups=2,pad=1)").toString()).isEqualTo("conv(8,3,pad=1,groups=2)");
+        assertThat(Kind.PRELU.usage()).isEqualTo("prelu");
+        assertThat(Kind.GLOBALAVGPOOL.usage()).isEqualTo("globalavgpool");
+    }
+
+    @Test
+    void groupsMustDivideTheOutputWhenParsedAndTheInputWhenShaped() {
+        assertParseFails("conv(8,3,groups=3)").hasMessageContaining("layer 0 'conv(8,3,groups=3)'")
+                .hasMessageContaining("groups 3 must divide the output channels 8");
+        assertParseFails("conv(8,3,groups=0)").hasMessageContaining("groups must be at least 1, got 0");
+        assertParseFails("prelu(2)").hasMessageContaining("prelu takes no arguments");
+        assertParseFails("gap").hasMessageContaining("did you mean 'globalavgpool'");
+        assertThatThrownBy(() -> Layer.conv(8, 3, 1, 0, PaddingMode.ZEROS, 3))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("groups 3 must divide");
+        assertThatThrownBy(() -> new Layer(Kind.RELU, 0, 0, 0, 0, null, 0f, 2, null, null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("relu takes no groups");
+        ArchSpec grouped = ArchSpec.parse("conv(6,3,groups=3)");
+        assertThatThrownBy(() -> grouped.layerShapes(new int[] {4, 5, 5})).isInstanceOf(
+                IllegalArgumentException.class).hasMessageContaining("layer 0 conv(6,3,groups=3)")
+                .hasMessageContaining("[4, 5, 5]").hasMessageContaining("groups 3 must divide the input channels 4");
+        assertThat(grouped.outputShape(new int[] {3, 5, 5})).containsExactly(6, 3, 3);
+        assertThatThrownBy(() -> ArchSpec.parse("flatten globalavgpool").layerShapes(new int[] {2, 3, 3}))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("layer 1 globalavgpool")
+                .hasMessageContaining("needs an image input");
+    }
+
+    @Test
+    void groupsPreluAndGlobalAvgPoolInferShapesAndStateShapes() {
+        ArchSpec spec = ArchSpec.parse(DEPTHWISE);
+        int[] input = {3, 12, 11};
+        List<int[]> shapes = spec.layerShapes(input);
+        assertThat(shapes.get(0)).containsExactly(16, 6, 6);
+        assertThat(shapes.get(1)).containsExactly(16, 6, 6);
+        assertThat(shapes.get(5)).containsExactly(32, 4, 4);
+        assertThat(shapes.get(6)).containsExactly(32, 1, 1);
+        assertThat(shapes.get(7)).containsExactly(32);
+        assertThat(spec.outputShape(input)).containsExactly(8);
+        Map<String, List<Integer>> state = new LinkedHashMap<>();
+        spec.stateShapes(input).forEach((name, shape) -> state.put(name, boxed(shape)));
+        Map<String, List<Integer>> expected = new LinkedHashMap<>();
+        expected.put("0.weight", List.of(16, 3, 3, 3));
+        expected.put("0.bias", List.of(16));
+        expected.put("1.weight", List.of(16));              // PyTorch's nn.PReLU(16): one slope per channel
+        expected.put("2.weight", List.of(16, 1, 3, 3));     // depthwise: in/groups = 1
+        expected.put("2.bias", List.of(16));
+        expected.put("3.weight", List.of(16));
+        expected.put("4.weight", List.of(32, 16, 1, 1));
+        expected.put("4.bias", List.of(32));
+        expected.put("5.weight", List.of(32, 8, 3, 3));     // 4 groups of 32/4 = 8 input channels
+        expected.put("5.bias", List.of(32));
+        expected.put("8.weight", List.of(8, 32));
+        expected.put("8.bias", List.of(8));
+        expected.put("9.weight", List.of(8));               // on features: one slope per feature
+        assertThat(state).containsExactlyEntriesOf(expected);
+        long params = 16 * 27 + 16 + 16 + 16 * 9 + 16 + 16 + 32 * 16 + 32 + 32 * 8 * 9 + 32 + 8 * 32 + 8 + 8;
+        assertThat(spec.parameterCount(input)).isEqualTo(params);
+        // activations: input, then each layer's output
+        long activations = 3 * 12 * 11 + 4 * (16 * 6 * 6) + 32 * 6 * 6 + 32 * 4 * 4 + 32 + 32 + 8 + 8;
+        assertThat(spec.activationElements(input)).isEqualTo(activations);
+    }
+
     // ------------------------------------------------------------------------------------ parse errors
 
     @Test
@@ -329,7 +420,7 @@ class ArchSpecTest {
     void unknownLayerNamesTheIndexTokenAndValidLayers() {
         assertParseFails("relu relu linear(3)").hasMessageContaining("layer 2 'linear(3)'")
                 .hasMessageContaining("unknown layer 'linear'").hasMessageContaining("did you mean 'dense'")
-                .hasMessageContaining("conv(out,k[,stride=s][,pad=p][,pad_mode=zeros|reflect])")
+                .hasMessageContaining("conv(out,k[,stride=s][,pad=p][,pad_mode=zeros|reflect][,groups=g])")
                 .hasMessageContaining("l2norm");
         assertParseFails("Conv(8,3)").hasMessageContaining("layer 0").hasMessageContaining("did you mean 'conv'");
         assertParseFails("relu softmax").hasMessageContaining("layer 1 'softmax'")

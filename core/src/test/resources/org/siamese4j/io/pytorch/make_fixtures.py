@@ -91,19 +91,24 @@ def load_file(path):
     return {k: tensors[k] for k in header}, metadata
 
 
-def make():
-    torch.manual_seed(15)
-    model = build()
-    # Batch-norm scale and shift away from 1 and 0, so loading them wrongly shows.
-    for i in (1, 6):
-        nn.init.uniform_(model[i].weight, 0.5, 1.5)
-        nn.init.uniform_(model[i].bias, -0.5, 0.5)
+def settle(model, batchnorms, input_shape):
+    """Moves the batch norms away from their initial state, so loading one wrongly shows; leaves eval mode on."""
+    # Scale and shift away from 1 and 0.
+    for bn in batchnorms:
+        nn.init.uniform_(bn.weight, 0.5, 1.5)
+        nn.init.uniform_(bn.bias, -0.5, 0.5)
     # Three training-mode passes: running statistics move and num_batches_tracked becomes 3.
     model.train()
     with torch.no_grad():
         for _ in range(3):
-            model(torch.randn(4, *INPUT) * 1.5 + 0.25)
+            model(torch.randn(4, *input_shape) * 1.5 + 0.25)
     model.eval()
+
+
+def make():
+    torch.manual_seed(15)
+    model = build()
+    settle(model, (model[1], model[6]), INPUT)
     state = model.state_dict()
     assert state["1.num_batches_tracked"].dtype == torch.int64 and state["1.num_batches_tracked"].item() == 3
     save_file(state, HERE / "fixture.safetensors", metadata={"arch": ARCH, "input": "x".join(map(str, INPUT))})
