@@ -12,4 +12,5 @@ module org.siamese4j.core {
     exports org.siamese4j.optim;
     exports org.siamese4j.data;
     exports org.siamese4j.io;
+    exports org.siamese4j.onnx;
 }

@@ -42,6 +42,14 @@ public class ModelFormatException extends IOException {
         return location == null ? file + ": " + problem : file + ": " + problem + " (at " + location + ")";
     }
 
+    /**
+     * {@code s} in double quotes with control characters and backslashes escaped, cut at 200 characters: for
+     * names read from a file, which may hold anything, inside a one-line message.
+     */
+    public static String quoted(String s) {
+        return Json.quoteForMessage(s);
+    }
+
     /** The file (or source name) that was being read. */
     public String file() {
         return file;

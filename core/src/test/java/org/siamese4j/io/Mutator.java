@@ -4,16 +4,14 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+
+import org.siamese4j.io.FuzzRunner.Mutation;
 
 /** Damages valid safetensors files the ways disks, networks and attackers do, for the fuzz test. */
 final class Mutator {
     private Mutator() {
-    }
-
-    record Mutation(String kind, String description, byte[] bytes) {
     }
 
     static final String[] KINDS = {
@@ -40,51 +38,13 @@ final class Mutator {
         byte[] b = base.clone();
         int headerEnd = headerEnd(b);
         switch (kind) {
-            case "bitflip": {
-                int flips = 1 + r.nextInt(4);
-                StringBuilder d = new StringBuilder("flip bits");
-                for (int i = 0; i < flips; i++) {
-                    // Half the flips land in the length field and header, where the parsing happens.
-                    int at = r.nextBoolean() ? r.nextInt(headerEnd) : r.nextInt(b.length);
-                    int bit = r.nextInt(8);
-                    b[at] ^= (byte) (1 << bit);
-                    d.append(' ').append(at).append(':').append(bit);
-                }
-                return new Mutation(kind, d.toString(), b);
-            }
-            case "truncate": {
-                int len = r.nextInt(b.length);
-                return new Mutation(kind, "truncate to " + len, Arrays.copyOf(b, len));
-            }
-            case "splice": {
-                byte[] donor = others.get(r.nextInt(others.size()));
-                int from = r.nextInt(donor.length);
-                int len = r.nextInt(Math.min(64, donor.length - from) + 1);
-                int at = r.nextInt(b.length + 1);
-                int replace = r.nextBoolean() ? Math.min(len, b.length - at) : 0;
-                byte[] out = new byte[b.length - replace + len];
-                System.arraycopy(b, 0, out, 0, at);
-                System.arraycopy(donor, from, out, at, len);
-                System.arraycopy(b, at + replace, out, at + len, b.length - at - replace);
-                return new Mutation(kind, "splice " + len + " bytes from " + from + " at " + at + " replacing "
-                        + replace, out);
-            }
-            case "delete": {
-                int at = r.nextInt(b.length);
-                int len = 1 + r.nextInt(Math.min(32, b.length - at));
-                byte[] out = new byte[b.length - len];
-                System.arraycopy(b, 0, out, 0, at);
-                System.arraycopy(b, at + len, out, at, b.length - at - len);
-                return new Mutation(kind, "delete " + len + " bytes at " + at, out);
-            }
-            case "duplicate": {
-                int at = r.nextInt(b.length);
-                int len = 1 + r.nextInt(Math.min(48, b.length - at));
-                byte[] out = new byte[b.length + len];
-                System.arraycopy(b, 0, out, 0, at + len);
-                System.arraycopy(b, at, out, at + len, b.length - at);
-                return new Mutation(kind, "duplicate " + len + " bytes at " + at, out);
-            }
+            case "bitflip":
+            case "truncate":
+            case "splice":
+            case "delete":
+            case "duplicate":
+                // half the flips land in the length field and header, where the parsing happens
+                return FuzzRunner.damage(kind, base, others, r, headerEnd);
             case "length": {
                 long n = headerEnd - 8;
                 long[] choices = {0, 1, 2, n - 1, n + 1, n - 8, n + 8, b.length - 8, b.length - 7, b.length,
@@ -113,7 +73,7 @@ final class Mutator {
                 } else {
                     replacement = "1";
                 }
-                byte[] out = replace(b, run[0], run[1], replacement.getBytes(StandardCharsets.US_ASCII));
+                byte[] out = FuzzRunner.replace(b, run[0], run[1], replacement.getBytes(StandardCharsets.US_ASCII));
                 if (kind.equals("number+length")) {
                     fixLength(out, headerEnd - 8 + replacement.length() - old.length());
                 }
@@ -124,7 +84,7 @@ final class Mutator {
                 int at = 8 + r.nextInt(Math.max(1, headerEnd - 8));
                 int replace = r.nextBoolean() ? Math.min(1, headerEnd - at) : 0;
                 byte[] t = token.getBytes(StandardCharsets.UTF_8);
-                byte[] out = replace(b, at, at + replace, t);
+                byte[] out = FuzzRunner.replace(b, at, at + replace, t);
                 fixLength(out, headerEnd - 8 + t.length - replace);
                 return new Mutation(kind, "token " + Json.quoteForMessage(token) + " at " + at
                         + (replace > 0 ? " replacing a byte" : ""), out);
@@ -144,7 +104,7 @@ final class Mutator {
                     end++;
                 }
                 String dtype = DTYPES[r.nextInt(DTYPES.length)];
-                byte[] out = replace(b, start, end, dtype.getBytes(StandardCharsets.US_ASCII));
+                byte[] out = FuzzRunner.replace(b, start, end, dtype.getBytes(StandardCharsets.US_ASCII));
                 fixLength(out, headerEnd - 8 + dtype.length() - (end - start));
                 return new Mutation(kind, "dtype at " + start + " -> " + dtype, out);
             }
@@ -186,14 +146,6 @@ final class Mutator {
             }
         }
         return runs;
-    }
-
-    private static byte[] replace(byte[] b, int start, int end, byte[] with) {
-        byte[] out = new byte[b.length - (end - start) + with.length];
-        System.arraycopy(b, 0, out, 0, start);
-        System.arraycopy(with, 0, out, start, with.length);
-        System.arraycopy(b, end, out, start + with.length, b.length - end);
-        return out;
     }
 
     private static void fixLength(byte[] b, long headerLength) {

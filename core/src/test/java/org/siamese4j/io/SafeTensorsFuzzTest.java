@@ -11,7 +11,6 @@ import static org.siamese4j.io.Bytes.u16;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,11 +18,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,12 +37,6 @@ class SafeTensorsFuzzTest {
     private static final int CASES = 5000;
     /** Every this-many cases also go through a real file, checking the folder is left as it was. */
     private static final int FILE_EVERY = 25;
-    /**
-     * Bound per case, in CPU time of the reading thread (wall time flakes on a loaded machine: GC pauses
-     * and descheduling of 2 s were seen). A case that blocks instead of spinning is caught by the overall
-     * preemptive timeout.
-     */
-    private static final long MAX_CPU_NANOS_PER_CASE = 1_000_000_000L;
 
     @TempDir
     Path dir;
@@ -64,14 +54,7 @@ class SafeTensorsFuzzTest {
     @Test
     void mutatedFilesLoadOrFailWithModelFormatExceptionOnly() {
         Map<String, int[]> stats = assertTimeoutPreemptively(Duration.ofSeconds(60), this::fuzz);
-        int rejected = stats.values().stream().mapToInt(s -> s[1]).sum();
-        int total = stats.values().stream().mapToInt(s -> s[0] + s[1]).sum();
-        assertThat(total).isEqualTo(CASES);
-        assertThat(rejected).as("rejected of %d: %s", total, describe(stats)).isGreaterThan(CASES / 2);
-        for (String kind : Mutator.KINDS) {
-            assertThat(stats.get(kind)).as(kind).isNotNull();
-            assertThat(stats.get(kind)[1]).as("%s mutations rejected: %s", kind, describe(stats)).isPositive();
-        }
+        FuzzRunner.assertRejections(stats, List.of(Mutator.KINDS), CASES);
     }
 
     private Map<String, int[]> fuzz() throws IOException {
@@ -79,79 +62,17 @@ class SafeTensorsFuzzTest {
         for (byte[] s : seeds) {
             SafeTensors.read(s, "seed"); // the seeds themselves are valid
         }
-        Path caseFile = dir.resolve("case.safetensors");
-        Map<String, int[]> stats = new TreeMap<>();
-        Random master = new Random(SEED);
-        for (int c = 0; c < CASES; c++) {
-            long caseSeed = master.nextLong();
-            Random r = new Random(caseSeed);
-            Mutator.Mutation m = Mutator.mutate(seeds.get(r.nextInt(seeds.size())), seeds, r);
-            int caseNumber = c;
-            Supplier<String> what = () -> "case " + caseNumber + " (seed " + caseSeed + ", " + m.kind() + ": "
-                    + m.description() + ")";
-            String problem = load(() -> SafeTensors.read(m.bytes(), "case"), "case", m.bytes().length, what);
-            if (c % FILE_EVERY == 0) {
-                Files.write(caseFile, m.bytes());
-                List<String> before = listing();
-                String fromFile = load(() -> SafeTensors.read(caseFile), caseFile.toString(), m.bytes().length, what);
-                assertThat(listing()).as("folder after reading %s", what.get()).isEqualTo(before);
-                assertThat(fromFile).as("file and byte[] readers agree on %s", what.get()).isEqualTo(problem);
-            }
-            stats.computeIfAbsent(m.kind(), k -> new int[2])[problem == null ? 0 : 1]++;
-        }
-        return stats;
+        return FuzzRunner.run(SEED, CASES, seeds, Mutator::mutate,
+                (bytes, size, what) -> load(() -> SafeTensors.read(bytes, "case"), "case", size, what),
+                dir.resolve("case.safetensors"), FILE_EVERY,
+                (file, size, what) -> load(() -> SafeTensors.read(file), file.toString(), size, what));
     }
 
-    /**
-     * Runs one read; returns null on success or the problem text; fails on anything else. Plain checks
-     * rather than AssertJ here: this runs thousands of times.
-     */
+    /** One read: null on success or the problem; fails on any other exception, or too much time or memory. */
     private static String load(Callable<Contents> reader, String source, int size, Supplier<String> what) {
-        long allocatedBefore = ThreadCounters.allocatedBytes();
-        long cpuBefore = ThreadCounters.cpuNanos();
-        Throwable thrown = null;
-        try {
-            reader.call();
-        } catch (Throwable t) {
-            thrown = t;
-        }
-        long cpu = ThreadCounters.cpuNanos() - cpuBefore;
-        long allocated = ThreadCounters.allocatedBytes() - allocatedBefore;
-        if (thrown != null && !(thrown instanceof ModelFormatException)) {
-            throw new AssertionError(what.get() + ": expected ModelFormatException, got " + thrown, thrown);
-        }
-        if (cpuBefore >= 0 && cpu > MAX_CPU_NANOS_PER_CASE) {
-            throw new AssertionError(what.get() + " took " + cpu / 1_000_000 + " ms of CPU");
-        }
         // Parsing allocates a few times the file size, plus class loading on first use; a hostile size
         // claim (the mutations make claims up to 100 MB and far beyond) must not turn into memory.
-        if (allocatedBefore >= 0 && allocated > (16L << 20) + 16L * size) {
-            throw new AssertionError(what.get() + " allocated " + allocated + " bytes for a " + size + "-byte file");
-        }
-        if (thrown == null) {
-            return null;
-        }
-        ModelFormatException e = (ModelFormatException) thrown;
-        if (!e.file().equals(source) || e.problem().isBlank() || !e.getMessage().startsWith(source + ": " + e.problem())
-                || e.getMessage().contains("\n")) {
-            throw new AssertionError(what.get() + ": badly formed message: " + e.getMessage(), e);
-        }
-        return e.problem();
-    }
-
-    private List<String> listing() throws IOException {
-        try (Stream<Path> files = Files.list(dir)) {
-            List<String> out = new ArrayList<>();
-            for (Path p : (Iterable<Path>) files.sorted()::iterator) {
-                out.add(p.getFileName() + " " + Files.size(p) + " " + Files.getLastModifiedTime(p));
-            }
-            return out;
-        }
-    }
-
-    private static String describe(Map<String, int[]> stats) {
-        return stats.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()[0] + " ok/" + e.getValue()[1]
-                + " rejected").collect(Collectors.joining(", "));
+        return FuzzRunner.read(reader, ModelFormatException.class, source, (16L << 20) + 16L * size, what).problem();
     }
 
     /** Valid files of different shapes: from our writer, and one built by hand with every dtype. */
@@ -198,8 +119,8 @@ class SafeTensorsFuzzTest {
     void seedsReplayDeterministically() throws IOException {
         // The same seed gives the same mutation, so a failing case number can be replayed.
         List<byte[]> seeds = seeds();
-        Mutator.Mutation a = Mutator.mutate(seeds.get(0), seeds, new Random(99));
-        Mutator.Mutation b = Mutator.mutate(seeds.get(0), seeds, new Random(99));
+        FuzzRunner.Mutation a = Mutator.mutate(seeds.get(0), seeds, new Random(99));
+        FuzzRunner.Mutation b = Mutator.mutate(seeds.get(0), seeds, new Random(99));
         assertThat(a.bytes()).isEqualTo(b.bytes());
         assertThat(a.description()).isEqualTo(b.description());
         if (a.bytes().length == 0) {

@@ -11,9 +11,10 @@ import java.lang.reflect.Method;
  * would otherwise hide the allocation rather than fail with OutOfMemoryError). CPU time bounds the work
  * per fuzz case without flaking when a loaded machine deschedules the thread or the GC pauses it.
  * Reached reflectively: the test sources are compiled inside the core module, which does not read
- * {@code java.management}. Where the JVM cannot count, the readings are -1 and the checks are skipped.
+ * {@code java.management}. Where the JVM cannot count, the readings are -1 and the checks are skipped. Public for
+ * the fuzz tests of other packages (the ONNX reader's).
  */
-final class ThreadCounters {
+public final class ThreadCounters {
     private static final Object BEAN;
     private static final Method ALLOCATED;
     private static final Method CPU;
@@ -46,7 +47,7 @@ final class ThreadCounters {
 
     /** Bytes this thread has allocated so far, or -1 where the JVM cannot tell. */
     @SuppressWarnings("deprecation") // Thread.getId: threadId() is JDK 19+
-    static long allocatedBytes() {
+    public static long allocatedBytes() {
         try {
             return ALLOCATED == null ? -1 : (Long) ALLOCATED.invoke(BEAN, Thread.currentThread().getId());
         } catch (ReflectiveOperationException e) {
@@ -55,7 +56,7 @@ final class ThreadCounters {
     }
 
     /** CPU nanoseconds this thread has used so far, or -1 where the JVM cannot tell. */
-    static long cpuNanos() {
+    public static long cpuNanos() {
         try {
             return CPU == null ? -1 : (Long) CPU.invoke(BEAN);
         } catch (ReflectiveOperationException e) {
@@ -64,7 +65,7 @@ final class ThreadCounters {
     }
 
     /** Asserts that this thread allocated fewer than {@code limit} bytes since {@code before}. */
-    static void assertAllocatedBelow(long before, long limit) {
+    public static void assertAllocatedBelow(long before, long limit) {
         long now = allocatedBytes();
         if (before >= 0 && now >= 0) {
             assertThat(now - before).as("bytes allocated").isLessThan(limit);
