@@ -26,6 +26,18 @@ public final class Functional {
         return ConvOps.conv2d(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, padding);
     }
 
+    /**
+     * Grouped convolution, as PyTorch's {@code groups}: the C input and O output channels are cut into
+     * {@code groups} equal runs (both must divide), output run k sees input run k only, and the weight is
+     * [O, C/groups, kH, kW]. groups = 1 is the convolution above; groups = C is a depthwise convolution (each output
+     * channel filters one input channel; O = C times a channel multiplier), which has kernels of its own.
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW,
+                                int dilationH, int dilationW, PaddingMode paddingMode, int groups) {
+        return ConvOps.conv2d(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, paddingMode,
+                groups);
+    }
+
     /** Square stride and zero padding, no dilation. */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int pad) {
         return conv2d(x, weight, bias, stride, stride, pad, pad, 1, 1, PaddingMode.ZEROS);
@@ -38,8 +50,15 @@ public final class Functional {
      */
     public static Tensor conv2dReluMaxPool2(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH,
                                             int padW, int dilationH, int dilationW, PaddingMode padding) {
+        return conv2dReluMaxPool2(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, padding, 1);
+    }
+
+    /** As above, for a grouped convolution (see the grouped {@code conv2d}). */
+    public static Tensor conv2dReluMaxPool2(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH,
+                                            int padW, int dilationH, int dilationW, PaddingMode padding,
+                                            int groups) {
         return ConvOps.conv2dReluMaxPool2(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW,
-                padding);
+                padding, groups);
     }
 
     /** Max over kH x kW windows of x [N, C, H, W]; padding counts as -infinity. */
