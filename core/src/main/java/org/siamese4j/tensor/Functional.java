@@ -71,6 +71,14 @@ public final class Functional {
         return maxPool2d(x, k, k, k, k, 0, 0);
     }
 
+    /**
+     * The mean of each plane of x [N, C, H, W], as [N, C, 1, 1]: global average pooling (PyTorch's
+     * {@code AdaptiveAvgPool2d(1)}).
+     */
+    public static Tensor globalAvgPool2d(Tensor x) {
+        return PoolOps.globalAvgPool2d(x);
+    }
+
     /** Mean over kH x kW windows of x [N, C, H, W]; padding counts as zeros in the mean. */
     public static Tensor avgPool2d(Tensor x, int kH, int kW, int strideH, int strideW, int padH, int padW) {
         return PoolOps.avgPool2d(x, kH, kW, strideH, strideW, padH, padW);
@@ -78,6 +86,14 @@ public final class Functional {
 
     public static Tensor avgPool2d(Tensor x, int k) {
         return avgPool2d(x, k, k, k, k, 0, 0);
+    }
+
+    /**
+     * Parametric ReLU (PyTorch's {@code F.prelu}): x where x &gt; 0, else slope[c] * x, with c the element's
+     * channel (dimension 1). slope is [C], or [1] for one slope shared by every element; both are learnt.
+     */
+    public static Tensor prelu(Tensor x, Tensor slope) {
+        return ActivationOps.prelu(x, slope);
     }
 
     /**
