@@ -221,8 +221,6 @@ final class VectorDepthwiseConv {
         /** Per column phase q: columns [interiorFrom[q], interiorTo[q]) read image columns b*sW + q - padW. */
         final int[] interiorFrom;
         final int[] interiorTo;
-        /** {0, sW, 2*sW, ...}: the lanes of a gather of every sW-th value. */
-        final int[] strideLanes;
 
         Layout(ConvGeometry g) {
             this.g = g;
@@ -282,10 +280,6 @@ final class VectorDepthwiseConv {
                 interiorFrom[q] = Math.max(0, (g.padW() - q + sW - 1) / sW);
                 interiorTo[q] = Math.max(interiorFrom[q], (g.padW() + g.inW() - q + sW - 1) / sW);
             }
-            strideLanes = new int[L];
-            for (int i = 0; i < L; i++) {
-                strideLanes[i] = i * sW;
-            }
         }
 
         private static int wholeVectors(int n) {
@@ -320,17 +314,12 @@ final class VectorDepthwiseConv {
                     phases[dst + b] = x < 0 ? 0f : image[row + x];
                 }
                 // inside the image, phase column b reads image column b*sW + q - padW: a run at stride 1, every
-                // sW-th value (gathered a vector at a time) otherwise
+                // sW-th value otherwise (a Vector API gather measured no faster than this loop)
                 int first = row + from * sW + q - g.padW();
                 if (sW == 1) {
                     System.arraycopy(image, first, phases, dst + from, to - from);
                 } else {
-                    int b = from;
-                    for (int upper = from + S.loopBound(to - from); b < upper; b += L) {
-                        FloatVector.fromArray(S, image, first + (b - from) * sW, l.strideLanes, 0)
-                                .intoArray(phases, dst + b);
-                    }
-                    for (; b < to; b++) {
+                    for (int b = from; b < to; b++) {
                         phases[dst + b] = image[first + (b - from) * sW];
                     }
                 }
