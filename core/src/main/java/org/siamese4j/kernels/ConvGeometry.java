@@ -47,6 +47,12 @@ public record ConvGeometry(int channels, int inH, int inW, int kH, int kW, int s
         return new ConvGeometry(channels, inH, inW, k, k, stride, stride, pad, pad, 1, 1, PaddingMode.ZEROS);
     }
 
+    /** The same geometry over {@code channels} channels: one group of a grouped convolution, or one plane. */
+    public ConvGeometry withChannels(int channels) {
+        return new ConvGeometry(channels, inH, inW, kH, kW, strideH, strideW, padH, padW, dilationH, dilationW,
+                padding);
+    }
+
     public int outH() {
         return (inH + 2 * padH - dilationH * (kH - 1) - 1) / strideH + 1;
     }

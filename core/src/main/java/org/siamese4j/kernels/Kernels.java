@@ -99,6 +99,30 @@ public interface Kernels {
     /** The adjoint of {@link #im2colRows}. */
     void col2imRowsAccumulate(float[] columns, ConvGeometry g, int oy0, int oy1, float[] imageGrad, int imageOff);
 
+    // ===================================================================================== convolution, depthwise
+    // A depthwise convolution (groups = C) gives output channel o = c * multiplier + m, for m < multiplier, its own
+    // filter w[o, 0, kH, kW] over input channel c alone. With g.channels() = C and xpad the image padded as g says:
+    //
+    //   out[o, oy, ox] = bias[o] + sum_{i, j} w[o, i, j] * xpad[o / multiplier, oy*sH + i*dH, ox*sW + j*dW]
+    //   dW[o, i, j]   += sum_{oy, ox} G[o, oy, ox] * xpad[o / multiplier, oy*sH + i*dH, ox*sW + j*dW]
+    //   dxpad[c, oy*sH + i*dH, ox*sW + j*dW] += sum over the multiplier channels o of c: w[o, i, j] * G[o, oy, ox]
+    //
+    // then folded back into dx as for the direct kernels. Each output is kH*kW multiply-adds against one value read
+    // and one written: memory-bound work, with nothing for a GEMM to reuse (per channel it would be a product of a
+    // [multiplier, kH*kW] matrix by a [kH*kW, pixels] one). The weight is [C*multiplier, 1, kH, kW] at offset 0.
+
+    /** Writes out [C*multiplier, outH, outW] (at {@code outOff}) for one image; {@code bias} may be null. */
+    void depthwiseConvForward(float[] image, int imageOff, ConvGeometry g, int multiplier, float[] weight,
+                              float[] bias, float[] out, int outOff);
+
+    /** Adds one image's contribution to {@code weightGrad} [C*multiplier, 1, kH, kW] (at offset 0). */
+    void depthwiseConvWeightGradAccumulate(float[] image, int imageOff, ConvGeometry g, int multiplier,
+                                           float[] outGrad, int outGradOff, float[] weightGrad);
+
+    /** Adds one image's input gradient into {@code imageGrad} [C, H, W] (at {@code imageOff}). */
+    void depthwiseConvInputGradAccumulate(float[] outGrad, int outGradOff, ConvGeometry g, int multiplier,
+                                          float[] weight, float[] imageGrad, int imageOff);
+
     // ===================================================================================== pooling
 
     /** Max over each window; {@code argmax} receives the flat input index of each maximum (for backward). */

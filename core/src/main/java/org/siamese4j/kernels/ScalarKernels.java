@@ -275,6 +275,57 @@ public class ScalarKernels implements Kernels {
         }
     }
 
+    // ===================================================================================== convolution, depthwise
+    // The reference: each input plane is a one-channel convolution with multiplier output channels, so it runs
+    // through the direct reference above on that plane, its filters and its slice of the output.
+
+    @Override
+    public void depthwiseConvForward(float[] image, int imageOff, ConvGeometry g, int multiplier, float[] weight,
+                                     float[] bias, float[] out, int outOff) {
+        ConvGeometry plane = g.withChannels(1);
+        int filters = multiplier * plane.patchSize();
+        float[] w = new float[filters];
+        float[] b = bias == null ? null : new float[multiplier];
+        for (int c = 0; c < g.channels(); c++) {
+            System.arraycopy(weight, c * filters, w, 0, filters);
+            if (b != null) {
+                System.arraycopy(bias, c * multiplier, b, 0, multiplier);
+            }
+            convDirectForward(image, imageOff + c * plane.imageSize(), plane, w, b, multiplier, out,
+                    outOff + c * multiplier * plane.outPixels());
+        }
+    }
+
+    @Override
+    public void depthwiseConvWeightGradAccumulate(float[] image, int imageOff, ConvGeometry g, int multiplier,
+                                                  float[] outGrad, int outGradOff, float[] weightGrad) {
+        ConvGeometry plane = g.withChannels(1);
+        int filters = multiplier * plane.patchSize();
+        float[] dw = new float[filters];
+        for (int c = 0; c < g.channels(); c++) {
+            // dw starts at 0, so each of its sums is added into weightGrad exactly as the direct reference adds it
+            java.util.Arrays.fill(dw, 0f);
+            convDirectWeightGradAccumulate(image, imageOff + c * plane.imageSize(), plane, outGrad,
+                    outGradOff + c * multiplier * plane.outPixels(), multiplier, dw);
+            for (int t = 0; t < filters; t++) {
+                weightGrad[c * filters + t] += dw[t];
+            }
+        }
+    }
+
+    @Override
+    public void depthwiseConvInputGradAccumulate(float[] outGrad, int outGradOff, ConvGeometry g, int multiplier,
+                                                 float[] weight, float[] imageGrad, int imageOff) {
+        ConvGeometry plane = g.withChannels(1);
+        int filters = multiplier * plane.patchSize();
+        float[] w = new float[filters];
+        for (int c = 0; c < g.channels(); c++) {
+            System.arraycopy(weight, c * filters, w, 0, filters);
+            convDirectInputGradAccumulate(outGrad, outGradOff + c * multiplier * plane.outPixels(), plane, w,
+                    multiplier, imageGrad, imageOff + c * plane.imageSize());
+        }
+    }
+
     // ===================================================================================== pooling
 
     @Override

@@ -504,4 +504,25 @@ final class VectorKernels extends ScalarKernels {
             super.col2imRowsAccumulate(columns, g, oy0, oy1, imageGrad, imageOff);
         }
     }
+
+    // ===================================================================================== convolution, depthwise
+    // In VectorDepthwiseConv, for every geometry.
+
+    @Override
+    public void depthwiseConvForward(float[] image, int imageOff, ConvGeometry g, int multiplier, float[] weight,
+                                     float[] bias, float[] out, int outOff) {
+        VectorDepthwiseConv.forward(image, imageOff, g, multiplier, weight, bias, out, outOff);
+    }
+
+    @Override
+    public void depthwiseConvWeightGradAccumulate(float[] image, int imageOff, ConvGeometry g, int multiplier,
+                                                  float[] outGrad, int outGradOff, float[] weightGrad) {
+        VectorDepthwiseConv.weightGrad(image, imageOff, g, multiplier, outGrad, outGradOff, weightGrad);
+    }
+
+    @Override
+    public void depthwiseConvInputGradAccumulate(float[] outGrad, int outGradOff, ConvGeometry g, int multiplier,
+                                                 float[] weight, float[] imageGrad, int imageOff) {
+        VectorDepthwiseConv.inputGrad(outGrad, outGradOff, g, multiplier, weight, imageGrad, imageOff);
+    }
 }

@@ -38,6 +38,62 @@ final class ActivationOps {
         }, x);
     }
 
+    /**
+     * out = x for x &gt; 0, else a * x, with a = slope[c] for an element of channel c (dimension 1), or slope[0] for
+     * every element when slope is [1].  d/dx = 1 for x &gt; 0, else a;  d/dslope[c] = sum of x * g over the elements
+     * of channel c with x &lt;= 0 (0 at the kink, as PyTorch).
+     */
+    static Tensor prelu(Tensor x, Tensor slope) {
+        int slopes = slope.shape.length == 1 ? slope.shape[0] : -1;
+        if (slopes != 1 && (slopes < 1 || x.shape.length < 2 || slopes != x.shape[1])) {
+            throw new IllegalArgumentException("prelu: slope must be [1] or [C] with C = dimension 1 of the input, "
+                    + "got slope " + Shapes.toString(slope.shape) + " for input " + Shapes.toString(x.shape));
+        }
+        // x as [outer, slopes, inner]: element i has slope (i / inner) % slopes
+        int outer = slopes == 1 ? 1 : x.shape[0];
+        int inner = slopes == 1 ? x.data.length : x.data.length / Math.max(1, outer * slopes);
+        Tensor out = Tensor.fresh(x.shape);
+        for (int n = 0, i = 0; n < outer; n++) {
+            for (int c = 0; c < slopes; c++) {
+                float a = slope.data[c];
+                for (int end = i + inner; i < end; i++) {
+                    float v = x.data[i];
+                    out.data[i] = v > 0f ? v : a * v;
+                }
+            }
+        }
+        return out.recordOp("prelu", () -> {
+            float[] g = out.grad;
+            float[] dx = x.requiresGrad ? x.gradBuffer() : null;
+            // one double sum per slope, taken in element order: the same bits on any thread count
+            double[] dSlope = new double[slopes];
+            for (int n = 0, i = 0; n < outer; n++) {
+                for (int c = 0; c < slopes; c++) {
+                    float a = slope.data[c];
+                    for (int end = i + inner; i < end; i++) {
+                        float v = x.data[i];
+                        if (v > 0f) {
+                            if (dx != null) {
+                                dx[i] += g[i];
+                            }
+                        } else {
+                            if (dx != null) {
+                                dx[i] += a * g[i];
+                            }
+                            dSlope[c] += (double) v * g[i];
+                        }
+                    }
+                }
+            }
+            if (slope.requiresGrad) {
+                float[] ds = slope.gradBuffer();
+                for (int c = 0; c < slopes; c++) {
+                    ds[c] += (float) dSlope[c];
+                }
+            }
+        }, x, slope);
+    }
+
     /** out = 1 / (1 + e^-x).  d/dx = out * (1 - out), so backward reads the output. */
     static Tensor sigmoid(Tensor x) {
         Tensor out = Tensor.fresh(x.shape);

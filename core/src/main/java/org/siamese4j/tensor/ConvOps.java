@@ -12,8 +12,8 @@ import org.siamese4j.kernels.WinogradConv;
 import org.siamese4j.kernels.WinogradWeightGradient;
 
 /**
- * 2-D convolution, by im2col + GEMM, directly, or by Winograd (F(4x4, 3x3)); and the fused conv + ReLU + 2x2
- * max pool block ({@link #conv2dReluMaxPool2}).
+ * 2-D convolution, by im2col + GEMM, directly, or by Winograd (F(4x4, 3x3)), grouped or depthwise; and the fused
+ * conv + ReLU + 2x2 max pool block ({@link #conv2dReluMaxPool2}).
  *
  * <p><b>im2col + GEMM.</b> Per image n, with K = C*kH*kW taps and P = outH*outW output pixels:
  * <pre>
@@ -36,9 +36,16 @@ import org.siamese4j.kernels.WinogradWeightGradient;
  * ({@link WinogradConv}) and the weight gradient with F(3x3, 4x4) ({@link WinogradWeightGradient}): 4x fewer
  * multiplies than im2col.
  *
+ * <p><b>Grouped and depthwise.</b> With {@code groups} &gt; 1 the channels are cut into groups that do not mix. A
+ * depthwise layer (groups = C, as in MobileNet-style towers) does kH*kW multiply-adds per output against one value read
+ * and written, with nothing for a GEMM to reuse, so it has kernels of its own ({@code Kernels.depthwiseConv*},
+ * convolving each plane directly); any other group count runs im2col + GEMM once per group, on the group's contiguous
+ * slices of the image, the weight [O, C/groups, kH, kW] and the output.
+ *
  * <p>Which path: {@link ConvAlgorithm#resolve}, by default (with the SIMD kernels) direct for at most 3 input
  * channels and stride 1 along the width, Winograd for the other layers it fits, im2col otherwise;
- * {@code -Dsiamese4j.conv} or {@link ConvAlgorithm#use} force one.
+ * {@code -Dsiamese4j.conv} or {@link ConvAlgorithm#use} force one. A grouped layer always takes im2col per group, a
+ * depthwise layer its own kernels unless im2col is forced.
  *
  * <p><b>Threads.</b> Forward splits the batch into {@link #batchTasks} contiguous ranges of images, one per
  * thread, each with its own buffers (pooled, reused across calls), so every GEMM runs on one core without
@@ -64,15 +71,31 @@ final class ConvOps {
      */
     static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW,
                          int dilationH, int dilationW, PaddingMode padding) {
-        return conv2d(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, padding,
+        return conv2d(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, padding, 1);
+    }
+
+    /**
+     * Grouped: the C input channels and the O output channels are cut into {@code groups} equal runs, and output
+     * run k sees input run k only, through weight [O, C/groups, kH, kW] (PyTorch's {@code groups}). With groups = C
+     * it is a depthwise convolution: each output channel filters one input channel.
+     */
+    static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW,
+                         int dilationH, int dilationW, PaddingMode padding, int groups) {
+        return conv2d(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, padding, groups,
                 ConvAlgorithm.current());
     }
 
     /** As above, with the algorithm given (tests run every path through this). */
     static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW,
                          int dilationH, int dilationW, PaddingMode padding, ConvAlgorithm algorithm) {
+        return conv2d(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, padding, 1, algorithm);
+    }
+
+    /** As above, grouped, with the algorithm given. */
+    static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW,
+                         int dilationH, int dilationW, PaddingMode padding, int groups, ConvAlgorithm algorithm) {
         Layer layer = layer("conv2d", x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, padding,
-                algorithm);
+                groups, algorithm);
         ConvGeometry g = layer.g;
         int n = x.shape[0];
         int outChannels = layer.outChannels;
@@ -113,9 +136,9 @@ final class ConvOps {
      * gradient is rebuilt per image from it, and the convolution backward runs on that.
      */
     static Tensor conv2dReluMaxPool2(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH,
-                                     int padW, int dilationH, int dilationW, PaddingMode padding) {
+                                     int padW, int dilationH, int dilationW, PaddingMode padding, int groups) {
         Layer layer = layer("conv2dReluMaxPool2", x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW,
-                padding, ConvAlgorithm.current());
+                padding, groups, ConvAlgorithm.current());
         ConvGeometry g = layer.g;
         if (g.outH() < 2 || g.outW() < 2) {
             throw new IllegalArgumentException("conv2dReluMaxPool2: the convolution's output " + g.outH() + "x"
@@ -219,18 +242,28 @@ final class ConvOps {
 
     /** Checks the shapes and settles the geometry and path of one convolution; {@code op} names it in errors. */
     private static Layer layer(String op, Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH,
-                               int padW, int dilationH, int dilationW, PaddingMode padding,
+                               int padW, int dilationH, int dilationW, PaddingMode padding, int groups,
                                ConvAlgorithm algorithm) {
         Shapes.requireRank(op, x, 4, "input [N, C, H, W]");
-        Shapes.requireRank(op, weight, 4, "weight [O, C, kH, kW]");
+        Shapes.requireRank(op, weight, 4, groups == 1 ? "weight [O, C, kH, kW]" : "weight [O, C/groups, kH, kW]");
         if (padding == null) {
             throw new IllegalArgumentException(op + ": padding mode must not be null (use ZEROS or REFLECT)");
         }
         int channels = x.shape[1];
         int outChannels = weight.shape[0];
-        if (weight.shape[1] != channels) {
+        if (groups < 1) {
+            throw new IllegalArgumentException(op + ": groups must be positive, got " + groups);
+        }
+        if (channels % groups != 0 || outChannels % groups != 0) {
+            throw new IllegalArgumentException(op + ": groups=" + groups + " must divide both the " + channels
+                    + " input channels of input " + Shapes.toString(x.shape) + " and the " + outChannels
+                    + " output channels of weight " + Shapes.toString(weight.shape));
+        }
+        if (weight.shape[1] != channels / groups) {
             throw new IllegalArgumentException(op + ": input " + Shapes.toString(x.shape) + " has " + channels
-                    + " channels but weight " + Shapes.toString(weight.shape) + " expects " + weight.shape[1]);
+                    + " channels but weight " + Shapes.toString(weight.shape) + " expects "
+                    + (groups == 1 ? weight.shape[1] : weight.shape[1] + " per group, " + weight.shape[1] * groups
+                    + " in all with groups=" + groups));
         }
         if (bias != null && (bias.shape.length != 1 || bias.shape[0] != outChannels)) {
             throw new IllegalArgumentException(op + ": bias must have shape [" + outChannels + "] (one value per "
@@ -239,23 +272,32 @@ final class ConvOps {
         }
         ConvGeometry g = new ConvGeometry(channels, x.shape[2], x.shape[3], weight.shape[2], weight.shape[3],
                 strideH, strideW, padH, padW, dilationH, dilationW, padding);
-        Layer layer = new Layer(g, outChannels, algorithm.resolve(g));
+        Layer layer = new Layer(g, outChannels, groups, algorithm);
         layer.prepare(weight.data, true);
         return layer;
     }
 
-    /** One layer's forward and backward for one image, on the path chosen for it. */
+    /**
+     * One layer's forward and backward for one image, on the path chosen for it. A depthwise layer (groups = C) takes
+     * the depthwise kernels, unless im2col is forced; other grouped layers run im2col + GEMM once per group, on the
+     * group's slices of the image, weight and output (each a contiguous run).
+     */
     private static final class Layer {
+        /** The geometry of one group (of the whole layer when groups = 1); over all C channels when depthwise. */
         final ConvGeometry g;
         final Kernels kernels = KernelProvider.kernels();
         final boolean direct;
         /** Forward and input gradient by Winograd F(4x4, 3x3), the weight gradient by F(3x3, 4x4). */
         final boolean winograd;
+        final boolean depthwise;
+        final int groups;
         final int outChannels;
-        final int taps;          // K
+        final int groupOut;      // O/groups
+        final int taps;          // K of one group: C/groups*kH*kW, a row of the weight
         final int pixels;        // P
         final int outW;
         final int imageSize;     // C*H*W
+        final int groupImageSize; // C/groups*H*W
         final int outImageSize;  // O*P
         final int weightSize;    // O*K
         final int bandRows;
@@ -266,21 +308,26 @@ final class ConvOps {
         private float[] winogradFilters;
         private float[] winogradFlippedFilters;
 
-        Layer(ConvGeometry g, int outChannels, ConvAlgorithm path) {
-            this.g = g;
+        Layer(ConvGeometry whole, int outChannels, int groups, ConvAlgorithm algorithm) {
+            this.groups = groups;
+            this.depthwise = groups > 1 && groups == whole.channels() && algorithm != ConvAlgorithm.IM2COL;
+            this.g = groups == 1 || depthwise ? whole : whole.withChannels(whole.channels() / groups);
+            ConvAlgorithm path = groups == 1 ? algorithm.resolve(g) : ConvAlgorithm.IM2COL;
             this.direct = path == ConvAlgorithm.DIRECT;
             this.winograd = path == ConvAlgorithm.WINOGRAD;
             this.outChannels = outChannels;
-            taps = g.patchSize();
+            groupOut = outChannels / groups;
+            taps = whole.patchSize() / groups;
             pixels = g.outPixels();
             outW = g.outW();
-            imageSize = g.imageSize();
+            imageSize = whole.imageSize();
+            groupImageSize = imageSize / groups;
             outImageSize = outChannels * pixels;
             weightSize = outChannels * taps;
             bandRows = bandRows(g);
             banded = bandRows < g.outH();
             long columns = (long) taps * bandRows * outW;
-            if (!direct && columns > Integer.MAX_VALUE - 8) {
+            if (!direct && !depthwise && columns > Integer.MAX_VALUE - 8) {
                 throw new IllegalArgumentException("conv2d: one output row of " + g + " lowers to " + columns
                         + " column floats, more than a Java array holds");
             }
@@ -325,6 +372,10 @@ final class ConvOps {
 
         /** out[outOff ..] = conv(x_n) + b, for image n = i. */
         void forward(Workspace ws, float[] x, int i, float[] w, float[] bias, float[] out, int outOff) {
+            if (depthwise) {
+                kernels.depthwiseConvForward(x, i * imageSize, g, groupOut, w, bias, out, outOff);
+                return;
+            }
             if (direct) {
                 kernels.convDirectForward(x, i * imageSize, g, w, bias, outChannels, out, outOff);
                 return;
@@ -339,7 +390,6 @@ final class ConvOps {
                 int oy1 = Math.min(g.outH(), oy0 + bandRows);
                 int bp = (oy1 - oy0) * outW;
                 float[] columns = ws.columns(bandColumns);
-                kernels.im2colRows(x, i * imageSize, g, oy0, oy1, columns);
                 // A band's output is strided in out_n (row o starts at o*P + p0): GEMM into a dense buffer and
                 // copy, O*bp floats against the GEMM's O*K*bp multiply-adds.
                 float[] c = banded ? ws.band(bandOut) : out;
@@ -350,8 +400,13 @@ final class ConvOps {
                         Arrays.fill(c, cOff + o * bp, cOff + (o + 1) * bp, bias[o]);
                     }
                 }
-                // out_n[:, band] [O, bp] (+)= W [O, K] * cols [K, bp]; W is read in place as [O, K].
-                kernels.gemm(false, false, outChannels, bp, taps, w, 0, columns, 0, c, cOff, bias != null);
+                for (int k = 0; k < groups; k++) {
+                    kernels.im2colRows(x, i * imageSize + k * groupImageSize, g, oy0, oy1, columns);
+                    // out_n[group k's rows, band] [O/groups, bp] (+)= W_k [O/groups, K] * cols [K, bp]; W_k is
+                    // read in place, rows k*O/groups on of W.
+                    kernels.gemm(false, false, groupOut, bp, taps, w, k * groupOut * taps, columns, 0, c,
+                            cOff + k * groupOut * bp, bias != null);
+                }
                 if (banded) {
                     for (int o = 0; o < outChannels; o++) {
                         System.arraycopy(c, o * bp, out, outOff + o * pixels + oy0 * outW, bp);
@@ -370,6 +425,15 @@ final class ConvOps {
             if (dB != null) {
                 // d/db[o] = sum over images and pixels of G[n, o, :, :]
                 kernels.convBiasGradAccumulate(gOut, gOff, outChannels, pixels, dB);
+            }
+            if (depthwise) {
+                if (dW != null) {
+                    kernels.depthwiseConvWeightGradAccumulate(x, xOff, g, groupOut, gOut, gOff, dW);
+                }
+                if (xGrad != null) {
+                    kernels.depthwiseConvInputGradAccumulate(gOut, gOff, g, groupOut, w, xGrad, xOff);
+                }
+                return;
             }
             if (direct) {
                 if (dW != null) {
@@ -408,18 +472,24 @@ final class ConvOps {
                         System.arraycopy(gOut, gOff + o * pixels + oy0 * outW, gb, o * bp, bp);
                     }
                 }
-                if (dW != null) {
-                    // dW [O, K] += G [O, bp] * cols^T [bp, K]
-                    float[] columns = ws.columns(bandColumns);
-                    kernels.im2colRows(x, xOff, g, oy0, oy1, columns);
-                    kernels.gemm(false, true, outChannels, taps, bp, gb, gbOff, columns, 0, dW, 0, true);
-                }
-                if (xGrad != null) {
-                    // dcols [K, bp] = W^T [K, O] * G [O, bp]; W stored [O, K] is read transposed in place.
-                    float[] dColumns = ws.columnGrads(bandColumns);
-                    kernels.gemm(true, false, taps, bp, outChannels, w, 0, gb, gbOff, dColumns, 0, false);
-                    // im2col copies each input value to every tap that sees it, so its adjoint sums them back.
-                    kernels.col2imRowsAccumulate(dColumns, g, oy0, oy1, xGrad, xOff);
+                for (int k = 0; k < groups; k++) {
+                    // group k: rows k*O/groups on of G, W and dW, channels k*C/groups on of x and dx
+                    int gk = gbOff + k * groupOut * bp;
+                    int wk = k * groupOut * taps;
+                    int xk = xOff + k * groupImageSize;
+                    if (dW != null) {
+                        // dW_k [O/groups, K] += G_k [O/groups, bp] * cols^T [bp, K]
+                        float[] columns = ws.columns(bandColumns);
+                        kernels.im2colRows(x, xk, g, oy0, oy1, columns);
+                        kernels.gemm(false, true, groupOut, taps, bp, gb, gk, columns, 0, dW, wk, true);
+                    }
+                    if (xGrad != null) {
+                        // dcols [K, bp] = W_k^T [K, O/groups] * G_k [O/groups, bp]; W_k is read transposed in place.
+                        float[] dColumns = ws.columnGrads(bandColumns);
+                        kernels.gemm(true, false, taps, bp, groupOut, w, wk, gb, gk, dColumns, 0, false);
+                        // im2col copies each input value to every tap that sees it, so its adjoint sums them back.
+                        kernels.col2imRowsAccumulate(dColumns, g, oy0, oy1, xGrad, xk);
+                    }
                 }
             }
         }

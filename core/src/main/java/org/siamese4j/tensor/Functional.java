@@ -26,6 +26,18 @@ public final class Functional {
         return ConvOps.conv2d(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, padding);
     }
 
+    /**
+     * Grouped convolution, as PyTorch's {@code groups}: the C input and O output channels are cut into
+     * {@code groups} equal runs (both must divide), output run k sees input run k only, and the weight is
+     * [O, C/groups, kH, kW]. groups = 1 is the convolution above; groups = C is a depthwise convolution (each output
+     * channel filters one input channel; O = C times a channel multiplier), which has kernels of its own.
+     */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH, int padW,
+                                int dilationH, int dilationW, PaddingMode paddingMode, int groups) {
+        return ConvOps.conv2d(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, paddingMode,
+                groups);
+    }
+
     /** Square stride and zero padding, no dilation. */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int pad) {
         return conv2d(x, weight, bias, stride, stride, pad, pad, 1, 1, PaddingMode.ZEROS);
@@ -38,8 +50,15 @@ public final class Functional {
      */
     public static Tensor conv2dReluMaxPool2(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH,
                                             int padW, int dilationH, int dilationW, PaddingMode padding) {
+        return conv2dReluMaxPool2(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW, padding, 1);
+    }
+
+    /** As above, for a grouped convolution (see the grouped {@code conv2d}). */
+    public static Tensor conv2dReluMaxPool2(Tensor x, Tensor weight, Tensor bias, int strideH, int strideW, int padH,
+                                            int padW, int dilationH, int dilationW, PaddingMode padding,
+                                            int groups) {
         return ConvOps.conv2dReluMaxPool2(x, weight, bias, strideH, strideW, padH, padW, dilationH, dilationW,
-                padding);
+                padding, groups);
     }
 
     /** Max over kH x kW windows of x [N, C, H, W]; padding counts as -infinity. */
@@ -52,6 +71,14 @@ public final class Functional {
         return maxPool2d(x, k, k, k, k, 0, 0);
     }
 
+    /**
+     * The mean of each plane of x [N, C, H, W], as [N, C, 1, 1]: global average pooling (PyTorch's
+     * {@code AdaptiveAvgPool2d(1)}).
+     */
+    public static Tensor globalAvgPool2d(Tensor x) {
+        return PoolOps.globalAvgPool2d(x);
+    }
+
     /** Mean over kH x kW windows of x [N, C, H, W]; padding counts as zeros in the mean. */
     public static Tensor avgPool2d(Tensor x, int kH, int kW, int strideH, int strideW, int padH, int padW) {
         return PoolOps.avgPool2d(x, kH, kW, strideH, strideW, padH, padW);
@@ -59,6 +86,14 @@ public final class Functional {
 
     public static Tensor avgPool2d(Tensor x, int k) {
         return avgPool2d(x, k, k, k, k, 0, 0);
+    }
+
+    /**
+     * Parametric ReLU (PyTorch's {@code F.prelu}): x where x &gt; 0, else slope[c] * x, with c the element's
+     * channel (dimension 1). slope is [C], or [1] for one slope shared by every element; both are learnt.
+     */
+    public static Tensor prelu(Tensor x, Tensor slope) {
+        return ActivationOps.prelu(x, slope);
     }
 
     /**

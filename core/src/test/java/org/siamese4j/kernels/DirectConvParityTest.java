@@ -25,8 +25,8 @@ import org.siamese4j.kernels.ConvGeometry.PaddingMode;
  * <p>In the scalar-fallback run there is no Vector API module: these tests are skipped, not passed.
  */
 class DirectConvParityTest {
-    private static final float SENTINEL = 42.5f;
-    private static final int PAD = 5;      // elements before and after every operand
+    static final float SENTINEL = 42.5f;
+    static final int PAD = 5;      // elements before and after every operand
 
     private final Kernels scalar = KernelProvider.scalar();
 
@@ -270,7 +270,7 @@ class DirectConvParityTest {
 
     // ============================================================================================ helpers
 
-    private static float[] random(Random rnd, int n) {
+    static float[] random(Random rnd, int n) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) {
             a[i] = rnd.nextFloat() * 2f - 1f;
@@ -279,14 +279,14 @@ class DirectConvParityTest {
     }
 
     /** The values with PAD sentinels on each side. */
-    private static float[] padded(float[] values) {
+    static float[] padded(float[] values) {
         float[] a = new float[values.length + 2 * PAD];
         Arrays.fill(a, SENTINEL);
         System.arraycopy(values, 0, a, PAD, values.length);
         return a;
     }
 
-    private static float[] sentinels(int n) {
+    static float[] sentinels(int n) {
         float[] a = new float[n + 2 * PAD];
         Arrays.fill(a, SENTINEL);
         return a;

@@ -105,7 +105,126 @@ class LayersTest {
                 .hasMessageContaining("padding").hasMessageContaining("-1");
     }
 
+    @Test
+    void groupedConv2dHasPyTorchsWeightShapeInitAndRepr() {
+        Conv2d depthwise = new Conv2d(8, 16, 3, 2, 1, 1, 8, PaddingMode.ZEROS, false, new Rng(1));
+        assertThat(depthwise.weight().shape()).containsExactly(16, 1, 3, 3);
+        assertThat(depthwise.groups()).isEqualTo(8);
+        assertThat(depthwise.toString())
+                .isEqualTo("Conv2d(8, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), groups=8, bias=False)");
+        assertThat(depthwise.forward(Tensor.zeros(2, 8, 9, 9)).shape()).containsExactly(2, 16, 5, 5);
+        // U(-1/sqrt(fanIn), 1/sqrt(fanIn)) with fanIn = in/groups * k * k = 9, not in * k * k = 72
+        Conv2d grouped = new Conv2d(12, 24, 3, 1, 1, 1, 4, PaddingMode.ZEROS, true, new Rng(2));
+        assertThat(grouped.weight().shape()).containsExactly(24, 3, 3, 3);
+        double bound = 1 / Math.sqrt(27);
+        float largest = 0;
+        for (float w : grouped.weight().toArray()) {
+            largest = Math.max(largest, Math.abs(w));
+        }
+        assertThat((double) largest).isLessThanOrEqualTo(bound).isGreaterThan(0.9 * bound);
+        for (float b : grouped.bias().toArray()) {
+            assertThat(Math.abs(b)).isLessThanOrEqualTo((float) bound);
+        }
+    }
+
+    @Test
+    void groupedConv2dComputesEachGroupFromItsOwnChannels() {
+        // 2 groups of 1x1 filters: output channel 0 reads input channels 0-1, output channel 1 channels 2-3
+        Conv2d conv = new Conv2d(4, 2, 1, 1, 0, 1, 2, PaddingMode.ZEROS, false, new Rng(3));
+        conv.weight().copyFrom(Tensor.of(new float[] {1, 10, 100, 1000}, 2, 2, 1, 1));
+        Tensor x = Tensor.of(new float[] {1, 2, 3, 4}, 1, 4, 1, 1);
+        assertThat(conv.forward(x).toArray()).containsExactly(1 + 20f, 300 + 4000f);
+    }
+
+    @Test
+    void rectangularConv2dTakesPyTorchsTuples() {
+        Conv2d conv = new Conv2d(2, 3, new int[] {3, 1}, new int[] {2, 1}, new int[] {1, 0}, new int[] {1, 1}, 1,
+                PaddingMode.REFLECT, true, new Rng(4));
+        assertThat(conv.weight().shape()).containsExactly(3, 2, 3, 1);
+        assertThat(conv.kernelSize()).containsExactly(3, 1);
+        assertThat(conv.stride()).containsExactly(2, 1);
+        assertThat(conv.padding()).containsExactly(1, 0);
+        assertThat(conv.dilation()).containsExactly(1, 1);
+        assertThat(conv.toString()).isEqualTo("Conv2d(2, 3, kernel_size=(3, 1), stride=(2, 1), padding=(1, 0), "
+                + "padding_mode='reflect')");
+        // (7 + 2 - 3) / 2 + 1 = 4 rows, 5 columns unchanged
+        assertThat(conv.forward(Tensor.zeros(1, 2, 7, 5)).shape()).containsExactly(1, 3, 4, 5);
+        Tensor x = Tensor.uniform(new Rng(5), -1f, 1f, 2, 2, 7, 5).requiresGrad(true);
+        assertGradients(GradCheck.check(in -> conv.forward(in[0]), x, conv.weight(), conv.bias()));
+    }
+
+    @Test
+    void groupedConv2dRejectsGroupsThatDoNotDivideTheChannels() {
+        assertThatThrownBy(() -> new Conv2d(6, 4, 3, 1, 1, 1, 4, PaddingMode.ZEROS, true, new Rng(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("groups=4")
+                .hasMessageContaining("in_channels=6").hasMessageContaining("out_channels=4");
+        assertThatThrownBy(() -> new Conv2d(6, 6, 3, 1, 1, 1, 0, PaddingMode.ZEROS, true, new Rng(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("groups must be positive, got 0");
+        assertThatThrownBy(() -> new Conv2d(6, 6, new int[] {3}, new int[] {1, 1}, new int[] {0, 0},
+                new int[] {1, 1}, 1, PaddingMode.ZEROS, true, new Rng(1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("kernel_size")
+                .hasMessageContaining("[3]");
+    }
+
+    @Test
+    void groupedConvReluPoolFusesToTheSameBits() {
+        Rng rng = new Rng(6);
+        Sequential block = new Sequential(new Conv2d(4, 8, 3, 1, 1, 1, 4, PaddingMode.ZEROS, true, rng), new ReLU(),
+                new MaxPool2d(2));
+        Tensor x = Tensor.uniform(new Rng(7), -1f, 1f, 3, 4, 10, 9);
+        float[] fused = block.forward(x).toArray();
+        boolean before = Sequential.fusesConvBlocks();
+        try {
+            Sequential.fuseConvBlocks(false);
+            assertThat(block.forward(x).toArray()).containsExactly(fused);
+        } finally {
+            Sequential.fuseConvBlocks(before);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------- PReLU
+
+    @Test
+    void preluStartsAtAQuarterAndLearnsOneSlopePerChannel() {
+        PReLU prelu = new PReLU(3);
+        assertThat(prelu.weight().toArray()).containsExactly(0.25f, 0.25f, 0.25f);
+        assertThat(prelu.stateDict().keySet()).containsExactly("weight");
+        assertThat(prelu.toString()).isEqualTo("PReLU(num_parameters=3)");
+        prelu.weight().copyFrom(Tensor.of(0.1f, 0.2f, 0.3f));
+        Tensor x = Tensor.of(new float[] {-1, 2, -1, 2, -1, 2}, 1, 3, 2);
+        assertThat(prelu.forward(x).toArray()).containsExactly(-0.1f, 2f, -0.2f, 2f, -0.3f, 2f);
+        // inputs at least 0.05 away from the kink at 0, well beyond the finite-difference step
+        Tensor in = Tensor.uniform(new Rng(8), 0.05f, 1f, 2, 3, 4, 4);
+        float[] d = in.data();
+        for (int i = 0; i < d.length; i += 2) {
+            d[i] = -d[i];
+        }
+        assertGradients(GradCheck.check(t -> prelu.forward(t[0]), in.requiresGrad(true), prelu.weight()));
+        // the default: one slope for everything
+        assertThat(new PReLU().weight().shape()).containsExactly(1);
+        assertThat(new PReLU().forward(Tensor.of(-4f, 4f)).toArray()).containsExactly(-1f, 4f);
+    }
+
+    @Test
+    void preluRejectsTheWrongChannelCount() {
+        assertThatThrownBy(() -> new PReLU(3).forward(Tensor.zeros(1, 4, 2, 2)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("PReLU(num_parameters=3)")
+                .hasMessageContaining("[1, 4, 2, 2]");
+        assertThatThrownBy(() -> new PReLU(0)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("num_parameters").hasMessageContaining("0");
+    }
+
     // ---------------------------------------------------------------------------------------------- pooling
+
+    @Test
+    void globalAvgPoolAveragesEachPlaneAndHasNoState() {
+        GlobalAvgPool2d pool = new GlobalAvgPool2d();
+        assertThat(pool.stateDict()).isEmpty();
+        Tensor y = pool.forward(Tensor.arange(8).reshape(1, 2, 2, 2));
+        assertThat(y.shape()).containsExactly(1, 2, 1, 1);
+        assertThat(y.toArray()).containsExactly(1.5f, 5.5f);
+        assertThat(pool.toString()).isEqualTo("GlobalAvgPool2d()");
+    }
 
     @Test
     void poolingByHand() {

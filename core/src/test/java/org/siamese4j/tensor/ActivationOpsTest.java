@@ -125,6 +125,46 @@ class ActivationOpsTest {
         assertThat(x.grad().toArray()).containsExactly(0f, 0f);
     }
 
+    // ---------------------------------------------------------------------------------------- prelu
+
+    @Test
+    void preluUsesEachChannelsSlope() {
+        // [2, 2, 3]: channel 0 has slope 0.25, channel 1 slope -2; positives and zero pass unchanged
+        Tensor x = Tensor.of(new float[] {-4, 0, 3, -1, 2, -0.5f, 1, -8, 0, -2, -3, 5}, 2, 2, 3);
+        Tensor y = Functional.prelu(x, Tensor.of(0.25f, -2f));
+        assertThat(y.shape()).containsExactly(2, 2, 3);
+        assertThat(y.toArray()).containsExactly(-1, 0, 3, 2, 2, 1, 1, -2, 0, 4, 6, 5);
+        // one slope [1] for every element, whatever the rank
+        assertThat(Functional.prelu(Tensor.of(-4f, 2f), Tensor.of(0.5f)).toArray()).containsExactly(-2f, 2f);
+        assertThat(Functional.prelu(x, Tensor.of(0.5f)).get(1, 1, 1)).isEqualTo(-1.5f);
+    }
+
+    @Test
+    void preluGradientsForInputAndSlopes() {
+        // [N, C, H, W] with a slope per channel, and with one shared slope; inputs away from the kink at 0
+        assertGradientsMatch(in -> Functional.prelu(in[0], in[1]), inputAwayFromZero(20, 0.05f, 2, 3, 4, 5),
+                input(21, 3));
+        assertGradientsMatch(in -> Functional.prelu(in[0], in[1]), inputAwayFromZero(22, 0.05f, 3, 2, 5),
+                input(23, 1));
+        // [N, C]: the slope gradient of channel c sums x * g over its non-positive elements only
+        Tensor x = Tensor.of(new float[][] {{-2, 3}, {-1, -4}}).requiresGrad(true);
+        Tensor slope = Tensor.of(0.5f, 0.25f).requiresGrad(true);
+        Functional.prelu(x, slope).sum().backward();
+        assertThat(slope.grad().toArray()).containsExactly(-3f, -4f);
+        assertThat(x.grad().toArray()).containsExactly(0.5f, 1f, 0.5f, 0.25f);
+    }
+
+    @Test
+    void preluRejectsASlopeThatFitsNoChannelCount() {
+        assertThatThrownBy(() -> Functional.prelu(Tensor.zeros(2, 3, 4, 4), Tensor.zeros(4)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("prelu")
+                .hasMessageContaining("[4]").hasMessageContaining("[2, 3, 4, 4]");
+        assertThatThrownBy(() -> Functional.prelu(Tensor.zeros(3), Tensor.zeros(3)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[3]");
+        assertThatThrownBy(() -> Functional.prelu(Tensor.zeros(2, 3), Tensor.zeros(1, 3)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[1, 3]");
+    }
+
     // ---------------------------------------------------------------------------------------- errors
 
     @Test

@@ -58,6 +58,18 @@ class BinaryOpsTest {
     }
 
     @Test
+    void gradientsInTheShapesOfImportedNetworks() {
+        // What an ONNX graph of a CNN embedder does with Add, Mul and Div: a bias [C, 1, 1] added to [N, C, H, W],
+        // a squeeze-and-excitation gate [N, C, 1, 1] and a per-channel scale [1, C, 1, 1] multiplied in, a residual
+        // add of equal shapes, and L2 normalisation x / ||x|| with the norm kept as [N, 1].
+        assertGradientsMatch(in -> in[0].add(in[1]), input(11, 2, 3, 4, 5), input(12, 3, 1, 1));
+        assertGradientsMatch(in -> in[0].mul(in[1]), input(13, 2, 3, 4, 5), input(14, 2, 3, 1, 1));
+        assertGradientsMatch(in -> in[0].mul(in[1]), input(15, 2, 3, 4, 5), input(16, 1, 3, 1, 1));
+        assertGradientsMatch(in -> in[0].add(in[1]), input(17, 2, 3, 4, 5), input(18, 2, 3, 4, 5));
+        assertGradientsMatch(in -> in[0].div(in[0].square().sum(1, true).sqrt()), input(19, 3, 6));
+    }
+
+    @Test
     void tensorUsedTwiceGetsBothContributions() {
         Tensor x = Tensor.of(3f).requiresGrad(true);
         x.mul(x).add(x).sum().backward();      // d/dx (x^2 + x) = 2x + 1

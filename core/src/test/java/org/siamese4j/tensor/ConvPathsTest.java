@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.siamese4j.kernels.ConvAlgorithm;
 import org.siamese4j.kernels.ConvGeometry;
 import org.siamese4j.kernels.ConvGeometry.PaddingMode;
+import org.siamese4j.kernels.ConvReference;
 import org.siamese4j.kernels.Parallel;
 
 /**
@@ -18,8 +19,9 @@ import org.siamese4j.kernels.Parallel;
  * computed in double: the output and all three gradients, on 1 to 3 input channels and on 8 to 16 (as Winograd is
  * used), stride 1 and 2, zero and reflection padding (Winograd falls back to im2col where it does not fit), widths
  * 7 (narrower than a vector), 17 (one plus a tail), 33 and 92 (the reference tower's width), odd and even heights,
- * batches larger than the thread count, and 1 to 3 threads (uneven image ranges). Also: finite-difference
- * gradient checks on the direct and Winograd paths, and bit-identical results when the same step is run twice.
+ * batches larger than the thread count, and 1 to 3 threads (uneven image ranges; grouped and depthwise layers too,
+ * see GroupedConvTest). Also: finite-difference gradient checks on the direct and Winograd paths, and bit-identical
+ * results when the same step is run twice.
  */
 class ConvPathsTest {
     private static final ConvAlgorithm[] PATHS = {ConvAlgorithm.IM2COL, ConvAlgorithm.DIRECT, ConvAlgorithm.WINOGRAD,
@@ -78,6 +80,10 @@ class ConvPathsTest {
                     checkAgainstDefinition(new Config(7, 1, 6, 33, 5, 3, 1, 1, 1, PaddingMode.ZEROS), path, threads);
                     checkAgainstDefinition(new Config(7, 8, 5, 17, 6, 3, 1, 1, 1, PaddingMode.REFLECT), path,
                             10 + threads);
+                    // depthwise (x2) at stride 2, and 3 groups
+                    checkAgainstDefinition(new ConvGeometry(6, 8, 13, 3, 3, 2, 2, 1, 1, 1, 1, PaddingMode.ZEROS), 7,
+                            12, 6, path, 20 + threads);
+                    checkAgainstDefinition(ConvGeometry.square(6, 6, 9, 3, 1, 1), 7, 9, 3, path, 30 + threads);
                 }
             }
         } finally {
@@ -134,96 +140,32 @@ class ConvPathsTest {
                 .isEqualTo(ConvAlgorithm.WINOGRAD);
     }
 
-    /**
-     * Runs forward and backward with a random upstream gradient and compares out, dx, dW and db with the
-     * definition in double. Each value is a sum of products of numbers in [-1, 1]; float32 summation of n terms
-     * errs by at most about n * 6e-8 * sum|terms|, so 1e-5 * sum|terms| holds for the ~2000-term weight
-     * gradient sums here, while a missing or doubled term is off by about sum|terms| / n.
-     */
     private static void checkAgainstDefinition(Config k, ConvAlgorithm path, long seed) {
-        ConvGeometry g = k.geometry();
-        int outH = g.outH();
-        int outW = g.outW();
-        Tensor x = input(seed, k.n, k.c, k.h, k.w);
-        Tensor w = input(seed + 1, k.o, k.c, k.k, k.k);
-        Tensor b = input(seed + 2, k.o);
-        Tensor gOut = Tensor.uniform(new Rng(seed + 3), -1f, 1f, k.n, k.o, outH, outW);
-        Tensor out = conv(x, w, b, k, path);
+        checkAgainstDefinition(k.geometry(), k.n, k.o, 1, path, seed);
+    }
+
+    /**
+     * Runs forward and backward of an n-image batch through geometry g with o output channels in {@code groups}
+     * groups, with a random upstream gradient, and compares out, dx, dW and db with the definition in double
+     * ({@link ConvReference}): each value is a sum of products of numbers in [-1, 1], held to 1e-5 of its sum of
+     * |terms|, which the ~2000-term weight gradient sums here meet, while a missing or doubled term is off by about
+     * sum|terms| / n.
+     */
+    static void checkAgainstDefinition(ConvGeometry g, int n, int o, int groups, ConvAlgorithm path, long seed) {
+        Tensor x = input(seed, n, g.channels(), g.inH(), g.inW());
+        Tensor w = input(seed + 1, o, g.channels() / groups, g.kH(), g.kW());
+        Tensor b = input(seed + 2, o);
+        Tensor gOut = Tensor.uniform(new Rng(seed + 3), -1f, 1f, n, o, g.outH(), g.outW());
+        Tensor out = ConvOps.conv2d(x, w, b, g.strideH(), g.strideW(), g.padH(), g.padW(), g.dilationH(),
+                g.dilationW(), g.padding(), groups, path);
+        assertThat(out.shape()).containsExactly(n, o, g.outH(), g.outW());
         out.backward(gOut);
-
-        float[] xd = x.data();
-        float[] wd = w.data();
-        float[] gd = gOut.data();
-        int kk = k.k;
-        double[] y = new double[k.n * k.o * outH * outW];
-        double[] yMag = new double[y.length];
-        double[] dx = new double[xd.length];
-        double[] dxMag = new double[xd.length];
-        double[] dw = new double[wd.length];
-        double[] dwMag = new double[wd.length];
-        double[] db = new double[k.o];
-        double[] dbMag = new double[k.o];
-        for (int n = 0; n < k.n; n++) {
-            for (int o = 0; o < k.o; o++) {
-                for (int oy = 0; oy < outH; oy++) {
-                    for (int ox = 0; ox < outW; ox++) {
-                        int yi = ((n * k.o + o) * outH + oy) * outW + ox;
-                        double gv = gd[yi];
-                        double s = b.data()[o];
-                        double mag = Math.abs(s);
-                        db[o] += gv;
-                        dbMag[o] += Math.abs(gv);
-                        for (int c = 0; c < k.c; c++) {
-                            for (int i = 0; i < kk; i++) {
-                                int yy = source(oy * k.strideH - k.pad + i, k.h, k.mode);
-                                for (int j = 0; j < kk; j++) {
-                                    int xx = source(ox * k.strideW - k.pad + j, k.w, k.mode);
-                                    if (yy < 0 || xx < 0) {
-                                        continue;
-                                    }
-                                    int xi = ((n * k.c + c) * k.h + yy) * k.w + xx;
-                                    int wi = ((o * k.c + c) * kk + i) * kk + j;
-                                    s += (double) wd[wi] * xd[xi];
-                                    mag += Math.abs((double) wd[wi] * xd[xi]);
-                                    dw[wi] += gv * xd[xi];
-                                    dwMag[wi] += Math.abs(gv * xd[xi]);
-                                    dx[xi] += gv * wd[wi];
-                                    dxMag[xi] += Math.abs(gv * wd[wi]);
-                                }
-                            }
-                        }
-                        y[yi] = s;
-                        yMag[yi] = mag;
-                    }
-                }
-            }
-        }
-        String what = k + " via " + path;
-        assertClose(out.data(), y, yMag, "output of " + what);
-        assertClose(x.grad().data(), dx, dxMag, "dx of " + what);
-        assertClose(w.grad().data(), dw, dwMag, "dW of " + what);
-        assertClose(b.grad().data(), db, dbMag, "db of " + what);
-    }
-
-    /** Where padded coordinate p reads from in an axis of length n, or -1 for a zero; from the definition. */
-    private static int source(int p, int n, PaddingMode mode) {
-        if (p >= 0 && p < n) {
-            return p;
-        }
-        if (mode == PaddingMode.ZEROS) {
-            return -1;
-        }
-        return p < 0 ? -p : 2 * (n - 1) - p;
-    }
-
-    private static void assertClose(float[] actual, double[] expected, double[] magnitude, String what) {
-        assertThat(actual).as(what).hasSize(expected.length);
-        for (int i = 0; i < expected.length; i++) {
-            double tol = 1e-5 * magnitude[i] + 1e-6;
-            assertThat(Math.abs(actual[i] - expected[i]))
-                    .as("%s element %d: %s vs %s", what, i, actual[i], expected[i])
-                    .isLessThanOrEqualTo(tol);
-        }
+        ConvReference ref = new ConvReference(g, n, o, groups, x.data(), w.data(), b.data(), gOut.data());
+        String what = g + " O=" + o + " groups=" + groups + " via " + path;
+        ConvReference.assertClose(out.data(), 0, ref.out, ref.outMagnitude, "output of " + what);
+        ConvReference.assertClose(x.grad().data(), 0, ref.dx, ref.dxMagnitude, "dx of " + what);
+        ConvReference.assertClose(w.grad().data(), 0, ref.dw, ref.dwMagnitude, "dW of " + what);
+        ConvReference.assertClose(b.grad().data(), 0, ref.db, ref.dbMagnitude, "db of " + what);
     }
 
     // ============================================================================================ gradient checks

@@ -255,6 +255,8 @@ class MovementOpsTest {
                 input(8, 3, 5), input(9, 3, 5), input(10, 3, 5));
         assertGradientsMatch(in -> Tensor.stack(2, in[0], in[1]), input(11, 2, 3, 5), input(12, 2, 3, 5));
         assertGradientsMatch(in -> Tensor.stack(3, in[0], in[1]), input(13, 2, 3, 5), input(14, 2, 3, 5));
+        // channel concatenation of image batches, as an imported graph's Concat(axis=1) does
+        assertGradientsMatch(in -> Tensor.concat(1, in[0], in[1]), input(15, 2, 3, 4, 5), input(16, 2, 1, 4, 5));
     }
 
     @Test

@@ -169,6 +169,45 @@ class PoolOpsTest {
         assertThat(x.grad().item()).isEqualTo(1f / 9);
     }
 
+    // ============================================================================================ global average
+
+    @Test
+    void globalAveragePoolingIsTheMeanOfEachPlane() {
+        Tensor x = Tensor.arange(24).reshape(2, 3, 2, 2);
+        Tensor y = Functional.globalAvgPool2d(x);
+        assertThat(y.shape()).containsExactly(2, 3, 1, 1);
+        assertThat(y.toArray()).containsExactly(1.5f, 5.5f, 9.5f, 13.5f, 17.5f, 21.5f);
+        // an odd plane, 7x5: against a double sum
+        Tensor odd = input(30, 2, 3, 7, 5);
+        float[] means = Functional.globalAvgPool2d(odd).toArray();
+        for (int p = 0; p < 6; p++) {
+            double sum = 0;
+            for (int i = 0; i < 35; i++) {
+                sum += odd.data()[p * 35 + i];
+            }
+            assertThat(means[p]).isEqualTo((float) (sum / 35));
+        }
+    }
+
+    @Test
+    void globalAveragePoolingGradients() {
+        assertGradientsMatch(in -> Functional.globalAvgPool2d(in[0]), input(31, 2, 3, 7, 5));
+        Tensor x = input(32, 1, 2, 3, 3);
+        Functional.globalAvgPool2d(x).sum().backward();
+        for (float g : x.grad().toArray()) {
+            assertThat(g).isEqualTo(1f / 9);
+        }
+    }
+
+    @Test
+    void globalAveragePoolingNeedsNonEmptyImages() {
+        assertThatThrownBy(() -> Functional.globalAvgPool2d(Tensor.zeros(2, 3, 4)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("globalAvgPool2d").hasMessageContaining("[2, 3, 4]");
+        assertThatThrownBy(() -> Functional.globalAvgPool2d(Tensor.zeros(1, 2, 0, 3)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("[1, 2, 0, 3]");
+    }
+
     // ============================================================================================ errors
 
     @Test
