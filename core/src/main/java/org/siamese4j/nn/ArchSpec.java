@@ -1270,15 +1270,14 @@ public final class ArchSpec {
     private static Module module(Layer l, int[] x, Rng rng) {
         switch (l.kind()) {
             case CONV:
-                return l.groups() == 1
-                        ? new Conv2d(x[0], l.out(), l.kernel(), l.stride(), l.pad(), 1, l.padMode(), true, rng)
-                        : groupedConv(x[0], l, rng);
+                return new Conv2d(x[0], l.out(), l.kernel(), l.stride(), l.pad(), 1, l.groups(), l.padMode(), true,
+                        rng);
             case MAXPOOL:
                 return new MaxPool2d(l.kernel(), l.stride());
             case AVGPOOL:
                 return new AvgPool2d(l.kernel(), l.stride());
             case GLOBALAVGPOOL:
-                return globalAvgPool();
+                return new GlobalAvgPool2d();
             case DENSE:
                 return new Linear(x[0], l.out(), rng);
             case BATCHNORM:
@@ -1290,7 +1289,7 @@ public final class ArchSpec {
             case LEAKYRELU:
                 return new LeakyReLU(l.value());
             case PRELU:
-                return prelu(x[0]);
+                return new PReLU(x[0]);
             case SIGMOID:
                 return new Sigmoid();
             case TANH:
@@ -1305,24 +1304,6 @@ public final class ArchSpec {
             default:
                 throw new AssertionError(l.kind());
         }
-    }
-
-    // part A: wire to Conv2d(groups)/PReLU/GlobalAvgPool2d when layers18 merges
-    private static Module groupedConv(int inChannels, Layer l, Rng rng) {
-        throw new UnsupportedOperationException("arch spec: " + l + " on " + inChannels + " channels needs the "
-                + "grouped Conv2d, which is not in this build yet");
-    }
-
-    // part A: wire to Conv2d(groups)/PReLU/GlobalAvgPool2d when layers18 merges
-    private static Module prelu(int numParameters) {
-        throw new UnsupportedOperationException("arch spec: prelu (" + numParameters + " slopes) needs the PReLU "
-                + "module, which is not in this build yet");
-    }
-
-    // part A: wire to Conv2d(groups)/PReLU/GlobalAvgPool2d when layers18 merges
-    private static Module globalAvgPool() {
-        throw new UnsupportedOperationException("arch spec: globalavgpool needs the GlobalAvgPool2d module, which "
-                + "is not in this build yet");
     }
 
     // =====================================================================================================

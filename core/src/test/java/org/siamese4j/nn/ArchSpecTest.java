@@ -407,6 +407,49 @@ class ArchSpecTest {
         assertThat(spec.activationElements(input)).isEqualTo(activations);
     }
 
+    @Test
+    void groupsPreluAndGlobalAvgPoolBuildTheLayersTheirStateShapesPredict() {
+        ArchSpec spec = ArchSpec.parse(DEPTHWISE);
+        int[] input = {3, 12, 11};
+        Sequential model = spec.build(input, new Rng(3));
+        assertThat(model.get(2)).isInstanceOf(Conv2d.class);
+        assertThat(((Conv2d) model.get(2)).groups()).isEqualTo(16);
+        assertThat(((Conv2d) model.get(5)).groups()).isEqualTo(4);
+        assertThat(model.get(1)).isInstanceOf(PReLU.class);
+        assertThat(model.get(6)).isInstanceOf(GlobalAvgPool2d.class);
+        Map<String, List<Integer>> built = new LinkedHashMap<>();
+        model.stateDict().forEach((name, t) -> built.put(name, boxed(t.shape())));
+        Map<String, List<Integer>> predicted = new LinkedHashMap<>();
+        spec.stateShapes(input).forEach((name, shape) -> predicted.put(name, boxed(shape)));
+        assertThat(built).containsExactlyEntriesOf(predicted);
+        Tensor out = model.forward(Tensor.randn(new Rng(4), 2, 3, 12, 11));
+        assertThat(out.shape()).containsExactly(2, 8);
+    }
+
+    @Test
+    void aMobileFaceNetStyleResidualTowerBuildsAndTrains() {
+        ArchSpec spec = ArchSpec.parse("conv(8,3,stride=2,pad=1) batchnorm prelu residual(conv(16,1) batchnorm prelu "
+                + "conv(16,3,pad=1,groups=16) batchnorm prelu conv(8,1) batchnorm) conv(16,1) batchnorm prelu "
+                + "globalavgpool flatten dense(4) l2norm");
+        Sequential model = spec.build(new int[] {3, 10, 9}, new Rng(5));
+        Tensor x = Tensor.randn(new Rng(6), 3, 3, 10, 9);
+        Tensor target = Tensor.randn(new Rng(7), 3, 4);
+        org.siamese4j.optim.Adam adam = new org.siamese4j.optim.Adam(model.parameters(), 0.01f);
+        float first = Float.NaN;
+        float last = Float.NaN;
+        for (int step = 0; step < 8; step++) {
+            adam.zeroGrad();
+            Tensor loss = model.forward(x).sub(target).pow(2).mean();
+            loss.backward();
+            adam.step();
+            last = loss.item();
+            if (step == 0) {
+                first = last;
+            }
+        }
+        assertThat(last).isLessThan(first);
+    }
+
     // ------------------------------------------------------------------------------------ parse errors
 
     @Test
