@@ -14,8 +14,14 @@ public final class GraphOp {
     /** {@code a + b}, with numpy broadcasting ({@link Tensor#add(Tensor)}). */
     public static final GraphOp ADD = new GraphOp("add", 2, 2, in -> in[0].add(in[1]));
 
+    /** {@code a - b}, with numpy broadcasting ({@link Tensor#sub(Tensor)}). */
+    public static final GraphOp SUB = new GraphOp("sub", 2, 2, in -> in[0].sub(in[1]));
+
     /** {@code a * b} elementwise, with numpy broadcasting ({@link Tensor#mul(Tensor)}). */
     public static final GraphOp MUL = new GraphOp("mul", 2, 2, in -> in[0].mul(in[1]));
+
+    /** {@code a / b} elementwise, with numpy broadcasting ({@link Tensor#div(Tensor)}). */
+    public static final GraphOp DIV = new GraphOp("div", 2, 2, in -> in[0].div(in[1]));
 
     private final String name;
     private final int minInputs;

@@ -94,6 +94,32 @@ class GraphTest {
     }
 
     @Test
+    void subAndDivBroadcastAndMatchFiniteDifferences() {
+        // (a - m) / s with m [N, 1] and s [N, 5] kept in (1, 2): the joins an imported normalisation wires
+        // between two computed values; m and s broadcast over a's columns
+        Linear fcA = new Linear(4, 5, new Rng(11));
+        Linear fcM = new Linear(4, 1, new Rng(12));
+        Linear fcS = new Linear(4, 5, new Rng(13));
+        Graph g = Graph.builder("x")
+                .node("a", fcA, "x")
+                .node("m", fcM, "x")
+                .node("s0", fcS, "x")
+                .node("s1", new Sigmoid(), "s0")
+                .op("s", GraphOp.ADD, "s1", "s1")
+                .op("centred", GraphOp.SUB, "a", "m")
+                .op("y", GraphOp.DIV, "centred", "s")
+                .build("y");
+        Tensor x = Tensor.uniform(new Rng(14), -1f, 1f, 3, 4).requiresGrad(true);
+        Tensor s = fcS.forward(x).sigmoid().mul(2f);
+        assertThat(g.forward(x).toArray())
+                .containsExactly(fcA.forward(x).sub(fcM.forward(x)).div(s).toArray());
+        assertGradients(GradCheck.check(in -> g.forward(in[0]), x, fcA.weight(), fcM.weight(), fcM.bias(),
+                fcS.weight()));
+        assertThat(GraphOp.SUB.name()).isEqualTo("sub");
+        assertThat(GraphOp.DIV.name()).isEqualTo("div");
+    }
+
+    @Test
     void aValueReadByTwoNodesAccumulatesBothGradients() {
         Linear fc = new Linear(3, 3, new Rng(5));
         Graph twice = Graph.builder("x")
