@@ -30,6 +30,9 @@ from make_fixtures import save_file  # noqa: E402  (the one safetensors writer o
 OPSETS = (9, 11, 13, 17, 18)
 # The opset of the extra file that keeps batch norm as BatchNormalization nodes (see export()).
 UNFUSED_OPSET = 13
+# torch 1.13 writes nothing newer than 17: the newest opset the importer supports is reached by onnx's
+# version_converter from the opset-17 file, when the `onnx` package is importable.
+CONVERTED_OPSET, CONVERTED_FROM = 21, 17
 WARMUP_PASSES, WARMUP_BATCH = 4, 8
 
 # torch 1.13 warns once per export that prim::Constant has no shape inference; it changes nothing written.
@@ -263,6 +266,28 @@ def cross_check(path, info, x, y):
     return ", ".join(checked) or "no onnx or onnxruntime to check with"
 
 
+def convert(name):
+    """NET_opset17.onnx converted to opset 21 by onnx's version_converter, written as NET_opset21.onnx; returns
+    (file, what changed form) or None without the onnx package."""
+    try:
+        import onnx
+        from onnx import version_converter
+    except ImportError:
+        return None
+    source = onnx.load(str(HERE / f"{name}_opset{CONVERTED_FROM}.onnx"))
+    model = version_converter.convert_version(source, CONVERTED_OPSET)
+    onnx.checker.check_model(model, full_check=True)
+    file = f"{name}_opset{CONVERTED_OPSET}.onnx"
+    onnx.save(model, str(HERE / file))
+
+    def forms(m):
+        return Counter((n.op_type, len([i for i in n.input if i]), tuple(sorted(a.name for a in n.attribute)))
+                       for n in m.graph.node)
+    before, after = forms(source), forms(model)
+    changes = sorted(f"{op} inputs {k} attributes {list(attrs)}" for (op, k, attrs) in (after - before))
+    return file, "; ".join(changes)
+
+
 # ---- the run ----
 
 def make_net(name):
@@ -300,6 +325,15 @@ def make_net(name):
         checked = cross_check(HERE / file, info, x, y)
         rows.append((file, info, (HERE / file).stat().st_size))
         print(f"{file}: {(HERE / file).stat().st_size} bytes, {dict(info['ops'])}; {checked}")
+    converted = convert(name)
+    if converted:
+        file, changes = converted
+        info = describe(HERE / file)
+        checked = cross_check(HERE / file, info, x, y)
+        rows.append((file, info, (HERE / file).stat().st_size))
+        print(f"{file}: {(HERE / file).stat().st_size} bytes, {dict(info['ops'])}; {checked}; changed: {changes}")
+    else:
+        failures.append((f"{name}_opset{CONVERTED_OPSET}.onnx", "the onnx package is not importable"))
     with torch.no_grad():  # exporting leaves the model and its outputs as they were
         assert torch.equal(model(x), y)
     parameters = sum(p.numel() for p in model.parameters())
@@ -374,6 +408,10 @@ installed). What an importer meets in them:
   Divembedding_dim_1]` (two symbolic dimensions): the 128 must come from the weights, not from the declaration.
 - ReduceL2 keeps `axes` as an attribute at every opset here (it becomes an input only at opset 18).
 - The BatchNormalization nodes have `epsilon` 1e-5 and `momentum` 0.9 (ignored at inference).
+- `NET_opset{converted}.onnx` is `NET_opset{converted_from}.onnx` converted by onnx's `version_converter` (torch 1.13
+  writes nothing newer than 17), made when the `onnx` package is importable (onnx 1.23.1 here). What changes form:
+  ReduceL2 takes `axes` as a second input, a new Constant node (INT64 [1]), instead of an attribute (opset 18);
+  every other node is as at opset {converted_from} (the IR version stays that of the source file).
 
 {table}
 """
@@ -392,7 +430,8 @@ def main():
                          resnet_cosine=by_name["resnet_small"]["cosine"],
                          mfn_shifted=by_name["mobilefacenet_like"]["shifted"],
                          resnet_shifted=by_name["resnet_small"]["shifted"],
-                         failures=failure_text, table=table(nets))
+                         failures=failure_text, table=table(nets), converted=CONVERTED_OPSET,
+                         converted_from=CONVERTED_FROM)
     (HERE / "README.md").write_text(text)
     total = sum(p.stat().st_size for p in HERE.iterdir() if p.is_file())
     print(f"README.md written; the folder holds {total} bytes")
