@@ -31,7 +31,9 @@ import org.siamese4j.io.ModelFormatException;
  *       allocated for it, so decoding allocates a bounded multiple of the file's size: for a model, mostly
  *       weights, about its own size (the float arrays; {@code raw_data} is converted where it lies), and at
  *       worst, for a file of nothing but empty messages, about 120 bytes per byte of file (measured on JDK 17:
- *       each message becomes an object with its lists). Varints longer than 10 bytes, unknown wire types,
+ *       each message becomes an object with its lists); so at most {@code ProtoReader.MAX_NODES} (a million) nodes and
+ *       eight times as many messages and strings in all are decoded, which bounds that at about 1 GB whatever
+ *       the file's size, and beyond which the file is refused. Varints longer than 10 bytes, unknown wire types,
  *       groups and truncated fields are refused; unknown fields are skipped; repeated numbers are read packed
  *       or not;</li>
  *   <li>a tensor's dimensions are at least 0 and their product, computed in {@code long}, at most

@@ -136,7 +136,13 @@ final class OnnxReader {
             int fieldAt = in.position();
             int t = in.readTag(at);
             switch (fieldNumber(t)) {
-                case Graph.NODE -> nodes.add(node(t, at.element("node", nodes.size())));
+                case Graph.NODE -> {
+                    if (nodes.size() == ProtoReader.MAX_NODES) {
+                        throw in.fail("more than " + ProtoReader.MAX_NODES + " nodes: more than any real model has"
+                                + " (see ProtoReader.MAX_NODES)", at.element("node", nodes.size()), null, fieldAt);
+                    }
+                    nodes.add(node(t, at.element("node", nodes.size())));
+                }
                 case Graph.NAME -> name = in.readString(t, at, "name");
                 case Graph.INITIALIZER -> initializers.add(tensor(t, at.element("initializer", initializers.size())));
                 case Graph.INPUT -> inputs.add(valueInfo(t, at.element("input", inputs.size())));

@@ -35,6 +35,21 @@ final class ProtoReader {
      * guard is a second line against a future change that recurses.
      */
     static final int MAX_DEPTH = 16;
+    /**
+     * The most nodes a graph may have. Each message and string decoded becomes objects (about 240 bytes of heap
+     * for an empty node, 2 bytes of file), so the count of what is built, not the file size, bounds the heap a
+     * hostile file can take. A CNN embedder has 10^2 to 10^3 nodes (ArcFace's ResNet-100 about 1,000) and the
+     * largest exported graphs (language models) about 10^5: a million leaves ten times that.
+     */
+    static final int MAX_NODES = 1_000_000;
+    /**
+     * The most messages and strings decoded in all (nodes, attributes, tensors, value infos, dimensions, names,
+     * node inputs and outputs...): 8 per node of the largest graph allowed, more than real models use (a node is
+     * a message with a name, an operator, 1 to 3 inputs, an output and a few named attributes, most of them shared
+     * by the exporters' small graphs of weights). At worst, one empty node per 2 bytes, this is about 1 GB of heap
+     * for a 16 MB file; without the cap a 100 MB file of empty messages took 12 GB and ended in OutOfMemoryError.
+     */
+    static final long MAX_DECODED = 8L * MAX_NODES;
 
     private final byte[] buf;
     private final String source;
@@ -42,6 +57,8 @@ final class ProtoReader {
     private int pos;
     private int limit;
     private int depth;
+    /** Messages and strings decoded so far, against {@link #MAX_DECODED}. */
+    private long decoded;
     /** Where the last tag read starts: the offset a wrong wire type is reported at. */
     private int tagStart;
 
@@ -156,10 +173,20 @@ final class ProtoReader {
         if (depth >= MAX_DEPTH) {
             throw fail("messages nest deeper than " + MAX_DEPTH, at, null, start);
         }
+        countDecoded(at, null, start);
         depth++;
         int enclosing = limit;
         limit = pos + n;
         return enclosing;
+    }
+
+    /** Counts one more message or string decoded; refuses the file beyond {@link #MAX_DECODED}. */
+    private void countDecoded(FieldPath at, String field, int offset) throws OnnxFormatException {
+        if (++decoded > MAX_DECODED) {
+            throw fail("more than " + MAX_DECODED + " messages and strings (" + MAX_NODES / 1_000_000 + " million "
+                    + "nodes' worth): more than any real model holds, refused before decoding it fills the heap",
+                    at, field, offset);
+        }
     }
 
     /** Leaves the sub-message entered last, whose fields have all been read. */
@@ -176,6 +203,7 @@ final class ProtoReader {
         expectWireType(tag, LENGTH_DELIMITED, at, field);
         int start = pos;
         int n = readLength(at, field);
+        countDecoded(at, field, start);
         int from = pos;
         pos += n;
         boolean ascii = true;

@@ -1,6 +1,7 @@
 package org.siamese4j.onnx;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.io.IOException;
@@ -151,6 +152,39 @@ class OnnxFuzzTest {
                         ALLOCATION_PER_FILE_BYTE);
             }
         }
+    }
+
+    @Test
+    void hostileCountsOfTinyMessagesAreRefusedBeforeTheyFillTheHeap() throws OnnxFormatException {
+        // One node more than ProtoReader.MAX_NODES (2 MB of empty nodes), and one node with more empty input
+        // strings than MAX_DECODED messages and strings in all (16 MB): each refused with the field and offset,
+        // having allocated a bounded amount, where a 100 MB file of either once ended in OutOfMemoryError.
+        Wire nodes = new Wire();
+        for (int i = 0; i <= ProtoReader.MAX_NODES; i++) {
+            nodes.message(1, new Wire());
+        }
+        byte[] tooManyNodes = Wire.model(nodes).bytes();
+        long before = ThreadCounters.allocatedBytes();
+        assertThatThrownBy(() -> OnnxModel.read(tooManyNodes)).isInstanceOf(OnnxFormatException.class)
+                .hasMessageContaining("more than 1000000 nodes")
+                .satisfies(e -> assertThat(((OnnxFormatException) e).fieldPath()).isEqualTo("graph.node[1000000]"))
+                .satisfies(e -> assertThat(((OnnxFormatException) e).offset()).isBetween(2_000_000L,
+                        (long) tooManyNodes.length));
+        long allocated = ThreadCounters.allocatedBytes() - before;
+        if (before >= 0) {
+            System.out.printf("%d empty nodes (%d bytes): %d MB allocated before the refusal%n",
+                    ProtoReader.MAX_NODES + 1, tooManyNodes.length, allocated >> 20);
+            assertThat(allocated).isLessThan(600L << 20);
+        }
+
+        Wire strings = new Wire();
+        for (long i = 0; i <= ProtoReader.MAX_DECODED; i++) {
+            strings.bytes(1, new byte[0]);
+        }
+        byte[] tooManyStrings = Wire.model(new Wire().message(1, strings)).bytes();
+        assertThatThrownBy(() -> OnnxModel.read(tooManyStrings)).isInstanceOf(OnnxFormatException.class)
+                .hasMessageContaining("more than 8000000 messages and strings")
+                .satisfies(e -> assertThat(((OnnxFormatException) e).fieldPath()).isEqualTo("graph.node[0].input"));
     }
 
     @Test
