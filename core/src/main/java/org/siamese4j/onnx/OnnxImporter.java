@@ -219,6 +219,8 @@ public final class OnnxImporter {
         /** BatchNormalization nodes folded into the Conv before them, by index. */
         private final Set<Integer> folded = new HashSet<>();
         private final Set<String> outputs = new HashSet<>();
+        /** The value_info entries by value name (the first, if a file lists a value twice). */
+        private final Map<String, OnnxValueInfo> declared = new HashMap<>();
         private Graph.Builder builder;
         /** The batch size the input declares, or -1 when it is symbolic. */
         private long declaredBatch = -1;
@@ -245,6 +247,9 @@ public final class OnnxImporter {
             builder = Graph.builder(inputGraphName);
             values.put(input.name(), Value.runtime(inputGraphName, new int[] {BATCH, chw[0], chw[1], chw[2]}));
             outputs.add(output.name());
+            for (OnnxValueInfo info : onnx.valueInfo()) {
+                declared.putIfAbsent(info.name(), info);
+            }
             List<OnnxNode> nodes = onnx.nodes();
             for (int k = 0; k < nodes.size(); k++) {
                 for (String in : nodes.get(k).inputs()) {
@@ -1569,28 +1574,24 @@ public final class OnnxImporter {
         }
 
         private Value runtime(int i, String role) throws OnnxImportException {
-            Value v = input(i);
-            if (!v.isRuntime()) {
-                throw fail(role + " " + quoted(node.inputs().get(i)) + " is a constant; a value computed from the "
-                        + "input is expected");
-            }
-            return v;
+            return input(i, role, Value::isRuntime, "a value computed from the input");
         }
 
         private Value floatConstant(int i, String role) throws OnnxImportException {
-            Value v = input(i);
-            if (v.floats() == null) {
-                throw fail(role + " " + quoted(node.inputs().get(i)) + " is " + describe(v) + "; a float constant "
-                        + "(an initializer) is expected");
-            }
-            return v;
+            return input(i, role, v -> v.floats() != null, "a float constant (an initializer)");
         }
 
         private Value intConstant(int i, String role) throws OnnxImportException {
+            return input(i, role, v -> v.longs() != null, "an integer constant");
+        }
+
+        /** Input {@code i}, when it is of the {@code kind} the operator needs there. */
+        private Value input(int i, String role, java.util.function.Predicate<Value> kind, String expected)
+                throws OnnxImportException {
             Value v = input(i);
-            if (v.longs() == null) {
-                throw fail(role + " " + quoted(node.inputs().get(i)) + " is " + describe(v) + "; an integer "
-                        + "constant is expected");
+            if (!kind.test(v)) {
+                throw fail(role + " " + quoted(node.inputs().get(i)) + " is " + describe(v) + "; " + expected
+                        + " is expected");
             }
             return v;
         }
@@ -1682,13 +1683,10 @@ public final class OnnxImporter {
 
         /** Each computed value the file declares a shape for (value_info) must have it. */
         private void checkDeclaredShapes() throws OnnxImportException {
-            for (OnnxValueInfo info : onnx.valueInfo()) {
-                if (node.outputs().get(0).equals(info.name())) {
-                    Value v = values.get(info.name());
-                    if (v != null && v.isRuntime()) {
-                        checkDeclared(info, v);
-                    }
-                }
+            OnnxValueInfo info = declared.get(node.outputs().get(0));
+            Value v = info == null ? null : values.get(info.name());
+            if (v != null && v.isRuntime()) {
+                checkDeclared(info, v);
             }
         }
 
@@ -1740,38 +1738,31 @@ public final class OnnxImporter {
             if (a == null) {
                 return fallback;
             }
-            if (a.type() != OnnxAttribute.Type.STRING) {
-                throw typeFail(a, "STRING");
-            }
-            return a.asString();
+            return typed(a, OnnxAttribute.Type.STRING).asString();
         }
 
         private long attrInt(OnnxAttribute a) throws OnnxImportException {
-            if (a.type() != OnnxAttribute.Type.INT) {
-                throw typeFail(a, "INT");
-            }
-            return a.asInt();
+            return typed(a, OnnxAttribute.Type.INT).asInt();
         }
 
         private float attrFloat(OnnxAttribute a) throws OnnxImportException {
-            if (a.type() != OnnxAttribute.Type.FLOAT) {
-                throw typeFail(a, "FLOAT");
-            }
-            return a.asFloat();
+            return typed(a, OnnxAttribute.Type.FLOAT).asFloat();
         }
 
         private long[] attrInts(OnnxAttribute a) throws OnnxImportException {
-            if (a.type() != OnnxAttribute.Type.INTS) {
-                throw typeFail(a, "INTS");
-            }
-            return a.asInts();
+            return typed(a, OnnxAttribute.Type.INTS).asInts();
         }
 
         private float[] attrFloats(OnnxAttribute a) throws OnnxImportException {
-            if (a.type() != OnnxAttribute.Type.FLOATS) {
-                throw typeFail(a, "FLOATS");
+            return typed(a, OnnxAttribute.Type.FLOATS).asFloats();
+        }
+
+        /** {@code a}, when it has the type the operator defines for it. */
+        private OnnxAttribute typed(OnnxAttribute a, OnnxAttribute.Type expected) throws OnnxImportException {
+            if (a.type() != expected) {
+                throw typeFail(a, expected.name());
             }
-            return a.asFloats();
+            return a;
         }
 
         private OnnxImportException typeFail(OnnxAttribute a, String expected) {

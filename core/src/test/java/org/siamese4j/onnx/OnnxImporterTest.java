@@ -351,6 +351,12 @@ class OnnxImporterTest {
                 List.of(image("x", 3, 8, 8)), List.of(image("y", 3, 8, 9)), List.of());
         assertRefused(new OnnxModel(8, "", "", List.of(new OnnxOpset("", 13)), java.util.Map.of(), declared),
                 "declares y: FLOAT [batch, 3, 8, 9] but the layers compute [N, 3, 8, 8]");
+        // and so must an intermediate value's declared in value_info
+        OnnxGraph intermediate = new OnnxGraph("t", List.of(node("r", "Relu", List.of("x"), "a"),
+                node("s", "Sigmoid", List.of("a"), "y")), List.of(), List.of(image("x", 3, 8, 8)),
+                List.of(anyShape("y")), List.of(OnnxValueInfo.floats("a", 1, 4, 8, 8)));
+        assertRefused(new OnnxModel(8, "", "", List.of(new OnnxOpset("", 13)), java.util.Map.of(), intermediate),
+                "declares a: FLOAT [1, 4, 8, 8] but the layers compute [N, 3, 8, 8] (at node 0 \"r\"");
     }
 
     @Test
