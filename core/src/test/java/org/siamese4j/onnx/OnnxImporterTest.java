@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 
 import org.junit.jupiter.api.Test;
+import org.siamese4j.io.ModelFormatException;
 import org.siamese4j.nn.Graph;
 import org.siamese4j.optim.SGD;
 import org.siamese4j.tensor.Functional;
@@ -47,11 +48,12 @@ class OnnxImporterTest {
         return OnnxTensor.of(name, t);
     }
 
-    static ImportedModel imported(OnnxModel m, OnnxImporter.Options options) throws OnnxImportException {
-        return OnnxImporter.importModel(m, options, "test.onnx");
+    /** {@code m} written by the phase-1 writer, read back, and imported. */
+    static ImportedModel imported(OnnxModel m, OnnxImporter.Options options) throws ModelFormatException {
+        return OnnxImporter.importModel(OnnxModel.read(m.toBytes(), "test.onnx"), options, "test.onnx");
     }
 
-    static ImportedModel imported(OnnxModel m) throws OnnxImportException {
+    static ImportedModel imported(OnnxModel m) throws ModelFormatException {
         return imported(m, OnnxImporter.Options.inference());
     }
 
