@@ -161,6 +161,28 @@ class OnnxImporterTest {
     }
 
     @Test
+    void reductionsSqueezesAndCastsOfComputedValues() throws IOException {
+        // ReduceMean over H and W (the axes an input from opset 18 on), Unsqueeze then Squeeze of a size-1 axis
+        // (axes as inputs from opset 13 on), a Cast to FLOAT that changes nothing, and a MaxPool with ceil_mode=1
+        // where it gives the floor's size
+        List<OnnxNode> nodes = List.of(
+                node("pool", "MaxPool", List.of("x"), "p", OnnxAttribute.ofInts("kernel_shape", 2, 2),
+                        OnnxAttribute.ofInts("strides", 2, 2), OnnxAttribute.ofInt("ceil_mode", 1)),
+                node("mean", "ReduceMean", List.of("p", "hw"), "m", OnnxAttribute.ofInt("keepdims", 0)),
+                node("unsq", "Unsqueeze", List.of("m", "last"), "u"),
+                node("sq", "Squeeze", List.of("u", "last"), "s"),
+                node("cast", "Cast", List.of("s"), "y", OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.code())));
+        List<OnnxTensor> weights = List.of(OnnxTensor.ofInt64("hw", new long[] {2}, -2, -1),
+                OnnxTensor.ofInt64("last", new long[] {1}, -1));
+        ImportedModel m = imported(model(18, image("x", 2, 4, 6), nodes, weights, "y"));
+        Tensor x = Tensor.uniform(new Rng(8), -1f, 1f, 3, 2, 4, 6);
+        assertClose(run(m, x), Functional.maxPool2d(x, 2).mean(3, false).mean(2, false));
+        // on a 5-wide input ceil_mode=1 adds a third, partial window: refused
+        assertRefused(model(18, image("x", 2, 4, 5), nodes, weights, "y"),
+                "ceil_mode=1 gives another output size here (3 rather than 2 on axis 3 of [N, 2, 4, 5])");
+    }
+
+    @Test
     void aLayoutNoOpTransposeIsAReshapeAndOneThatMovesDataIsRefused() throws IOException {
         List<OnnxNode> ok = List.of(node("t", "Transpose", List.of("x"), "y", OnnxAttribute.ofInts("perm", 0, 2, 1, 3)));
         ImportedModel m = imported(model(13, image("x", 3, 1, 4), ok, List.of(), "y"));
