@@ -33,7 +33,8 @@ import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageInputStreamImpl;
 
 /**
- * Reads images from untrusted files into single-channel {@link GrayImage}s, in pure Java.
+ * Reads images from untrusted files into single-channel {@link GrayImage}s ({@link #read}), or keeping their colour
+ * into {@link ColorImage}s ({@link #readColor}), in pure Java.
  *
  * <ul>
  *   <li>PGM (Netpbm grey map) by our own parser: {@code P2} (plain, ASCII decimal samples) and {@code P5} (raw;

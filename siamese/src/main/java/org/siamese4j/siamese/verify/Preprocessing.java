@@ -137,6 +137,23 @@ public record Preprocessing(int channels, int height, int width, ChannelOrder ch
                 new float[] {m}, new float[] {s});
     }
 
+    /**
+     * Why a model of input {@code inputShape} cannot take images, in words, or null when it can: it must take
+     * [C, H, W] with C = 1 or 3, and H x W at most {@link Images#MAX_PIXELS} (the most an image is resized to).
+     */
+    public static String imageInputProblem(int[] inputShape) {
+        if (inputShape.length != 3 || (inputShape[0] != 1 && inputShape[0] != ColorImage.CHANNELS)) {
+            return "the model takes " + ArchSpec.formatInput(inputShape) + ", not grey (1xHxW) or colour (3xHxW) "
+                    + "images";
+        }
+        long pixels = (long) inputShape[1] * inputShape[2];
+        if (pixels > Images.MAX_PIXELS) {
+            return "the model's input " + ArchSpec.formatInput(inputShape) + " is " + pixels + " pixels, above the "
+                    + "cap of " + Images.MAX_PIXELS + " an image can be resized to (Images.MAX_PIXELS)";
+        }
+        return null;
+    }
+
     @Override
     public float[] mean() {
         return mean.clone();

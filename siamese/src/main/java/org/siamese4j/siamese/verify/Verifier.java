@@ -79,13 +79,24 @@ import org.siamese4j.tensor.Tensor;
  *
  * <h2>Images</h2>
  * The model file stores the input shape the tower was trained on ({@code input}, e.g. {@code 1x112x92}). Every
- * image is prepared exactly as the training data was: scaled to [0, 1] (divided by its maxval), resized bilinearly
+ * image is prepared as {@link #preprocessing()} says. A siamese4j model file's own ({@link Preprocessing#of}) is
+ * exactly how the training data was prepared: scaled to [0, 1] (divided by its maxval), resized bilinearly
  * ({@link GrayImage#resize}) to the model's height and width when its size differs, then, if the file stores
  * {@value #KEY_INPUT_MEAN} and {@value #KEY_INPUT_STD}, standardised as {@code (x - mean) / std} (a
- * {@link Normalization} fitted on the training set). Images are single-channel, so the model's input must have one
- * channel to take {@link GrayImage}s or paths; {@link #embed(float[])} takes any input already in [0, 1] with the
- * model's exact shape (and still applies the standardisation). For a head model, {@code embed} gives the tower's
- * embedding, which the head then scores in pairs.
+ * {@link Normalization} fitted on the training set). A 1-channel model reads files in grey (colour as luma), a
+ * 3-channel one in colour ({@link Images#readColor}; a grey file's plane three times). A face model from elsewhere
+ * states its own preprocessing (RGB or BGR, 0-255 pixels, per-channel mean and std) in a sidecar beside it
+ * ({@link ModelSidecar}, read by {@link #load}) or through {@link #withPreprocessing}. {@link #embed(float[])}
+ * takes any input already in the pixel range with the model's exact shape (and still applies the
+ * standardisation). For a head model, {@code embed} gives the tower's embedding, which the head then scores in
+ * pairs.
+ *
+ * <h2>Towers</h2>
+ * The tower is any {@link Module} taking [N, C, H, W] (or [N, F]) and giving [N, D]: a siamese4j model file's
+ * {@link Sequential} with its {@link ArchSpec} (which bounds the images per forward pass by their activation memory,
+ * {@link ModelFile#samplesPerPass}), or a network without one ({@link #ofTower}: an imported graph, embedded
+ * {@value #TOWER_BATCH} images at a time). {@link #load} reads {@code .onnx} files through the ONNX importer (issue
+ * 18) and everything else as a siamese4j model file, then applies the sidecar {@code MODEL.json} if there is one.
  *
  * <h2>Metadata keys</h2>
  * Besides {@link ModelFile}'s reserved keys, a verifier reads and writes these metadata strings (all optional;
@@ -356,8 +367,7 @@ public final class Verifier {
      * feature vectors or of images with other than 1 or 3 channels, which takes its input as floats only.
      */
     private static Preprocessing imagePreprocessing(int[] input, Normalization normalization) {
-        boolean image = input.length == 3 && (input[0] == 1 || input[0] == 3);
-        return image ? Preprocessing.of(input, normalization) : null;
+        return Preprocessing.imageInputProblem(input) == null ? Preprocessing.of(input, normalization) : null;
     }
 
     /** {@code most}, or fewer when that many inputs' activations would not fit ({@link ModelFile#samplesPerPass}). */
@@ -675,8 +685,8 @@ public final class Verifier {
 
     private Preprocessing requirePreprocessing() {
         if (preprocessing == null) {
-            throw new IllegalArgumentException("Verifier: the model takes " + ArchSpec.formatInput(inputShape)
-                    + ", not grey (1xHxW) or colour (3xHxW) images; pass the input as float[] with embed(float[])");
+            throw new IllegalArgumentException("Verifier: " + Preprocessing.imageInputProblem(inputShape)
+                    + "; pass the input as float[] with embed(float[])");
         }
         return preprocessing;
     }
