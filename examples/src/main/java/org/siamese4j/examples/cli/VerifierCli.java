@@ -14,8 +14,8 @@ import org.siamese4j.siamese.verify.Verifier;
 /** What {@code verify}, {@code enroll} and {@code identify} share: the required options and a calibrated model. */
 final class VerifierCli {
     /** The help of {@code --model} for the commands that load one through the verifier. */
-    static final String MODEL_HELP = "model file written by train, or an ONNX face model (.onnx); its sidecar MODEL.json,"
-            + " if any, gives the preprocessing and threshold (required)";
+    static final String MODEL_HELP = "model file written by train, or an ONNX face model (.onnx); its sidecar "
+            + "MODEL.json, if any, gives the preprocessing and threshold (required)";
 
     private VerifierCli() {
     }

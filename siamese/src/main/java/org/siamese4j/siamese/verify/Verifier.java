@@ -325,7 +325,8 @@ public final class Verifier {
         if (decision.containsKey(KEY_DISTANCE)) {
             if (head != null) {
                 throw new ModelFormatException(src, "the model has a similarity head, which scores pairs itself "
-                        + "(P(same)); the sidecar's distance does not apply, remove the key", where.apply(KEY_DISTANCE));
+                        + "(P(same)); the sidecar's distance does not apply, remove the key",
+                        where.apply(KEY_DISTANCE));
             }
             newDistance = parseDistance(src, decision.get(KEY_DISTANCE), where);
         }
@@ -442,7 +443,8 @@ public final class Verifier {
         Sequential copy = copyTower("Verifier.of", model, arch, inputShape);
         int[] input = inputShape.clone();
         return new Verifier(copy, arch, arch.toString(), input, embeddingWidthOf(arch, input), distance, null, null,
-                normalization, imagePreprocessing(input, normalization), Map.of(), fingerprint(arch, input, copy, null));
+                normalization, imagePreprocessing(input, normalization), Map.of(),
+                fingerprint(arch, input, copy, null));
     }
 
     /**

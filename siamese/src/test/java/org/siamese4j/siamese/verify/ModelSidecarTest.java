@@ -68,7 +68,8 @@ class ModelSidecarTest {
         cases.put("{\"embedding_size\":1.5}", "key \"embedding_size\"");
         cases.put("{\"source\":[1]}", "key \"source\"");
         cases.put("{\"preprocessing\":[]}", "key \"preprocessing\"");
-        cases.put("{\"preprocessing\":{" + pre + "}}", "preprocessing.mean is missing; the preprocessing object needs input_size, color");
+        cases.put("{\"preprocessing\":{" + pre + "}}",
+                "preprocessing.mean is missing; the preprocessing object needs input_size, color");
         cases.put("{\"preprocessing\":{" + pre + ",\"mean\":127.5,\"std\":0}}", "key \"preprocessing.std\"");
         cases.put("{\"preprocessing\":{" + pre + ",\"mean\":[1,2,3,4],\"std\":1}}", "key \"preprocessing.mean\"");
         cases.put("{\"preprocessing\":{" + pre + ",\"mean\":[\"x\"],\"std\":1}}", "key \"preprocessing.mean\"");
