@@ -1,6 +1,8 @@
 package org.siamese4j.onnx;
 
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -163,10 +165,12 @@ final class ExportFixtures {
         for (Map.Entry<String, Tower> e : towers().entrySet()) {
             Tower tower = e.getValue();
             settle(tower.model(), tower.inputShape(), rng);
-            SafeTensors.write(dir.resolve(e.getKey() + "_state.safetensors"), tower.model().stateDict(),
-                    Map.of("made_by", "ExportFixtures"));
+            // plain writes: the atomic ones of SafeTensors and OnnxModel leave a lock file beside each
+            try (OutputStream out = Files.newOutputStream(dir.resolve(e.getKey() + "_state.safetensors"))) {
+                SafeTensors.write(out, tower.model().stateDict(), Map.of("made_by", "ExportFixtures"));
+            }
             Path file = dir.resolve(e.getKey() + ".onnx");
-            OnnxExporter.export(tower.model(), tower.inputShape()).write(file);
+            Files.write(file, OnnxExporter.export(tower.model(), tower.inputShape()).toBytes());
             System.out.println("wrote " + file);
         }
     }
