@@ -65,9 +65,10 @@ import org.siamese4j.tensor.Tensor;
  * <tr><td>{@code globalavgpool}, {@code flatten}</td><td>GlobalAveragePool, Flatten(axis=1)</td></tr>
  * <tr><td>{@code dense}</td><td>Gemm(transB=1) with the weight [out, in] as it is</td></tr>
  * <tr><td>{@code dropout}</td><td>nothing</td></tr>
- * <tr><td>{@code l2norm}</td><td>ReduceL2(keepdims=1), Max with the eps, Div: our {@code x / max(||x||, eps)}
- *     exactly. LpNormalization would divide by the norm itself (and give 0 for a zero row), which differs from
- *     ours when the norm is below eps.</td></tr>
+ * <tr><td>{@code l2norm}</td><td>ReduceL2(keepdims=1), Clip(min=eps), Div: our {@code x / max(||x||, eps)}
+ *     exactly, and the form PyTorch writes for {@code F.normalize} (less its Expand, which Div's broadcasting
+ *     makes unnecessary). LpNormalization would divide by the norm itself (and give 0 for a zero row), which
+ *     differs from ours when the norm is below eps.</td></tr>
  * <tr><td>{@code residual(BODY | SHORTCUT)}</td><td>the body's nodes, the shortcut's, then Add</td></tr>
  * </table>
  * Any other module is refused naming its path and class, and so is a layer that does not fit the shape reaching
@@ -340,7 +341,7 @@ public final class OnnxExporter {
                 OnnxAttribute.ofFloat("beta", 1f), OnnxAttribute.ofInt("transB", 1));
     }
 
-    /** x / max(||x||, eps) along the layer's dimension: ReduceL2, Max, Div, as {@code NormOps.l2Normalize}. */
+    /** x / max(||x||, eps) along the layer's dimension: ReduceL2, Clip, Div, as {@code NormOps.l2Normalize}. */
     private Value l2Normalize(L2Normalize l, String path, Value x) {
         int rank = x.shape.length + 1;
         int axis = l.dim() < 0 ? l.dim() + rank : l.dim();
@@ -351,8 +352,9 @@ public final class OnnxExporter {
         reduced[axis - 1] = 1;
         String norm = emit(path + ".norm", "ReduceL2", reduced, List.of(x.name), OnnxAttribute.ofInts("axes", axis),
                 OnnxAttribute.ofInt("keepdims", 1)).name;
+        // Clip(min=eps), max left out: max(norm, eps), as torch writes F.normalize, so importers know it
         String eps = constant(OnnxTensor.ofFloats(path + ".eps", new long[0], l.eps()));
-        String clamped = emit(path + ".clamp", "Max", reduced, List.of(norm, eps)).name;
+        String clamped = emit(path + ".clamp", "Clip", reduced, List.of(norm, eps)).name;
         return emit(path, "Div", x.shape, List.of(x.name, clamped));
     }
 

@@ -76,7 +76,7 @@ class OnnxExporterTest {
                 // the dropout (15) is left out: the identity in evaluation mode
                 "Gemm \"16\" (14, 16.weight, 16.bias) -> (16) [alpha=1.0, beta=1.0, transB=1]",
                 "ReduceL2 \"17.norm\" (16) -> (17.norm) [axes=[1], keepdims=1]",
-                "Max \"17.clamp\" (17.norm, 17.eps) -> (17.clamp)",
+                "Clip \"17.clamp\" (17.norm, 17.eps) -> (17.clamp)",
                 "Div \"17\" (16, 17.clamp) -> (embedding)");
         assertThat(model.graph().initializers()).extracting(OnnxTensor::toString).containsExactly(
                 "\"0.pads\" INT64 [8]", "\"0.weight\" FLOAT [4, 3, 3, 3]", "\"0.bias\" FLOAT [4]",
