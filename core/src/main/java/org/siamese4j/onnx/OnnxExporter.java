@@ -112,7 +112,7 @@ public final class OnnxExporter {
         return export(loaded.model(), loaded.inputShape(), metadata);
     }
 
-    /** The ONNX model of {@code tower} for samples of shape {@code inputShape} ({@code [C, H, W]} or {@code [features]}). */
+    /** The ONNX model of {@code tower} for samples of {@code inputShape}, {@code [C, H, W]} or {@code [features]}. */
     public static OnnxModel export(Sequential tower, int[] inputShape) {
         return export(tower, inputShape, Map.of());
     }

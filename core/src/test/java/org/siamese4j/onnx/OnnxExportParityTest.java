@@ -14,10 +14,11 @@ import org.siamese4j.io.SafeTensors;
 import org.siamese4j.tensor.Tensor;
 
 /**
- * The fixed-seed towers of {@link ExportFixtures}, with their committed state, exported again, against the files committed under
- * {@code export/} and what ONNX Runtime 1.30 computed from those files ({@code check_export.py}, with every
- * graph optimisation off): the export gives the committed bytes (so any change in what the exporter writes is
- * seen here, and the fixtures regenerated on purpose), and our own forward gives ONNX Runtime's embeddings.
+ * The fixed-seed towers of {@link ExportFixtures}, with their committed state, exported again, against the files
+ * committed under {@code export/} and what ONNX Runtime 1.30 computed from those files ({@code check_export.py},
+ * with every graph optimisation off): the export gives the committed bytes (so any change in what the exporter
+ * writes is seen here, and the fixtures regenerated on purpose), and our own forward gives ONNX Runtime's
+ * embeddings.
  */
 class OnnxExportParityTest {
     /** Float32 rounding of two implementations of the same maths on unit-length embeddings. */
