@@ -18,8 +18,11 @@ import java.util.Map;
  *
  * <p>Writing accepts maps with string keys, lists, {@code int[]}, {@code long[]}, strings, integers,
  * booleans and null, and produces compact JSON; non-ASCII text is written as is (the caller encodes UTF-8).
+ *
+ * <p>Public (parse, write, {@link Num}, {@link SyntaxException}) so that the siamese module writes its small JSON
+ * files (a model's preprocessing sidecar) with this one reader and writer rather than a second one.
  */
-final class Json {
+public final class Json {
     /** Deepest nesting accepted; a safetensors header needs 3. */
     static final int MAX_DEPTH = 32;
     /** Longest string, in UTF-16 chars. Metadata values (architecture, sampler state) stay far below. */
@@ -33,9 +36,9 @@ final class Json {
     }
 
     /** A JSON number, kept as its token so that integers are never rounded through a double. */
-    record Num(String text) {
+    public record Num(String text) {
         /** The value if the token is an integer (no fraction or exponent) that fits a long, else null. */
-        Long asLong() {
+        public Long asLong() {
             for (int i = 0; i < text.length(); i++) {
                 char c = text.charAt(i);
                 if (c == '.' || c == 'e' || c == 'E') {
@@ -49,7 +52,7 @@ final class Json {
             }
         }
 
-        double asDouble() {
+        public double asDouble() {
             return Double.parseDouble(text);
         }
 
@@ -60,7 +63,7 @@ final class Json {
     }
 
     /** Malformed or over-limit input; {@link #position()} is the char index where it was noticed. */
-    static final class SyntaxException extends Exception {
+    public static final class SyntaxException extends Exception {
         private static final long serialVersionUID = 1L;
         private final int position;
 
@@ -69,7 +72,7 @@ final class Json {
             this.position = position;
         }
 
-        int position() {
+        public int position() {
             return position;
         }
     }
@@ -79,7 +82,7 @@ final class Json {
     // =====================================================================================================
 
     /** Parses a whole document with the default limits. */
-    static Object parse(String text) throws SyntaxException {
+    public static Object parse(String text) throws SyntaxException {
         return parse(text, MAX_DEPTH, MAX_STRING_CHARS, MAX_VALUES);
     }
 
@@ -413,7 +416,7 @@ final class Json {
     // =====================================================================================================
 
     /** Compact JSON for {@code value}; see the class comment for the accepted types. */
-    static String write(Object value) {
+    public static String write(Object value) {
         StringBuilder sb = new StringBuilder();
         write(sb, value);
         return sb.toString();

@@ -34,6 +34,19 @@ public final class AvgPool2d extends Module {
         return Functional.avgPool2d(input, kernelSize, kernelSize, stride, stride, padding, padding);
     }
 
+    public int kernelSize() {
+        return kernelSize;
+    }
+
+    public int stride() {
+        return stride;
+    }
+
+    /** The rows (columns) added on each side. */
+    public int padding() {
+        return padding;
+    }
+
     @Override
     protected String extraRepr() {
         return "kernel_size=" + kernelSize + ", stride=" + stride + ", padding=" + padding;

@@ -19,6 +19,11 @@ public final class Flatten extends Module {
         return input.flatten(startDim);
     }
 
+    /** The first dimension flattened (negative counts from the end). */
+    public int startDim() {
+        return startDim;
+    }
+
     @Override
     protected String extraRepr() {
         return "start_dim=" + startDim + ", end_dim=-1";

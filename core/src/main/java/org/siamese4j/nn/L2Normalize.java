@@ -29,6 +29,15 @@ public final class L2Normalize extends Module {
         return Functional.l2Normalize(input, dim, eps);
     }
 
+    /** The dimension normalised (negative counts from the end). */
+    public int dim() {
+        return dim;
+    }
+
+    public float eps() {
+        return eps;
+    }
+
     @Override
     protected String extraRepr() {
         return "dim=" + dim + ", eps=" + py(eps);

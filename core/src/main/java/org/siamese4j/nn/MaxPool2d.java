@@ -34,6 +34,19 @@ public final class MaxPool2d extends Module {
         return Functional.maxPool2d(input, kernelSize, kernelSize, stride, stride, padding, padding);
     }
 
+    public int kernelSize() {
+        return kernelSize;
+    }
+
+    public int stride() {
+        return stride;
+    }
+
+    /** The rows (columns) added on each side. */
+    public int padding() {
+        return padding;
+    }
+
     /** Whether this is the common 2x2 window, stride 2, no padding (which {@link Sequential} may fuse). */
     boolean isTwoByTwo() {
         return kernelSize == 2 && stride == 2 && padding == 0;

@@ -14,11 +14,11 @@ import org.siamese4j.io.ModelFormatException;
 import org.siamese4j.io.SafeTensors;
 import org.siamese4j.nn.ArchSpec;
 import org.siamese4j.siamese.data.FaceFolders;
-import org.siamese4j.siamese.data.GrayImage;
 import org.siamese4j.siamese.data.ImageDataset;
-import org.siamese4j.siamese.data.Images;
 import org.siamese4j.siamese.data.LabelledImages;
 import org.siamese4j.siamese.data.SyntheticFaces;
+import org.siamese4j.siamese.verify.Preprocessing;
+import org.siamese4j.siamese.verify.Verifier;
 import org.siamese4j.tensor.Tensor;
 
 /**
@@ -98,6 +98,22 @@ final class CliData {
      */
     static LabelledImages open(DataSpec spec, int firstSyntheticIdentity, int[] input) throws IOException {
         requireGrey(input);
+        return open(spec, firstSyntheticIdentity, input, null);
+    }
+
+    /**
+     * As {@link #open}, each image prepared as {@code preprocessing} says (colour folders too); synthetic people,
+     * who are grey, only for a grey model. Null: the grey images in [0, 1] as they are.
+     */
+    static LabelledImages open(DataSpec spec, int firstSyntheticIdentity, int[] input, Preprocessing preprocessing)
+            throws IOException {
+        if (preprocessing != null && spec.synthetic()) {
+            if (input[0] != 1) {
+                throw new Options.UsageException("synthetic faces are grey; a colour model ("
+                        + ArchSpec.formatInput(input) + ") needs --data FOLDER of face photos");
+            }
+            return preprocessing.applyTo(open(spec, firstSyntheticIdentity, input, null));
+        }
         if (spec.synthetic()) {
             return SyntheticFaces.range(firstSyntheticIdentity, spec.identities(), spec.imagesPerIdentity(),
                     SYNTHETIC_SEED, input[1], input[2]);
@@ -106,7 +122,8 @@ final class CliData {
             throw new NoSuchFileException(spec.folder().toString(), null, "no such folder");
         }
         try {
-            return FaceFolders.list(spec.folder(), FaceFolders.Options.resizeTo(input[1], input[2]));
+            return preprocessing != null ? preprocessing.images(FaceFolders.files(spec.folder()))
+                    : FaceFolders.list(spec.folder(), FaceFolders.Options.resizeTo(input[1], input[2]));
         } catch (IOException e) {
             explainFaceFolderLayout(spec.folder()); // looked into only on failure: a good folder is listed once
             throw e;
@@ -183,6 +200,9 @@ final class CliData {
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(path, null, "no such model file");
         }
+        if (Verifier.isOnnx(file)) {
+            return file;    // read by the ONNX importer, which says what is wrong with a file
+        }
         String format;
         try {
             format = SafeTensors.readMetadata(file).get(ModelFile.KEY_FORMAT);
@@ -201,33 +221,24 @@ final class CliData {
         return file;
     }
 
-    /** Image files as one [N, 1, H, W] batch in [0, 1], each resized to H x W when its size differs. */
-    static Tensor loadImages(List<String> paths, int[] input) throws IOException {
-        requireGrey(input);
-        int h = input[1];
-        int w = input[2];
-        // Both checked before the batch is allocated: a model file chooses the input size, and each image would
-        // only meet GrayImage.resize's cap after paths.size() x h x w floats had been reserved for it.
-        if ((long) h * w > Images.MAX_PIXELS) {
-            throw new IOException("the model's input " + ArchSpec.formatInput(input) + " is " + (long) h * w
-                    + " pixels, above the cap of " + Images.MAX_PIXELS + " an image can be resized to"
-                    + " (Images.MAX_PIXELS)");
-        }
-        long values = (long) paths.size() * h * w;
+    /**
+     * Image files as one [N, C, H, W] batch of model inputs, each read and prepared as {@code preprocessing} says
+     * (for a siamese4j grey model without standardisation: in [0, 1], resized to H x W when its size differs).
+     */
+    static Tensor loadImages(List<String> paths, Preprocessing preprocessing) throws IOException {
+        int[] input = preprocessing.inputShape();
+        int size = input[0] * input[1] * input[2];
+        // checked before the batch is allocated: the model chooses the input size
+        long values = (long) paths.size() * size;
         if (values > Integer.MAX_VALUE - 8) {
             throw new IOException(paths.size() + " images at the model's input " + ArchSpec.formatInput(input)
                     + " are " + values + " values, more than one batch holds; embed fewer images at a time");
         }
         float[] data = new float[(int) values];
         for (int i = 0; i < paths.size(); i++) {
-            Path file = Path.of(paths.get(i));
-            GrayImage img = Images.readScaled(file);
-            if (img.height() != h || img.width() != w) {
-                img = img.resize(h, w);
-            }
-            System.arraycopy(img.pixels(), 0, data, i * h * w, h * w);
+            System.arraycopy(preprocessing.prepare(Path.of(paths.get(i))), 0, data, i * size, size);
         }
-        return Tensor.wrap(data, paths.size(), 1, h, w);
+        return Tensor.wrap(data, paths.size(), input[0], input[1], input[2]);
     }
 
     /** A JSON string literal. */

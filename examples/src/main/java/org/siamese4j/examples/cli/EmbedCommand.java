@@ -3,8 +3,7 @@ package org.siamese4j.examples.cli;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.StringJoiner;
-import org.siamese4j.io.ModelFile;
-import org.siamese4j.siamese.Embeddings;
+import org.siamese4j.siamese.verify.Preprocessing;
 import org.siamese4j.siamese.verify.Verifier;
 
 /**
@@ -21,8 +20,8 @@ final class EmbedCommand implements Siamese4j.Command {
 
     @Override
     public Options options() {
-        return new Options("embed")
-                .option("model", "model file written by train (required)")
+        return VerifierCli.withPreprocessingOptions(new Options("embed"))
+                .option("model", VerifierCli.MODEL_HELP)
                 .flag("json", "print one JSON array instead of one line per image");
     }
 
@@ -36,20 +35,19 @@ final class EmbedCommand implements Siamese4j.Command {
         if (images.isEmpty()) {
             throw new Options.UsageException("give at least one image file (PGM, PNG, JPEG): embed --model MODEL IMG...");
         }
-        ModelFile.LoadedModel model = CliData.loadModel(modelPath);
         // a model whose verifier metadata verify would refuse (a NaN threshold, an unknown distance) is refused here
         // too, rather than embedded with as if it were sound
-        Verifier.of(model, modelPath);
+        Verifier verifier = VerifierCli.load(o, modelPath);
+        Preprocessing preprocessing = VerifierCli.preprocessing(verifier);
         // Read and embedded a batch at a time, as eval embeds: only the embeddings of all images are kept, and
         // nothing is printed until every image has been read, so a bad image leaves stdout empty. The batches are
         // of equal size (give or take one), never a last one of a few images: the GEMM multiplies a product of a
         // few rows by another path, which rounds differently, and embed prints what one batch of all images gave.
         // At most as many images a batch as the array size and the activation cap (a quarter of the heap) allow.
-        int[] input = model.inputShape();
-        int most = ModelFile.samplesPerPass(model.arch(), input, EvalCommand.embeddingBatch(input));
+        int most = verifier.samplesPerPass(EvalCommand.embeddingBatch(verifier.inputShape()));
         int batches = (images.size() + most - 1) / most;
-        float[][] embeddings = Embeddings.of(model.model(), images.size(), (images.size() + batches - 1) / batches,
-                (from, to) -> CliData.loadImages(images.subList(from, to), input));
+        float[][] embeddings = verifier.embedBatches(images.size(), (images.size() + batches - 1) / batches,
+                (from, to) -> CliData.loadImages(images.subList(from, to), preprocessing));
         boolean json = o.flag("json");
         if (json) {
             out.println("[");

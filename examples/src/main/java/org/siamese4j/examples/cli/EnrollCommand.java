@@ -29,8 +29,8 @@ final class EnrollCommand implements Siamese4j.Command {
 
     @Override
     public Options options() {
-        return new Options("enroll")
-                .option("model", "model file written by train (required)")
+        return VerifierCli.withPreprocessingOptions(new Options("enroll"))
+                .option("model", VerifierCli.MODEL_HELP)
                 .option("gallery", "gallery file to add to; created if absent (required)")
                 .option("name", "the person's name (required)")
                 .option("wait", "seconds to wait while another process writes the gallery (default "
@@ -48,7 +48,7 @@ final class EnrollCommand implements Siamese4j.Command {
         }
         int waitSeconds = o.integer("wait", WAIT_SECONDS, 0, 86_400);
         // identify needs the threshold anyway; refusing an uncalibrated model here saves a useless gallery
-        Verifier verifier = VerifierCli.loadCalibrated(model);
+        Verifier verifier = VerifierCli.loadCalibrated(o, model);
         float[][] embeddings = new float[images.size()][];
         try {
             // the slow part, before the lock, so that concurrent enrolments wait only for each other's saves

@@ -10,10 +10,8 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.ToDoubleBiFunction;
-import org.siamese4j.io.ModelFile;
 import org.siamese4j.kernels.Parallel;
 import org.siamese4j.siamese.Distance;
-import org.siamese4j.siamese.Embeddings;
 import org.siamese4j.siamese.data.LabelledImages;
 import org.siamese4j.siamese.data.Splits;
 import org.siamese4j.siamese.head.HeadSiameseNetwork;
@@ -22,6 +20,7 @@ import org.siamese4j.siamese.metrics.ScoreDirection;
 import org.siamese4j.siamese.metrics.ScoredPairs;
 import org.siamese4j.siamese.metrics.Thresholds;
 import org.siamese4j.siamese.metrics.VerificationReport;
+import org.siamese4j.siamese.verify.Preprocessing;
 import org.siamese4j.siamese.verify.Threshold;
 import org.siamese4j.siamese.verify.Verifier;
 import org.siamese4j.tensor.Rng;
@@ -79,8 +78,8 @@ final class EvalCommand implements Siamese4j.Command {
 
     @Override
     public Options options() {
-        return new Options("eval")
-                .option("model", "model file written by train (required)")
+        return VerifierCli.withPreprocessingOptions(new Options("eval"))
+                .option("model", VerifierCli.MODEL_HELP)
                 .option("data", "a folder with one subfolder per person, or synthetic[:PEOPLExIMAGES] for held-out "
                         + "synthetic people never used in training (default synthetic = 40x6)")
                 .option("ways", "N of the N-way one-shot test (default 5)")
@@ -115,17 +114,18 @@ final class EvalCommand implements Siamese4j.Command {
         CliData.DataSpec spec = CliData.parseData(o.string("data", "synthetic"), 40, 6);
         boolean json = o.flag("json");
 
-        ModelFile.LoadedModel model = CliData.loadModel(modelPath);
-        // the distance, threshold and standardisation read and checked as verify reads them: one parser for all
-        Verifier verifier = Verifier.of(model, modelPath);
+        // the distance, threshold and preprocessing read and checked as verify reads them: one parser for all
+        Verifier verifier = VerifierCli.load(o, modelPath);
+        Preprocessing preprocessing = VerifierCli.preprocessing(verifier);
         // a head model is scored by its head's P(same); a plain model by its distance
-        boolean head = model.head().isPresent();
+        boolean head = verifier.hasHead();
         ToDoubleBiFunction<float[], float[]> score;
         ScoreDirection direction;
         String scoreName;
         Distance distance = verifier.distanceKind();       // null for a head model
         if (head) {
-            HeadSiameseNetwork network = HeadSiameseNetwork.of(model, modelPath);
+            // only a siamese4j model file has a head
+            HeadSiameseNetwork network = HeadSiameseNetwork.of(CliData.loadModel(modelPath), modelPath);
             score = network::score;
             direction = ScoreDirection.HIGHER_IS_SAME;
             scoreName = "head";
@@ -135,8 +135,9 @@ final class EvalCommand implements Siamese4j.Command {
             scoreName = distance.name().toLowerCase(Locale.ROOT);
         }
         // listed, not read: the images are read (or drawn) a batch at a time while they are embedded
-        LabelledImages data = CliData.open(spec, CliData.HELD_OUT_FIRST, model.inputShape());
-        Set<String> seen = seenPeople(model);
+        int[] input = verifier.inputShape();
+        LabelledImages data = CliData.open(spec, CliData.HELD_OUT_FIRST, input, preprocessing);
+        Set<String> seen = seenPeople(verifier.metadata());
         List<String> overlap = data.identityNames().stream().filter(seen::contains).toList();
         if (!overlap.isEmpty() && o.flag("exclude-training")) {
             int unseenCount = data.identityCount() - overlap.size();
@@ -162,8 +163,9 @@ final class EvalCommand implements Siamese4j.Command {
         plan.check(spec.toString(), verifier.embeddingSize());
         EMBEDDING_RUNS.incrementAndGet();
         // batches as large as the array size and the activation cap (a quarter of the heap) allow, 64 at most
-        float[][] embeddings = Embeddings.of(model.model(), data,
-                ModelFile.samplesPerPass(model.arch(), model.inputShape(), embeddingBatch(model.inputShape())));
+        LabelledImages embedded = data;
+        float[][] embeddings = verifier.embedBatches(data.size(), verifier.samplesPerPass(embeddingBatch(input)),
+                (from, to) -> embedded.batch(LabelledImages.indices(from, to)));
         // each pair scored once, for the report and for the stored threshold (the same numbers as
         // VerificationReport.evaluate, which would score them again)
         ScoredPairs pairs = plan.sampled()
@@ -280,10 +282,10 @@ final class EvalCommand implements Siamese4j.Command {
     }
 
     /** The people the model file says it was trained and validated on (none for an older file). */
-    static Set<String> seenPeople(ModelFile.LoadedModel model) {
+    static Set<String> seenPeople(Map<String, String> metadata) {
         Set<String> seen = new HashSet<>();
         for (String key : List.of(CliData.KEY_TRAINING_PEOPLE, CliData.KEY_VALIDATION_PEOPLE)) {
-            String names = model.metadata().get(key);
+            String names = metadata.get(key);
             if (names != null && !names.isEmpty()) {
                 seen.addAll(Arrays.asList(names.split(",")));
             }

@@ -24,8 +24,8 @@ final class IdentifyCommand implements Siamese4j.Command {
 
     @Override
     public Options options() {
-        return new Options("identify")
-                .option("model", "model file written by train (required)")
+        return VerifierCli.withPreprocessingOptions(new Options("identify"))
+                .option("model", VerifierCli.MODEL_HELP)
                 .option("gallery", "gallery file written by enroll (required)");
     }
 
@@ -38,7 +38,7 @@ final class IdentifyCommand implements Siamese4j.Command {
             throw new Options.UsageException("give exactly one image file (PGM, PNG, JPEG), got " + images.size()
                     + ": " + USAGE);
         }
-        Verifier verifier = VerifierCli.loadCalibrated(model);
+        Verifier verifier = VerifierCli.loadCalibrated(o, model);
         Gallery g = Gallery.load(Path.of(gallery), verifier);
         Match m = g.identify(Path.of(images.get(0)));
         out.println("identity: " + m.label());

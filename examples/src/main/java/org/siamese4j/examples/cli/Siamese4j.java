@@ -45,6 +45,8 @@ public final class Siamese4j {
         COMMANDS.put("verify", new VerifyCommand());
         COMMANDS.put("enroll", new EnrollCommand());
         COMMANDS.put("identify", new IdentifyCommand());
+        COMMANDS.put("calibrate", new CalibrateCommand());
+        COMMANDS.put("export", new ExportCommand());
         COMMANDS.put("benchmark", new BenchmarkCommand());
     }
 

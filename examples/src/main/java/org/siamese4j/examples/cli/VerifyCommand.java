@@ -32,8 +32,8 @@ final class VerifyCommand implements Siamese4j.Command {
 
     @Override
     public Options options() {
-        return new Options("verify")
-                .option("model", "model file with a threshold, written by train (required)")
+        return VerifierCli.withPreprocessingOptions(new Options("verify"))
+                .option("model", VerifierCli.MODEL_HELP)
                 .option("refs", "a folder of reference images of one person: verify ONE image against all of them")
                 .option("rule", "with --refs: fraction (at least --min-fraction of the references pass the "
                         + "threshold) or mean (the mean score passes it) (default fraction)")
@@ -60,7 +60,7 @@ final class VerifyCommand implements Siamese4j.Command {
                     + images.size() + ": " + USAGE);
         }
         MultiReferencePolicy policy = refs == null ? null : policy(o);
-        Verifier verifier = VerifierCli.loadCalibrated(model);
+        Verifier verifier = VerifierCli.loadCalibrated(o, model);
         if (refs == null) {
             Verification r = verifier.verify(Path.of(images.get(0)), Path.of(images.get(1)));
             out.println(VerifierCli.scoreKey(verifier) + ": " + VerifierCli.number(r.score()));

@@ -88,6 +88,46 @@ public final class FaceFolders {
      * reads it. Without a resize target the first image is read now, for the size.
      */
     public static LabelledImages list(Path root, Options options) throws IOException {
+        LabelledFiles listed = files(root);
+        List<Path> files = listed.files();
+        int height = options.resizeHeight();
+        int width = options.resizeWidth();
+        if (!options.resizes()) {
+            GrayImage first = Images.read(files.get(0));
+            height = first.height();
+            width = first.width();
+        }
+        return new Listing(files, listed.labels(), listed.identityNames(), options.resizes(), height, width);
+    }
+
+    /**
+     * The image files under a root of identity folders, with the identity of each: what {@link #list} reads, in
+     * its order, for a caller that reads the files its own way (in colour, with a model's preprocessing).
+     *
+     * @param files         every image, identity by identity, each identity's in natural order
+     * @param labels        {@code labels[i]} is the identity index of {@code files.get(i)}
+     * @param identityNames the identity folders' names, by label
+     */
+    public record LabelledFiles(List<Path> files, int[] labels, List<String> identityNames) {
+        public LabelledFiles {
+            files = List.copyOf(files);
+            labels = labels.clone();
+            identityNames = List.copyOf(identityNames);
+        }
+
+        @Override
+        public int[] labels() {
+            return labels.clone();
+        }
+    }
+
+    /**
+     * The layout {@link #list} checks, without reading an image.
+     *
+     * @throws IOException for a root that is not a folder, no identity folders, or an identity folder without
+     *                     images (naming it)
+     */
+    public static LabelledFiles files(Path root) throws IOException {
         if (!Files.isDirectory(root)) {
             throw new NotDirectoryException(root + " (FaceFolders.load needs a folder with one subfolder per"
                     + " identity)");
@@ -127,15 +167,7 @@ public final class FaceFolders {
                 labels.add(id);
             }
         }
-        int height = options.resizeHeight();
-        int width = options.resizeWidth();
-        if (!options.resizes()) {
-            GrayImage first = Images.read(files.get(0));
-            height = first.height();
-            width = first.width();
-        }
-        return new Listing(List.copyOf(files), labels.stream().mapToInt(Integer::intValue).toArray(),
-                List.copyOf(names), options.resizes(), height, width);
+        return new LabelledFiles(files, labels.stream().mapToInt(Integer::intValue).toArray(), names);
     }
 
     /** The files of {@link #list}, read when a batch asks for them. */

@@ -33,7 +33,8 @@ import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageInputStreamImpl;
 
 /**
- * Reads images from untrusted files into single-channel {@link GrayImage}s, in pure Java.
+ * Reads images from untrusted files into single-channel {@link GrayImage}s ({@link #read}), or keeping their colour
+ * into {@link ColorImage}s ({@link #readColor}), in pure Java.
  *
  * <ul>
  *   <li>PGM (Netpbm grey map) by our own parser: {@code P2} (plain, ASCII decimal samples) and {@code P5} (raw;
@@ -65,6 +66,64 @@ public final class Images {
 
     /** Reads a PGM (detected by its {@code P2}/{@code P5} magic, not its name) or any javax.imageio format. */
     public static GrayImage read(Path file) throws IOException {
+        return read(file, GREY);
+    }
+
+    /**
+     * Reads an image keeping its colour, for networks that take red, green and blue planes: a colour or palette
+     * image gives its 8-bit sRGB values (maxValue 255; alpha ignored), a grey one (a PGM, a grey PNG) its plane
+     * three times, at its own bit depth. Checked and bounded as {@link #read(Path)}.
+     */
+    public static ColorImage readColor(Path file) throws IOException {
+        return read(file, COLOR);
+    }
+
+    /** What a file is decoded to: a grey image (colour as luma) or a colour one (grey repeated). */
+    private interface Decoding<T> {
+        T fromGrey(GrayImage grey);
+
+        T fromImageIo(BufferedImage image, String source, String format) throws ImageFormatException;
+
+        /** Floats per pixel of the decoded copy, for the memory check made from the header. */
+        int floatsPerPixel();
+    }
+
+    private static final Decoding<GrayImage> GREY = new Decoding<>() {
+        @Override
+        public GrayImage fromGrey(GrayImage grey) {
+            return grey;
+        }
+
+        @Override
+        public GrayImage fromImageIo(BufferedImage image, String source, String format) throws ImageFormatException {
+            return toGray(image, source, format);
+        }
+
+        @Override
+        public int floatsPerPixel() {
+            return 1;
+        }
+    };
+
+    private static final Decoding<ColorImage> COLOR = new Decoding<>() {
+        @Override
+        public ColorImage fromGrey(GrayImage grey) {
+            return ColorImage.fromGray(grey);
+        }
+
+        @Override
+        public ColorImage fromImageIo(BufferedImage image, String source, String format)
+                throws ImageFormatException {
+            return toColor(image, source, format);
+        }
+
+        @Override
+        public int floatsPerPixel() {
+            return ColorImage.CHANNELS;
+        }
+    };
+
+    private static <T> T read(Path file, Decoding<T> decoding) throws IOException {
         String source = file.toString();
         requireRegularFile(file);
         long length = Files.size(file);
@@ -73,11 +132,11 @@ public final class Images {
         }
         if (startsWithNetpbmMagic(file)) {
             try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-                return new PgmParser(in, source, length, maxDecodedBytes()).parse();
+                return decoding.fromGrey(new PgmParser(in, source, length, maxDecodedBytes()).parse());
             }
         }
         try (ImageInputStream iis = new FileImageInputStream(file.toFile())) {
-            return decodeWithImageIo(iis, source, maxDecodedBytes());
+            return decodeWithImageIo(iis, source, maxDecodedBytes(), decoding);
         }
     }
 
@@ -95,7 +154,7 @@ public final class Images {
             return new PgmParser(new ByteArrayInputStream(bytes), sourceName, bytes.length, maxDecodedBytes).parse();
         }
         try (ImageInputStream iis = new ByteArrayImageInputStream(bytes)) {
-            return decodeWithImageIo(iis, sourceName, maxDecodedBytes);
+            return decodeWithImageIo(iis, sourceName, maxDecodedBytes, GREY);
         }
     }
 
@@ -239,8 +298,8 @@ public final class Images {
                 + " the JVM more with -Xmx)", "decoding", cause);
     }
 
-    private static GrayImage decodeWithImageIo(ImageInputStream iis, String source, long maxDecodedBytes)
-            throws IOException {
+    private static <T> T decodeWithImageIo(ImageInputStream iis, String source, long maxDecodedBytes,
+                                           Decoding<T> decoding) throws IOException {
         Iterator<ImageReader> readers = ImageIO.getImageReaders(iis);
         if (!readers.hasNext()) {
             throw new ImageFormatException(source, "not a PGM (P2/P5) and not a format javax.imageio can read;"
@@ -266,8 +325,9 @@ public final class Images {
                         + " (Images.MAX_PIXELS)", "image header (width x height)");
             }
             long bytesPerPixel = decodedBytesPerPixel(reader);
-            // The decoder's image plus the float copy toGray makes of it.
-            long decodedBytes = (long) width * height * (bytesPerPixel + Float.BYTES);
+            // The decoder's image plus the float copy toGray (or toColor) makes of it.
+            long decodedBytes = (long) width * height * (bytesPerPixel + (long) Float.BYTES
+                    * decoding.floatsPerPixel());
             if (decodedBytes > maxDecodedBytes) {
                 throw new ImageFormatException(source, format + " header declares " + width + "x" + height
                         + " pixels of " + bytesPerPixel + " byte(s) each: " + decodedBytes + " bytes decoded (with"
@@ -275,18 +335,18 @@ public final class Images {
                         + " maximum heap, -Xmx; Images.maxDecodedBytes)", "image header (width x height x samples)");
             }
             BufferedImage image;
-            GrayImage grey;
+            T decoded;
             try {
                 image = reader.read(0);
                 if (!warnings.isEmpty()) {
                     throw new ImageFormatException(source, format + " decoder warning: "
                             + String.join("; ", warnings), "stream position " + position(iis));
                 }
-                grey = toGray(image, source, format);
+                decoded = decoding.fromImageIo(image, source, format);
             } catch (OutOfMemoryError e) {
                 throw outOfMemory(source, format, width, height, maxDecodedBytes, e);
             }
-            return grey;
+            return decoded;
         } catch (ImageFormatException e) {
             throw e;
         } catch (IIOException | EOFException | RuntimeException e) {
@@ -349,20 +409,50 @@ public final class Images {
         }
     }
 
+    /** Whether the decoded image is grey with integer samples, read raw rather than through sRGB. */
+    private static boolean isRawGrey(BufferedImage image) {
+        ColorModel cm = image.getColorModel();
+        Raster raster = image.getRaster();
+        return !(cm instanceof IndexColorModel)
+                && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY
+                && cm.getNumColorComponents() == 1
+                && cm.getComponentSize(0) <= 16
+                && raster.getTransferType() != DataBuffer.TYPE_FLOAT
+                && raster.getTransferType() != DataBuffer.TYPE_DOUBLE;
+    }
+
+    /** A colour image's 8-bit sRGB planes; a grey one's raw plane three times (as {@link #toGray} reads it). */
+    private static ColorImage toColor(BufferedImage image, String source, String format)
+            throws ImageFormatException {
+        if (isRawGrey(image)) {
+            return ColorImage.fromGray(toGray(image, source, format));
+        }
+        int width = image.getWidth();
+        int height = image.getHeight();
+        float[] red = new float[width * height];
+        float[] green = new float[width * height];
+        float[] blue = new float[width * height];
+        int[] row = new int[width];
+        for (int y = 0; y < height; y++) {
+            image.getRGB(0, y, width, 1, row, 0, width);
+            for (int x = 0; x < width; x++) {
+                int argb = row[x];
+                red[y * width + x] = (argb >>> 16) & 0xFF;
+                green[y * width + x] = (argb >>> 8) & 0xFF;
+                blue[y * width + x] = argb & 0xFF;
+            }
+        }
+        return ColorImage.wrap(height, width, 255f, red, green, blue);
+    }
+
     private static GrayImage toGray(BufferedImage image, String source, String format)
             throws ImageFormatException {
         int width = image.getWidth();
         int height = image.getHeight();
         ColorModel cm = image.getColorModel();
         Raster raster = image.getRaster();
-        boolean grey = !(cm instanceof IndexColorModel)
-                && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY
-                && cm.getNumColorComponents() == 1
-                && cm.getComponentSize(0) <= 16
-                && raster.getTransferType() != DataBuffer.TYPE_FLOAT
-                && raster.getTransferType() != DataBuffer.TYPE_DOUBLE;
         float[] px = new float[width * height];
-        if (grey) {
+        if (isRawGrey(image)) {
             // Raw samples, not getRGB: that would push linear grey through a gamma curve and drop to 8 bits.
             raster.getSamples(0, 0, width, height, 0, px);
             int bits = cm.getComponentSize(0);

@@ -483,7 +483,7 @@ public final class Gallery {
         meta.put(KEY_FORMAT, FORMAT);
         meta.put(KEY_FORMAT_VERSION, Integer.toString(FORMAT_VERSION));
         meta.put(KEY_MODEL, verifier.fingerprint());
-        meta.put(KEY_MODEL_ARCH, verifier.arch().toString());
+        meta.put(KEY_MODEL_ARCH, verifier.architecture());
         meta.put(KEY_MODEL_INPUT, ArchSpec.formatInput(verifier.inputShape()));
         meta.put(KEY_EMBEDDING_SIZE, Integer.toString(d));
         meta.put(KEY_PEOPLE, Integer.toString(s.size()));
@@ -553,7 +553,7 @@ public final class Gallery {
             throw new ModelMismatchException(src + ": the gallery was built with another model ("
                     + Verifier.shorten(meta.getOrDefault(KEY_MODEL_ARCH, "?")) + " on "
                     + Verifier.shorten(meta.getOrDefault(KEY_MODEL_INPUT, "?")) + ", " + Verifier.shorten(model)
-                    + ") than the one given (" + verifier.arch() + " on "
+                    + ") than the one given (" + verifier.architecture() + " on "
                     + ArchSpec.formatInput(verifier.inputShape()) + ", " + verifier.fingerprint()
                     + "); load the model it was built with, or enrol the people again with this one");
         }

@@ -21,15 +21,19 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.ToDoubleBiFunction;
+import java.util.function.UnaryOperator;
 import org.siamese4j.io.ModelFile;
 import org.siamese4j.io.ModelFormatException;
 import org.siamese4j.nn.ArchSpec;
 import org.siamese4j.nn.Module;
 import org.siamese4j.nn.Sequential;
 import org.siamese4j.siamese.Distance;
+import org.siamese4j.siamese.Embeddings;
+import org.siamese4j.siamese.data.ColorImage;
 import org.siamese4j.siamese.data.FaceFolders;
 import org.siamese4j.siamese.data.GrayImage;
 import org.siamese4j.siamese.data.ImageDataset;
+import org.siamese4j.siamese.data.LabelledImages;
 import org.siamese4j.siamese.data.Images;
 import org.siamese4j.siamese.data.NaturalOrder;
 import org.siamese4j.siamese.data.Normalization;
@@ -75,13 +79,24 @@ import org.siamese4j.tensor.Tensor;
  *
  * <h2>Images</h2>
  * The model file stores the input shape the tower was trained on ({@code input}, e.g. {@code 1x112x92}). Every
- * image is prepared exactly as the training data was: scaled to [0, 1] (divided by its maxval), resized bilinearly
+ * image is prepared as {@link #preprocessing()} says. A siamese4j model file's own ({@link Preprocessing#of}) is
+ * exactly how the training data was prepared: scaled to [0, 1] (divided by its maxval), resized bilinearly
  * ({@link GrayImage#resize}) to the model's height and width when its size differs, then, if the file stores
  * {@value #KEY_INPUT_MEAN} and {@value #KEY_INPUT_STD}, standardised as {@code (x - mean) / std} (a
- * {@link Normalization} fitted on the training set). Images are single-channel, so the model's input must have one
- * channel to take {@link GrayImage}s or paths; {@link #embed(float[])} takes any input already in [0, 1] with the
- * model's exact shape (and still applies the standardisation). For a head model, {@code embed} gives the tower's
- * embedding, which the head then scores in pairs.
+ * {@link Normalization} fitted on the training set). A 1-channel model reads files in grey (colour as luma), a
+ * 3-channel one in colour ({@link Images#readColor}; a grey file's plane three times). A face model from elsewhere
+ * states its own preprocessing (RGB or BGR, 0-255 pixels, per-channel mean and std) in a sidecar beside it
+ * ({@link ModelSidecar}, read by {@link #load}) or through {@link #withPreprocessing}. {@link #embed(float[])}
+ * takes any input already in the pixel range with the model's exact shape (and still applies the
+ * standardisation). For a head model, {@code embed} gives the tower's embedding, which the head then scores in
+ * pairs.
+ *
+ * <h2>Towers</h2>
+ * The tower is any {@link Module} taking [N, C, H, W] (or [N, F]) and giving [N, D]: a siamese4j model file's
+ * {@link Sequential} with its {@link ArchSpec} (which bounds the images per forward pass by their activation memory,
+ * {@link ModelFile#samplesPerPass}), or a network without one ({@link #ofTower}: an imported graph, embedded
+ * {@value #TOWER_BATCH} images at a time). {@link #load} reads {@code .onnx} files through the ONNX importer (issue
+ * 18) and everything else as a siamese4j model file, then applies the sidecar {@code MODEL.json} if there is one.
  *
  * <h2>Metadata keys</h2>
  * Besides {@link ModelFile}'s reserved keys, a verifier reads and writes these metadata strings (all optional;
@@ -140,8 +155,14 @@ public final class Verifier {
     private static final int SAMPLED_PAIRS = 100_000;
     private static final long SAMPLE_SEED = 0x5EEDL;
 
-    private final Sequential model;
+    /** Images per forward pass of a tower without an arch spec, whose activation sizes are not known up front. */
+    private static final int TOWER_BATCH = 8;
+
+    private final Module model;
+    /** The tower's spec; null for a tower built elsewhere (an imported network). */
     private final ArchSpec arch;
+    /** The spec's canonical text, or the description of a tower without one. */
+    private final String architecture;
     private final int[] inputShape;
     private final int embeddingSize;
     /** The distance of a distance model; null for a head model. */
@@ -150,6 +171,8 @@ public final class Verifier {
     private final SimilarityHead head;
     private final Threshold threshold;
     private final Normalization normalization;
+    /** How an image becomes the input; null for a model that takes feature vectors, or images of 2 or 4+ channels. */
+    private final Preprocessing preprocessing;
     private final Map<String, String> extraMetadata;
     private final String fingerprint;
     /** {@link #BATCH}, or fewer when that many images' activations would not fit the memory one may take. */
@@ -157,20 +180,22 @@ public final class Verifier {
     /** {@link #HEAD_BATCH}, or fewer when a wide head's activations for that many pairs would not fit; 0: no head. */
     private final int pairsPerPass;
 
-    private Verifier(Sequential model, ArchSpec arch, int[] inputShape, int embeddingSize, Distance distance,
-                     SimilarityHead head, Threshold threshold, Normalization normalization,
-                     Map<String, String> extraMetadata, String fingerprint) {
+    private Verifier(Module model, ArchSpec arch, String architecture, int[] inputShape, int embeddingSize,
+                     Distance distance, SimilarityHead head, Threshold threshold, Normalization normalization,
+                     Preprocessing preprocessing, Map<String, String> extraMetadata, String fingerprint) {
         this.model = model;
         this.arch = arch;
+        this.architecture = architecture;
         this.inputShape = inputShape;
         this.embeddingSize = embeddingSize;
         this.distance = distance;
         this.head = head;
         this.threshold = threshold;
         this.normalization = normalization;
+        this.preprocessing = preprocessing;
         this.extraMetadata = extraMetadata;
         this.fingerprint = fingerprint;
-        this.imagesPerPass = ModelFile.samplesPerPass(arch, inputShape, BATCH);
+        this.imagesPerPass = samplesPerPass(arch, inputShape, BATCH);
         this.pairsPerPass = head == null ? 0
                 : ModelFile.samplesPerPass(head.arch(), new int[] {head.features()}, HEAD_BATCH);
     }
@@ -191,7 +216,173 @@ public final class Verifier {
      */
     public static Verifier load(Path modelFile) throws IOException {
         Objects.requireNonNull(modelFile, "Verifier.load: modelFile is null");
-        return of(ModelFile.load(modelFile), modelFile.toString());
+        Verifier v = isOnnx(modelFile) ? loadOnnx(modelFile) : of(ModelFile.load(modelFile), modelFile.toString());
+        Optional<ModelSidecar> sidecar = ModelSidecar.readIfPresent(modelFile);
+        return sidecar.isEmpty() ? v : v.withSidecar(sidecar.get(), ModelSidecar.pathFor(modelFile).toString());
+    }
+
+    /** Whether {@link #load} reads {@code modelFile} as ONNX: its name ends in {@code .onnx}, in any case. */
+    public static boolean isOnnx(Path modelFile) {
+        Path name = modelFile.getFileName();
+        return name != null && name.toString().toLowerCase(Locale.ROOT).endsWith(".onnx");
+    }
+
+    /**
+     * An ONNX face model as a verifier: the imported graph as the tower, taking images as its input shape says,
+     * pixels in [0, 1] with no standardisation and cosine distance until a sidecar ({@link ModelSidecar}) says
+     * otherwise ({@link #load} applies it next).
+     */
+    private static Verifier loadOnnx(Path onnxFile) throws IOException {
+        // issue 18: wire OnnxImporter.load here, replacing the throw with:
+        //   OnnxImporter.ImportedModel m = OnnxImporter.load(onnxFile);
+        //   return ofTower(m.graph(), m.inputShape(), Preprocessing.of(m.inputShape(), null), Distance.COSINE,
+        //           "onnx " + onnxFile.getFileName());
+        throw new UnsupportedOperationException(onnxFile + ": ONNX models need the importer "
+                + "(org.siamese4j.onnx.OnnxImporter, issue 18), which this build does not have yet; a siamese4j "
+                + "model file (.safetensors) loads today");
+    }
+
+    /**
+     * A verifier for a tower that has no arch spec (an imported network, a {@code Graph}), uncalibrated. The tower
+     * is taken over, not copied, and put in evaluation mode: do not train it afterwards. Its embedding width is
+     * measured with one forward pass of zeros; images are embedded {@value #TOWER_BATCH} at a time, as the
+     * activation sizes of an arbitrary tower are not known up front.
+     *
+     * @param inputShape    one input, [C, H, W] (C = 1 or 3) or [F]
+     * @param preprocessing how images become inputs, of the same [C, H, W]; null for a tower of feature vectors
+     * @param description   names the tower where an arch spec would ({@link #architecture()}, a gallery's file),
+     *                      e.g. {@code onnx face.onnx}
+     * @throws IllegalArgumentException when the tower does not output one [1, D] embedding for one input, or the
+     *                                  preprocessing does not fit the input shape
+     */
+    public static Verifier ofTower(Module tower, int[] inputShape, Preprocessing preprocessing, Distance distance,
+                                   String description) {
+        Objects.requireNonNull(tower, "Verifier.ofTower: tower is null");
+        Objects.requireNonNull(inputShape, "Verifier.ofTower: inputShape is null");
+        Objects.requireNonNull(distance, "Verifier.ofTower: distance is null");
+        Objects.requireNonNull(description, "Verifier.ofTower: description is null");
+        int[] input = inputShape.clone();
+        if (preprocessing != null && !Arrays.equals(preprocessing.inputShape(), input)) {
+            throw new IllegalArgumentException("Verifier.ofTower: the preprocessing (" + preprocessing + ") gives "
+                    + ArchSpec.formatInput(preprocessing.inputShape()) + ", the tower takes "
+                    + ArchSpec.formatInput(input));
+        }
+        tower.eval();
+        long size = 1;
+        for (int d : input) {
+            if (d < 1) {
+                throw new IllegalArgumentException("Verifier.ofTower: input shape " + Arrays.toString(input)
+                        + " has a dimension below 1");
+            }
+            size *= d;
+        }
+        int[] batchShape = new int[input.length + 1];
+        batchShape[0] = 1;
+        System.arraycopy(input, 0, batchShape, 1, input.length);
+        int[] out;
+        try (var noGrad = Tensor.noGrad()) {
+            out = tower.forward(Tensor.wrap(new float[Math.toIntExact(size)], batchShape)).shape();
+        }
+        if (out.length != 2 || out[0] != 1) {
+            throw new IllegalArgumentException("Verifier.ofTower: " + description + " outputs "
+                    + Arrays.toString(out) + " for one input " + ArchSpec.formatInput(input)
+                    + ", not one embedding vector [1, D]");
+        }
+        String print = fingerprint("tower " + tower, input, tower, null);
+        return new Verifier(tower, null, description, input, out[1], distance, null, null, null, preprocessing,
+                Map.of(), print);
+    }
+
+    /**
+     * This verifier with a sidecar's preprocessing, distance and threshold replacing the model file's (each only
+     * when the sidecar states it). A sidecar distance other than the model's drops a threshold the sidecar does not
+     * give, which was in the other distance's units. The network is shared.
+     *
+     * @param src names the sidecar in errors
+     * @throws ModelFormatException naming the sidecar key: a preprocessing whose input size or colour is not the
+     *                              model's, an embedding size that is not the model's, a distance on a head model,
+     *                              or a distance or threshold value the model-file metadata would refuse
+     */
+    public Verifier withSidecar(ModelSidecar sidecar, String src) throws ModelFormatException {
+        Objects.requireNonNull(sidecar, "Verifier.withSidecar: sidecar is null");
+        UnaryOperator<String> where = key -> "key " + ModelFormatException.quoted(key);
+        if (sidecar.embeddingSize() > 0 && sidecar.embeddingSize() != embeddingSize) {
+            throw new ModelFormatException(src, "the sidecar states " + sidecar.embeddingSize() + "-d embeddings, the "
+                    + "model (" + architecture + ") gives " + embeddingSize + "; is it the sidecar of another model?",
+                    where.apply(ModelSidecar.KEY_EMBEDDING_SIZE));
+        }
+        Preprocessing pre = preprocessing;
+        if (sidecar.preprocessing() != null) {
+            pre = sidecar.preprocessing();
+            String problem = preprocessingProblem(pre);
+            if (problem != null) {
+                throw new ModelFormatException(src, problem, where.apply(ModelSidecar.KEY_PREPROCESSING + "."
+                        + (inputShape.length == 3 && pre.channels() != inputShape[0] ? "color" : "input_size")));
+            }
+        }
+        Map<String, String> decision = sidecar.decision();
+        Distance newDistance = distance;
+        if (decision.containsKey(KEY_DISTANCE)) {
+            if (head != null) {
+                throw new ModelFormatException(src, "the model has a similarity head, which scores pairs itself "
+                        + "(P(same)); the sidecar's distance does not apply, remove the key",
+                        where.apply(KEY_DISTANCE));
+            }
+            newDistance = parseDistance(src, decision.get(KEY_DISTANCE), where);
+        }
+        Threshold newThreshold = newDistance == distance ? threshold : null;
+        if (decision.keySet().stream().anyMatch(k -> k.startsWith(KEY_THRESHOLD))) {
+            newThreshold = parseThreshold(src, decision, scoreDirection(), where);
+        }
+        return new Verifier(model, arch, architecture, inputShape, embeddingSize, newDistance, head, newThreshold,
+                normalization, pre, extraMetadata, fingerprint);
+    }
+
+    /**
+     * This verifier with another preprocessing (of the model's input shape), e.g. from command-line options; the
+     * network is shared and the threshold kept.
+     *
+     * @throws IllegalArgumentException when its input size or colour is not the model's
+     */
+    public Verifier withPreprocessing(Preprocessing newPreprocessing) {
+        Objects.requireNonNull(newPreprocessing, "Verifier.withPreprocessing: preprocessing is null");
+        String problem = preprocessingProblem(newPreprocessing);
+        if (problem != null) {
+            throw new IllegalArgumentException("Verifier.withPreprocessing: " + problem);
+        }
+        return new Verifier(model, arch, architecture, inputShape, embeddingSize, distance, head, threshold,
+                normalization, newPreprocessing, extraMetadata, fingerprint);
+    }
+
+    /** Why {@code p} cannot feed this model (another input size or channel count), or null. */
+    private String preprocessingProblem(Preprocessing p) {
+        if (!Arrays.equals(p.inputShape(), inputShape)) {
+            return "the preprocessing (" + p + ") gives " + ArchSpec.formatInput(p.inputShape()) + " inputs, the "
+                    + "model takes " + ArchSpec.formatInput(inputShape);
+        }
+        return null;
+    }
+
+    /**
+     * The preprocessing a siamese4j model implies for images ({@link Preprocessing#of}); null for a model of
+     * feature vectors or of images with other than 1 or 3 channels, which takes its input as floats only.
+     */
+    private static Preprocessing imagePreprocessing(int[] input, Normalization normalization) {
+        return Preprocessing.imageInputProblem(input) == null ? Preprocessing.of(input, normalization) : null;
+    }
+
+    /** {@code most}, or fewer when that many inputs' activations would not fit ({@link ModelFile#samplesPerPass}). */
+    private static int samplesPerPass(ArchSpec arch, int[] input, int most) {
+        return arch != null ? ModelFile.samplesPerPass(arch, input, most) : Math.max(1, Math.min(most, TOWER_BATCH));
+    }
+
+    /**
+     * How many inputs to embed in one forward pass when {@code most} would be welcome: fewer when that many inputs'
+     * activations would not fit the memory one may take (the arch spec's bound, {@link ModelFile#samplesPerPass}),
+     * at most {@value #TOWER_BATCH} for a tower without an arch spec.
+     */
+    public int samplesPerPass(int most) {
+        return samplesPerPass(arch, inputShape, most);
     }
 
     /**
@@ -218,11 +409,11 @@ public final class Verifier {
                         + "'; remove the key", metadataField(KEY_DISTANCE));
             }
         } else {
-            distance = parseDistance(src, meta.get(KEY_DISTANCE));
+            distance = parseDistance(src, meta.get(KEY_DISTANCE), Verifier::metadataField);
         }
         ScoreDirection direction = head == null ? ScoreDirection.LOWER_IS_SAME : ScoreDirection.HIGHER_IS_SAME;
-        Threshold threshold = parseThreshold(src, meta, direction);
-        Normalization normalization = parseNormalization(src, meta);
+        Threshold threshold = parseThreshold(src, meta, direction, Verifier::metadataField);
+        Normalization normalization = parseNormalization(src, meta, Verifier::metadataField);
         Map<String, String> extra = new LinkedHashMap<>();
         meta.forEach((k, v) -> {
             if (!OWN_KEYS.contains(k) && !MODEL_FILE_KEYS.contains(k)) {
@@ -231,8 +422,9 @@ public final class Verifier {
         });
         Sequential model = loaded.model();
         model.eval();
-        return new Verifier(model, loaded.arch(), input, width, distance, head, threshold, normalization,
-                Collections.unmodifiableMap(extra), fingerprint(loaded.arch(), input, model, head));
+        return new Verifier(model, loaded.arch(), loaded.arch().toString(), input, width, distance, head, threshold,
+                normalization, imagePreprocessing(input, normalization), Collections.unmodifiableMap(extra),
+                fingerprint(loaded.arch(), input, model, head));
     }
 
     /**
@@ -250,8 +442,9 @@ public final class Verifier {
         Objects.requireNonNull(distance, "Verifier.of: distance is null");
         Sequential copy = copyTower("Verifier.of", model, arch, inputShape);
         int[] input = inputShape.clone();
-        return new Verifier(copy, arch, input, embeddingWidthOf(arch, input), distance, null, null, normalization,
-                Map.of(), fingerprint(arch, input, copy, null));
+        return new Verifier(copy, arch, arch.toString(), input, embeddingWidthOf(arch, input), distance, null, null,
+                normalization, imagePreprocessing(input, normalization), Map.of(),
+                fingerprint(arch, input, copy, null));
     }
 
     /**
@@ -279,8 +472,8 @@ public final class Verifier {
         layers.loadStateDict(source.layers().stateDict(), true);
         SimilarityHead head = SimilarityHead.of(layers, source.arch(), width);
         head.eval();
-        return new Verifier(copy, towerArch, input, width, null, head, null, normalization, Map.of(),
-                fingerprint(towerArch, input, copy, head));
+        return new Verifier(copy, towerArch, towerArch.toString(), input, width, null, head, null, normalization,
+                imagePreprocessing(input, normalization), Map.of(), fingerprint(towerArch, input, copy, head));
     }
 
     /** A copy of {@code model} in evaluation mode, after checking that {@code arch} describes it exactly. */
@@ -324,8 +517,8 @@ public final class Verifier {
         if (problem != null) {
             throw new IllegalArgumentException("Verifier.withThreshold: " + problem);
         }
-        return new Verifier(model, arch, inputShape, embeddingSize, distance, head, threshold, normalization,
-                extraMetadata, fingerprint);
+        return new Verifier(model, arch, architecture, inputShape, embeddingSize, distance, head, threshold,
+                normalization, preprocessing, extraMetadata, fingerprint);
     }
 
     /**
@@ -339,8 +532,8 @@ public final class Verifier {
             throw new IllegalStateException("Verifier.withDistance: this model scores pairs with its learned "
                     + "similarity head (P(same)), not with a distance; there is no distance to change");
         }
-        return new Verifier(model, arch, inputShape, embeddingSize, newDistance, null,
-                newDistance == distance ? threshold : null, normalization, extraMetadata, fingerprint);
+        return new Verifier(model, arch, architecture, inputShape, embeddingSize, newDistance, null,
+                newDistance == distance ? threshold : null, normalization, preprocessing, extraMetadata, fingerprint);
     }
 
     /**
@@ -349,6 +542,11 @@ public final class Verifier {
      * the loaded file had is kept.
      */
     public void save(Path file) throws IOException {
+        if (arch == null) {
+            throw new IllegalStateException("Verifier.save: the tower (" + architecture + ") has no arch spec, so it "
+                    + "cannot be written as a siamese4j model file; keep its own file and write the threshold to "
+                    + "its sidecar: sidecar(source).write(ModelSidecar.pathFor(modelFile))");
+        }
         ModelFile.save(file, model, arch, inputShape, head == null ? null : head.toModelFileHead(), metadata());
     }
 
@@ -356,20 +554,32 @@ public final class Verifier {
     // Embedding
     // =====================================================================================================
 
-    /** The embedding of an image file (PGM, PNG, JPEG, ... read by {@link Images#read}), prepared as training data. */
+    /**
+     * The embedding of an image file (PGM, PNG, JPEG, ...), prepared as {@link #preprocessing()} says: read in grey
+     * ({@link Images#read}) for a 1-channel model, in colour ({@link Images#readColor}) for a 3-channel one.
+     */
     public float[] embed(Path image) throws IOException {
         Objects.requireNonNull(image, "Verifier.embed: image is null");
-        return embed(Images.read(image));
-    }
-
-    /** The embedding of an image at any size and maxval: scaled to [0, 1], resized, standardised, embedded. */
-    public float[] embed(GrayImage image) {
-        return embedPrepared(prepare(image), 1)[0];
+        return embedPrepared(requirePreprocessing().prepare(image), 1)[0];
     }
 
     /**
-     * The embedding of one input already scaled to [0, 1] and of the model's exact shape (C*H*W values, row-major,
-     * or F features); the standardisation, if any, is applied here.
+     * The embedding of an image at any size and maxval: scaled, resized, standardised as {@link #preprocessing()}
+     * says, embedded; a 3-channel model gets the grey plane three times.
+     */
+    public float[] embed(GrayImage image) {
+        return embedPrepared(requirePreprocessing().prepare(image), 1)[0];
+    }
+
+    /** The embedding of a colour image, for a 3-channel model (a grey model refuses: read the file in grey). */
+    public float[] embed(ColorImage image) {
+        return embedPrepared(requirePreprocessing().prepare(image), 1)[0];
+    }
+
+    /**
+     * The embedding of one input of the model's exact shape (C*H*W values, row-major, planes in the model's channel
+     * order, or F features) already in the preprocessing's pixel range ([0, 1] for a siamese4j model); the
+     * standardisation, if any, is applied here.
      */
     public float[] embed(float[] input) {
         Objects.requireNonNull(input, "Verifier.embed: input is null");
@@ -384,13 +594,63 @@ public final class Verifier {
     /** Embeddings of many images, in order, in batches. */
     public float[][] embedAll(List<GrayImage> images) {
         Objects.requireNonNull(images, "Verifier.embedAll: images is null");
+        Preprocessing p = requirePreprocessing();
+        return embedPreparedAll(lazily(images.size(), i -> p.prepare(images.get(i))));
+    }
+
+    /**
+     * Embeddings of image files, in order, in batches; each file is held at the model's input size from the
+     * moment it is read, so many large photos take little memory.
+     *
+     * @throws IOException when a file cannot be read or decoded (naming it)
+     */
+    public float[][] embedFiles(List<Path> images) throws IOException {
+        Objects.requireNonNull(images, "Verifier.embedFiles: images is null");
+        Preprocessing p = requirePreprocessing();
+        List<float[]> prepared = new ArrayList<>(images.size());
+        for (Path image : images) {
+            prepared.add(p.prepare(Objects.requireNonNull(image, "Verifier.embedFiles: an image is null")));
+        }
+        return embedPreparedAll(prepared);
+    }
+
+    /**
+     * Embeddings of {@code count} inputs handed out by {@code batches} already prepared (in the model's input
+     * shape, standardised: what {@link Preprocessing#prepare} gives), {@code batchSize} at a time, as
+     * {@link Embeddings#of(Module, int, int, Embeddings.Batches)} computes them with this verifier's network. For
+     * callers that read a large set a batch at a time; pick the batch size with {@link #samplesPerPass(int)}.
+     */
+    public <X extends Exception> float[][] embedBatches(int count, int batchSize, Embeddings.Batches<X> batches)
+            throws X {
+        Objects.requireNonNull(batches, "Verifier.embedBatches: batches is null");
+        // the network is in eval mode for good: Embeddings sets eval mode and restores it, writing what is there
+        return Embeddings.of(model, count, batchSize, batches);
+    }
+
+    /** {@code prepare(i)} for i in [0, size), computed when asked for, so a batch at a time is held. */
+    private static List<float[]> lazily(int size, java.util.function.IntFunction<float[]> prepare) {
+        return new java.util.AbstractList<>() {
+            @Override
+            public float[] get(int index) {
+                return prepare.apply(index);
+            }
+
+            @Override
+            public int size() {
+                return size;
+            }
+        };
+    }
+
+    /** The prepared inputs in batches of {@link #imagesPerPass}; each element is asked for once. */
+    private float[][] embedPreparedAll(List<float[]> prepared) {
         int size = inputSize();
-        float[][] out = new float[images.size()][];
-        for (int start = 0; start < images.size(); start += imagesPerPass) {
-            int n = Math.min(imagesPerPass, images.size() - start);
+        float[][] out = new float[prepared.size()][];
+        for (int start = 0; start < prepared.size(); start += imagesPerPass) {
+            int n = Math.min(imagesPerPass, prepared.size() - start);
             float[] batch = new float[n * size];
             for (int i = 0; i < n; i++) {
-                System.arraycopy(prepare(images.get(start + i)), 0, batch, i * size, size);
+                System.arraycopy(prepared.get(start + i), 0, batch, i * size, size);
             }
             float[][] e = embedPrepared(batch, n);
             System.arraycopy(e, 0, out, start, n);
@@ -400,8 +660,8 @@ public final class Verifier {
 
     /**
      * Embeddings of every image of a dataset whose images are in [0, 1] (as {@code FaceFolders} and
-     * {@code SyntheticFaces} make them). Images of another height or width are resized (single-channel datasets
-     * only); the standardisation, if any, is applied.
+     * {@code SyntheticFaces} make them), channels in RGB order, prepared as {@link #preprocessing()} says (images of
+     * another height or width are resized).
      */
     public float[][] embedAll(ImageDataset data) {
         Objects.requireNonNull(data, "Verifier.embedAll: data is null");
@@ -410,59 +670,34 @@ public final class Verifier {
                     + ArchSpec.formatInput(inputShape) + "), not images; use embed(float[])");
         }
         int c = data.channels();
-        int h = data.height();
-        int w = data.width();
         if (c != inputShape[0]) {
             throw new IllegalArgumentException("Verifier.embedAll: the model takes " + inputShape[0]
                     + " channel(s) (input " + ArchSpec.formatInput(inputShape) + "), the dataset has " + c);
         }
-        boolean resize = h != inputShape[1] || w != inputShape[2];
-        if (resize && c != 1) {
-            throw new IllegalArgumentException("Verifier.embedAll: dataset images are " + c + "x" + h + "x" + w
-                    + ", the model takes " + ArchSpec.formatInput(inputShape) + "; only single-channel images are "
-                    + "resized");
-        }
+        Preprocessing p = requirePreprocessing();
+        int h = data.height();
+        int w = data.width();
         float[] all = data.images().data();
         int srcSize = c * h * w;
-        int size = inputSize();
-        float[][] out = new float[data.size()][];
-        for (int start = 0; start < data.size(); start += imagesPerPass) {
-            int n = Math.min(imagesPerPass, data.size() - start);
-            float[] batch = new float[n * size];
-            for (int i = 0; i < n; i++) {
-                float[] x = Arrays.copyOfRange(all, (start + i) * srcSize, (start + i + 1) * srcSize);
-                if (resize) {
-                    x = GrayImage.of(h, w, 1f, x).resize(inputShape[1], inputShape[2]).pixels();
-                }
-                System.arraycopy(standardise(x), 0, batch, i * size, size);
-            }
-            float[][] e = embedPrepared(batch, n);
-            System.arraycopy(e, 0, out, start, n);
-        }
-        return out;
+        return embedPreparedAll(lazily(data.size(), i -> {
+            float[] x = Arrays.copyOfRange(all, i * srcSize, (i + 1) * srcSize);
+            return c == 1 ? p.prepare(GrayImage.of(h, w, 1f, x)) : p.prepare(ColorImage.of(h, w, 1f, x));
+        }));
     }
 
-    /** The image as the model's input: [0, 1], the model's size, standardised. */
-    private float[] prepare(GrayImage image) {
-        return standardise(atInputSize(image).pixels());
+    private Preprocessing requirePreprocessing() {
+        if (preprocessing == null) {
+            throw new IllegalArgumentException("Verifier: " + Preprocessing.imageInputProblem(inputShape)
+                    + "; pass the input as float[] with embed(float[])");
+        }
+        return preprocessing;
     }
 
-    /** The image scaled to [0, 1] and resized to the model's height and width: its input, but not standardised. */
-    private GrayImage atInputSize(GrayImage image) {
-        Objects.requireNonNull(image, "Verifier: image is null");
-        if (inputShape.length != 3 || inputShape[0] != 1) {
-            throw new IllegalArgumentException("Verifier: the model takes " + ArchSpec.formatInput(inputShape)
-                    + ", not single-channel images; pass the input as float[] with embed(float[])");
-        }
-        GrayImage x = image.scaledToUnit();
-        if (x.height() != inputShape[1] || x.width() != inputShape[2]) {
-            x = x.resize(inputShape[1], inputShape[2]);
-        }
-        return x;
-    }
-
-    /** In place. */
+    /** In place: the preprocessing's standardisation, or the model file's for a model of feature vectors. */
     private float[] standardise(float[] x) {
+        if (preprocessing != null) {
+            return preprocessing.normalise(x);
+        }
         if (normalization != null) {
             float mean = normalization.mean();
             float std = normalization.std();
@@ -726,14 +961,14 @@ public final class Verifier {
         Objects.requireNonNull(probe, "Verifier.verifyAgainst: probe is null");
         checkReferences("Verifier.verifyAgainst", references);
         Objects.requireNonNull(policy, "Verifier.verifyAgainst: policy is null");
-        List<GrayImage> all = new ArrayList<>(references.size() + 1);
-        all.add(atInputSize(Images.read(probe)));
+        List<Path> all = new ArrayList<>(references.size() + 1);
+        all.add(probe);
+        all.addAll(references);
         List<String> names = new ArrayList<>(references.size());
         for (Path ref : references) {
-            all.add(atInputSize(Images.read(ref)));
             names.add(ref.toString());
         }
-        return decideAgainst(embedAll(all), names, t, policy);
+        return decideAgainst(embedFiles(all), names, t, policy);
     }
 
     /**
@@ -853,6 +1088,23 @@ public final class Verifier {
         return withThreshold(calibrate(embedAll(labelled), labelled.labels(), calibration));
     }
 
+    /**
+     * This verifier with a threshold chosen on a folder of labelled faces (one subfolder per person, as
+     * {@link FaceFolders#files} lists it), each image read and prepared as {@link #preprocessing()} says, a batch at
+     * a time; see {@link #calibrate(ImageDataset, Calibration)} for the pairs scored.
+     *
+     * @throws IOException when the folder's layout is wrong or an image cannot be read (naming it)
+     */
+    public Verifier calibrate(Path folder, Calibration calibration) throws IOException {
+        Objects.requireNonNull(folder, "Verifier.calibrate: folder is null");
+        Objects.requireNonNull(calibration, "Verifier.calibrate: calibration is null");
+        FaceFolders.LabelledFiles faces = FaceFolders.files(folder);
+        LabelledImages images = requirePreprocessing().images(faces);
+        float[][] embeddings = embedBatches(images.size(), imagesPerPass,
+                (from, to) -> images.batch(LabelledImages.indices(from, to)));
+        return withThreshold(calibrate(embeddings, faces.labels(), calibration));
+    }
+
     /** The threshold {@code calibration} picks for these embeddings (of this model) and identity labels. */
     public Threshold calibrate(float[][] embeddings, int[] labels, Calibration calibration) {
         Objects.requireNonNull(embeddings, "Verifier.calibrate: embeddings is null");
@@ -917,8 +1169,38 @@ public final class Verifier {
     // Description
     // =====================================================================================================
 
+    /** The tower's arch spec; null for a tower without one ({@link #ofTower}, an imported network). */
     public ArchSpec arch() {
         return arch;
+    }
+
+    /** The tower in words: the canonical arch spec, or the description of a tower without one. */
+    public String architecture() {
+        return architecture;
+    }
+
+    /**
+     * How an image becomes the model's input: the model file's own ({@link Preprocessing#of}) unless a sidecar or
+     * {@link #withPreprocessing} replaced it; empty for a model that takes feature vectors.
+     */
+    public Optional<Preprocessing> preprocessing() {
+        return Optional.ofNullable(preprocessing);
+    }
+
+    /**
+     * What a sidecar beside this model would hold to load it as this verifier: the preprocessing, distance,
+     * threshold and embedding size ({@link ModelSidecar}).
+     *
+     * @param source free text on where the model came from, or null
+     */
+    public ModelSidecar sidecar(String source) {
+        Map<String, String> decision = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : metadata().entrySet()) {
+            if (ModelSidecar.DECISION_KEYS.contains(e.getKey())) {
+                decision.put(e.getKey(), e.getValue());
+            }
+        }
+        return new ModelSidecar(preprocessing, decision, embeddingSize, source);
     }
 
     /** One input's shape, [C, H, W] or [F]. */
@@ -963,7 +1245,15 @@ public final class Verifier {
      * embeddings and scores; a {@link Gallery} records it to refuse another model.
      */
     public String fingerprint() {
-        return fingerprint;
+        if (preprocessing == null || preprocessing.equals(imagePreprocessing(inputShape, normalization))) {
+            return fingerprint;
+        }
+        // a preprocessing other than the model's own changes every embedding of an image
+        MessageDigest sha = sha256();
+        update(sha, fingerprint);
+        update(sha, "preprocessing");
+        update(sha, preprocessing.toString());
+        return hex(sha);
     }
 
     /** The metadata {@link #save} writes besides {@link ModelFile}'s own keys. */
@@ -1006,7 +1296,7 @@ public final class Verifier {
 
     @Override
     public String toString() {
-        return "Verifier[" + arch + " on " + ArchSpec.formatInput(inputShape) + ", " + embeddingSize
+        return "Verifier[" + architecture + " on " + ArchSpec.formatInput(inputShape) + ", " + embeddingSize
                 + "-d embeddings, " + (head == null ? distance.name().toLowerCase(Locale.ROOT)
                 : "similarity head '" + head.arch() + "' (P(same))") + ", "
                 + (threshold == null ? "not calibrated" : threshold.toString()) + "]";
@@ -1026,7 +1316,8 @@ public final class Verifier {
         return out[0];
     }
 
-    private static Distance parseDistance(String src, String value) throws ModelFormatException {
+    private static Distance parseDistance(String src, String value, UnaryOperator<String> where)
+            throws ModelFormatException {
         if (value == null) {
             return Distance.EUCLIDEAN;
         }
@@ -1036,7 +1327,7 @@ public final class Verifier {
             }
         }
         throw new ModelFormatException(src, "unknown distance '" + shorten(value)
-                + "'; expected euclidean, squared_euclidean or cosine", metadataField(KEY_DISTANCE));
+                + "'; expected euclidean, squared_euclidean or cosine", where.apply(KEY_DISTANCE));
     }
 
     /**
@@ -1055,39 +1346,39 @@ public final class Verifier {
         return null;
     }
 
-    private static Threshold parseThreshold(String src, Map<String, String> meta, ScoreDirection direction)
-            throws ModelFormatException {
+    private static Threshold parseThreshold(String src, Map<String, String> meta, ScoreDirection direction,
+                                            UnaryOperator<String> where) throws ModelFormatException {
         String value = meta.get(KEY_THRESHOLD);
         if (value == null) {
             for (String k : List.of(KEY_THRESHOLD_KIND, KEY_THRESHOLD_TARGET_FAR, KEY_THRESHOLD_TAR,
                     KEY_THRESHOLD_FAR, KEY_THRESHOLD_ACCURACY, KEY_THRESHOLD_PAIRS)) {
                 if (meta.containsKey(k)) {
                     throw new ModelFormatException(src, "'" + k + "' is present but '" + KEY_THRESHOLD
-                            + "' is not", metadataField(KEY_THRESHOLD));
+                            + "' is not", where.apply(KEY_THRESHOLD));
                 }
             }
             return null;
         }
-        double t = number(src, KEY_THRESHOLD, value);
+        double t = number(src, KEY_THRESHOLD, value, where);
         String problem = acceptEverythingProblem(t, direction);
         if (problem != null) {
-            throw new ModelFormatException(src, problem, metadataField(KEY_THRESHOLD));
+            throw new ModelFormatException(src, problem, where.apply(KEY_THRESHOLD));
         }
         String kindText = meta.getOrDefault(KEY_THRESHOLD_KIND, Threshold.Kind.MANUAL.token());
         Threshold.Kind kind = Threshold.Kind.byToken(kindText);
         if (kind == null) {
             throw new ModelFormatException(src, "unknown threshold kind '" + shorten(kindText)
-                    + "'; expected manual, target_far or best_accuracy", metadataField(KEY_THRESHOLD_KIND));
+                    + "'; expected manual, target_far or best_accuracy", where.apply(KEY_THRESHOLD_KIND));
         }
-        double targetFar = optionalNumber(src, meta, KEY_THRESHOLD_TARGET_FAR);
+        double targetFar = optionalNumber(src, meta, KEY_THRESHOLD_TARGET_FAR, where);
         if (kind == Threshold.Kind.TARGET_FAR && !(targetFar > 0 && targetFar <= 1)) {
             throw new ModelFormatException(src, "threshold kind target_far needs '" + KEY_THRESHOLD_TARGET_FAR
                     + "' in (0, 1], got " + meta.get(KEY_THRESHOLD_TARGET_FAR),
-                    metadataField(KEY_THRESHOLD_TARGET_FAR));
+                    where.apply(KEY_THRESHOLD_TARGET_FAR));
         }
-        double tar = rate(src, meta, KEY_THRESHOLD_TAR);
-        double far = rate(src, meta, KEY_THRESHOLD_FAR);
-        double accuracy = rate(src, meta, KEY_THRESHOLD_ACCURACY);
+        double tar = rate(src, meta, KEY_THRESHOLD_TAR, where);
+        double far = rate(src, meta, KEY_THRESHOLD_FAR, where);
+        double accuracy = rate(src, meta, KEY_THRESHOLD_ACCURACY, where);
         long pairs = 0;
         String pairsText = meta.get(KEY_THRESHOLD_PAIRS);
         if (pairsText != null) {
@@ -1098,14 +1389,15 @@ public final class Verifier {
             }
             if (pairs < 0) {
                 throw new ModelFormatException(src, "'" + KEY_THRESHOLD_PAIRS + "' must be a count, got '"
-                        + shorten(pairsText) + "'", metadataField(KEY_THRESHOLD_PAIRS));
+                        + shorten(pairsText) + "'", where.apply(KEY_THRESHOLD_PAIRS));
             }
         }
         return new Threshold(t, kind, kind == Threshold.Kind.TARGET_FAR ? targetFar : Double.NaN, tar, far,
                 accuracy, pairs);
     }
 
-    private static Normalization parseNormalization(String src, Map<String, String> meta)
+    private static Normalization parseNormalization(String src, Map<String, String> meta,
+                                                    UnaryOperator<String> where)
             throws ModelFormatException {
         String mean = meta.get(KEY_INPUT_MEAN);
         String std = meta.get(KEY_INPUT_STD);
@@ -1115,45 +1407,47 @@ public final class Verifier {
         if (mean == null || std == null) {
             String missing = mean == null ? KEY_INPUT_MEAN : KEY_INPUT_STD;
             throw new ModelFormatException(src, "'" + KEY_INPUT_MEAN + "' and '" + KEY_INPUT_STD
-                    + "' go together; '" + missing + "' is missing", metadataField(missing));
+                    + "' go together; '" + missing + "' is missing", where.apply(missing));
         }
-        double m = number(src, KEY_INPUT_MEAN, mean);
-        double s = number(src, KEY_INPUT_STD, std);
+        double m = number(src, KEY_INPUT_MEAN, mean, where);
+        double s = number(src, KEY_INPUT_STD, std, where);
         try {
             return new Normalization((float) m, (float) s);
         } catch (IllegalArgumentException e) {
-            throw new ModelFormatException(src, e.getMessage(), metadataField(Double.isFinite(m) ? KEY_INPUT_STD
+            throw new ModelFormatException(src, e.getMessage(), where.apply(Double.isFinite(m) ? KEY_INPUT_STD
                     : KEY_INPUT_MEAN), e);
         }
     }
 
     /** A rate in [0, 1], or NaN when absent. */
-    private static double rate(String src, Map<String, String> meta, String key) throws ModelFormatException {
-        double v = optionalNumber(src, meta, key);
+    private static double rate(String src, Map<String, String> meta, String key, UnaryOperator<String> where)
+            throws ModelFormatException {
+        double v = optionalNumber(src, meta, key, where);
         if (!Double.isNaN(v) && !(v >= 0 && v <= 1)) {
             throw new ModelFormatException(src, "'" + key + "' must be in [0, 1], got " + meta.get(key),
-                    metadataField(key));
+                    where.apply(key));
         }
         return v;
     }
 
-    private static double optionalNumber(String src, Map<String, String> meta, String key)
-            throws ModelFormatException {
+    private static double optionalNumber(String src, Map<String, String> meta, String key,
+                                         UnaryOperator<String> where) throws ModelFormatException {
         String v = meta.get(key);
-        return v == null ? Double.NaN : number(src, key, v);
+        return v == null ? Double.NaN : number(src, key, v, where);
     }
 
     /** A decimal number (infinities allowed, NaN not). */
-    private static double number(String src, String key, String text) throws ModelFormatException {
+    private static double number(String src, String key, String text, UnaryOperator<String> where)
+            throws ModelFormatException {
         double v;
         try {
             v = Double.parseDouble(text.trim());
         } catch (NumberFormatException e) {
             throw new ModelFormatException(src, "'" + key + "' is not a number: '" + shorten(text) + "'",
-                    metadataField(key), e);
+                    where.apply(key), e);
         }
         if (Double.isNaN(v)) {
-            throw new ModelFormatException(src, "'" + key + "' is NaN", metadataField(key));
+            throw new ModelFormatException(src, "'" + key + "' is NaN", where.apply(key));
         }
         return v;
     }
@@ -1188,13 +1482,13 @@ public final class Verifier {
     // =====================================================================================================
 
     private static String fingerprint(ArchSpec arch, int[] input, Module model, SimilarityHead head) {
-        MessageDigest sha;
-        try {
-            sha = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
-        update(sha, arch.toString());
+        return fingerprint(arch.toString(), input, model, head);
+    }
+
+    /** {@code architecture}: the canonical spec, or for a tower without one its module structure. */
+    private static String fingerprint(String architecture, int[] input, Module model, SimilarityHead head) {
+        MessageDigest sha = sha256();
+        update(sha, architecture);
         update(sha, ArchSpec.formatInput(input));
         updateState(sha, model);
         if (head != null) {
@@ -1204,6 +1498,18 @@ public final class Verifier {
             update(sha, Integer.toString(head.features()));
             updateState(sha, head);
         }
+        return hex(sha);
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    private static String hex(MessageDigest sha) {
         StringBuilder hex = new StringBuilder("sha256:");
         for (byte b : sha.digest()) {
             hex.append(String.format(Locale.ROOT, "%02x", b));
