@@ -77,7 +77,7 @@ public final class OnnxImporter {
     public static final List<String> SUPPORTED_OPERATORS = List.copyOf(new TreeSet<>(List.of(
             "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv", "Div",
             "Dropout", "Expand", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "Identity", "LeakyRelu",
-            "LpNormalization", "MatMul", "MaxPool", "Mul", "Pow", "PRelu", "ReduceL2", "ReduceMean", "ReduceSum",
+            "LpNormalization", "MatMul", "MaxPool", "Mul", "Pad", "Pow", "PRelu", "ReduceL2", "ReduceMean", "ReduceSum",
             "Relu", "Reshape", "Shape", "Sigmoid", "Sqrt", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze")));
 
     /** The batch dimension in a shape: its size is chosen when the network runs. */
@@ -216,6 +216,8 @@ public final class OnnxImporter {
         /** The nodes reading each value, by index. */
         private final Map<String, List<Integer>> readers = new HashMap<>();
         private final Set<String> graphNames = new HashSet<>();
+        /** Pad nodes to be folded into the Conv reading them, by their output's name. */
+        private final Map<String, PendingPad> pads = new HashMap<>();
         /** BatchNormalization nodes folded into the Conv before them, by index. */
         private final Set<Integer> folded = new HashSet<>();
         private final Set<String> outputs = new HashSet<>();
@@ -437,6 +439,7 @@ public final class OnnxImporter {
                 case "Transpose" -> transpose();
                 case "Squeeze", "Unsqueeze" -> squeeze(node.opType().equals("Unsqueeze"));
                 case "Concat" -> concat();
+                case "Pad" -> pad();
                 case "Constant" -> define(constantNode());
                 case "Identity" -> define(input(0));
                 case "Cast" -> cast();
@@ -454,7 +457,8 @@ public final class OnnxImporter {
         // ---- convolution and batch norm ----
 
         private void conv() throws OnnxImportException {
-            Value x = runtime(0, "X");
+            PendingPad padded = pads.get(node.inputs().get(0));
+            Value x = padded != null ? padded.source() : runtime(0, "X");
             requireRank(x, 4, "X");
             Value w = floatConstant(1, "the weight W");
             Value b = node.inputs().size() > 2 && !node.inputs().get(2).isEmpty() ? floatConstant(2, "the bias B")
@@ -481,10 +485,17 @@ public final class OnnxImporter {
             }
             int[] stride = pair("strides");
             int[] dilation = pair("dilations");
-            int[] pad = pads(x, kernel, stride, dilation);
+            int[] pad = pads(padded != null ? input(0) : x, kernel, stride, dilation);
+            PaddingMode mode = PaddingMode.ZEROS;
+            if (padded != null) {
+                if (padded.reflect() && (pad[0] != 0 || pad[1] != 0)) {
+                    throw fail("a reflecting Pad before a Conv that pads with zeros too is not supported");
+                }
+                pad = new int[] {pad[0] + padded.padH(), pad[1] + padded.padW()};
+                mode = padded.reflect() ? PaddingMode.REFLECT : PaddingMode.ZEROS;
+            }
             int[] out = windowOutput(x, kernel, stride, dilation, pad, false);
-            Conv2d conv = new Conv2d(c, m, kernel, stride, pad, dilation, group, PaddingMode.ZEROS, b != null,
-                    new Rng(0));
+            Conv2d conv = new Conv2d(c, m, kernel, stride, pad, dilation, group, mode, b != null, new Rng(0));
             copy(w, conv.weight());
             if (b != null) {
                 copy(b, conv.bias());
@@ -578,6 +589,53 @@ public final class OnnxImporter {
             copy(stats[2], norm.runningMean());
             copy(stats[3], norm.runningVar());
             return norm;
+        }
+
+        /** A Pad folded into the Conv that reads it: the padded value's source and the padding per side. */
+        private record PendingPad(Value source, int padH, int padW, boolean reflect) {
+        }
+
+        /**
+         * Pad: supported where a Conv alone reads it and it pads H and W the same on both sides, with zeros
+         * (mode constant, value 0) or mirrored (mode reflect, PyTorch's {@code padding_mode='reflect'}); it becomes
+         * that Conv's padding. The value is defined with its padded shape for the shape checks.
+         */
+        private void pad() throws OnnxImportException {
+            Value x = runtime(0, "data");
+            requireRank(x, 4, "data");
+            String mode = stringAttr("mode", "constant");
+            long[] p = intsAttr("pads", null);
+            if (p == null && node.inputs().size() > 1 && !node.inputs().get(1).isEmpty()) {
+                p = intConstant(1, "the pads").longs();
+            }
+            float value = floatAttr("value", 0f);
+            if (node.inputs().size() > 2 && !node.inputs().get(2).isEmpty()) {
+                value = scalar(2, "the constant value");
+            }
+            if (node.inputs().size() > 3 && !node.inputs().get(3).isEmpty()) {
+                throw fail("Pad with axes is not supported");
+            }
+            List<Integer> by = readers.getOrDefault(node.outputs().get(0), List.of());
+            OnnxNode reader = by.size() == 1 ? onnx.nodes().get(by.get(0)) : null;
+            boolean beforeConv = reader != null && reader.opType().equals("Conv")
+                    && OnnxOpset.isDefaultDomain(reader.domain()) && reader.inputs().get(0).equals(node.outputs().get(0))
+                    && !outputs.contains(node.outputs().get(0));
+            boolean supportedMode = mode.equals("reflect") || mode.equals("constant") && value == 0f;
+            if (p == null || p.length != 8 || p[0] != 0 || p[1] != 0 || p[4] != 0 || p[5] != 0 || p[2] != p[6]
+                    || p[3] != p[7] || p[2] < 0 || p[3] < 0 || p[2] > 1 << 16 || p[3] > 1 << 16 || !supportedMode
+                    || !beforeConv) {
+                throw fail("Pad (mode " + quoted(mode) + ", pads " + Arrays.toString(p) + ", value " + value + ") is "
+                        + "supported only as the padding of the one Conv that reads it: the same padding before and "
+                        + "after H and W, none on N and C, with zeros or reflected");
+            }
+            int padH = (int) p[2];
+            int padW = (int) p[3];
+            if (mode.equals("reflect") && (padH >= x.shape()[2] || padW >= x.shape()[3])) {
+                throw fail("reflecting " + padH + " and " + padW + " rows and columns needs more of " + shapeText(x));
+            }
+            pads.put(node.outputs().get(0), new PendingPad(x, padH, padW, mode.equals("reflect")));
+            define(Value.runtime(x.graphName(), new int[] {BATCH, x.shape()[1], x.shape()[2] + 2 * padH,
+                x.shape()[3] + 2 * padW}));
         }
 
         // ---- activations ----
@@ -1484,6 +1542,10 @@ public final class OnnxImporter {
             List<Integer> descending = new ArrayList<>(sorted.descendingSet());
             String op = node.opType();
             Module layer = new OnnxFunction(op, "axes=" + sorted + ", keepdims=" + (keep ? 1 : 0), t -> {
+                if (op.equals("ReduceL2") && descending.size() == 1) {
+                    // the norm as L2Normalize computes it, so Div(x, Clip(ReduceL2(x))) gives its bits
+                    return Functional.l2Norm(t, descending.get(0), keep);
+                }
                 Tensor r = op.equals("ReduceL2") ? t.square() : t;
                 for (int d : descending) {
                     r = op.equals("ReduceMean") ? r.mean(d, keep) : r.sum(d, keep);

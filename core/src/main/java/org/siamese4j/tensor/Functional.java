@@ -115,6 +115,14 @@ public final class Functional {
         return NormOps.dropout(x, p, training, rng);
     }
 
+    /**
+     * The L2 norm along {@code dim} (ONNX's {@code ReduceL2} over one axis, PyTorch's {@code x.norm(dim=dim)}),
+     * summed in double as {@link #l2Normalize} does.
+     */
+    public static Tensor l2Norm(Tensor x, int dim, boolean keepDim) {
+        return NormOps.l2Norm(x, dim, keepDim);
+    }
+
     /** x / max(||x||_2, eps) along {@code dim} (PyTorch's {@code F.normalize}). */
     public static Tensor l2Normalize(Tensor x, int dim, float eps) {
         return NormOps.l2Normalize(x, dim, eps);

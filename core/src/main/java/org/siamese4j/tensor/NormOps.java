@@ -250,12 +250,7 @@ final class NormOps {
         Tensor out = Tensor.fresh(x.shape);
         for (int o = 0; o < outer; o++) {
             for (int j = 0; j < inner; j++) {
-                double squares = 0;
-                for (int i = 0; i < n; i++) {
-                    double v = x.data[(o * n + i) * inner + j];
-                    squares += v * v;
-                }
-                float norm = (float) Math.sqrt(squares);
+                float norm = norm(x.data, o, j, n, inner);
                 int r = o * inner + j;
                 clamped[r] = !(norm > eps);
                 denom[r] = clamped[r] ? eps : norm;
@@ -287,5 +282,50 @@ final class NormOps {
                 }
             }
         }, x);
+    }
+
+    /**
+     * The L2 norm along {@code dim}, {@code sqrt(sum x^2)} with the squares summed in double and rounded once, as
+     * {@link #l2Normalize} computes its denominator (so a graph that divides by this norm gives l2Normalize's
+     * bits). Backward: dx = g * x / norm, and 0 where the norm is 0 (its gradient is undefined there).
+     */
+    static Tensor l2Norm(Tensor x, int dim, boolean keepDim) {
+        int d = Shapes.axis(dim, x.shape.length, "l2Norm");
+        int outer = ReduceOps.outer(x.shape, d);
+        int n = x.shape[d];
+        int inner = ReduceOps.inner(x.shape, d);
+        Tensor out = Tensor.fresh(ReduceOps.reducedShape(x.shape, d, keepDim));
+        for (int o = 0; o < outer; o++) {
+            for (int j = 0; j < inner; j++) {
+                out.data[o * inner + j] = norm(x.data, o, j, n, inner);
+            }
+        }
+        return out.recordOp("l2_norm", () -> {
+            float[] g = out.grad;
+            float[] dst = x.gradBuffer();
+            for (int o = 0; o < outer; o++) {
+                for (int j = 0; j < inner; j++) {
+                    float norm = out.data[o * inner + j];
+                    if (norm == 0f) {
+                        continue;
+                    }
+                    float scale = g[o * inner + j] / norm;
+                    for (int i = 0; i < n; i++) {
+                        int at = (o * n + i) * inner + j;
+                        dst[at] += x.data[at] * scale;
+                    }
+                }
+            }
+        }, x);
+    }
+
+    /** The L2 norm of the n elements (o, ., j) of a [outer, n, inner] array: squares summed in double, rounded once. */
+    private static float norm(float[] data, int o, int j, int n, int inner) {
+        double squares = 0;
+        for (int i = 0; i < n; i++) {
+            double v = data[(o * n + i) * inner + j];
+            squares += v * v;
+        }
+        return (float) Math.sqrt(squares);
     }
 }

@@ -368,6 +368,9 @@ class OnnxImporterTest {
         assertRefused(model(13, image("x", 3, 8, 8), List.of(node("r", "Reshape", List.of("x", "s"), "y")),
                 List.of(OnnxTensor.ofInt64("s", new long[] {2}, 2, -1)), "y"),
                 "does not keep the batch dimension of [N, 3, 8, 8] first");
+        assertRefused(model(13, image("x", 3, 8, 8), List.of(node("pad", "Pad", List.of("x", "p"), "y",
+                OnnxAttribute.ofString("mode", "reflect"))), List.of(OnnxTensor.ofInt64("p", new long[] {8}, 0, 0, 1,
+                1, 0, 0, 1, 1)), "y"), "is supported only as the padding of the one Conv that reads it");
         assertRefused(model(13, image("x", 3, 8, 8), List.of(node("f", "Flatten", List.of("x"), "y",
                 OnnxAttribute.ofInt("axis", 0))), List.of(), "y"), "Flatten with axis=0 merges the batch dimension");
         // the declared output shape must be what the layers compute

@@ -288,6 +288,25 @@ class NormOpsTest {
     }
 
     @Test
+    void l2NormIsTheDenominatorOfL2NormalizeAndItsGradientsMatch() {
+        Tensor x = Tensor.of(new float[] {3f, 4f, 0f, 0f, 0.1f, -0.2f}, 3, 2);
+        assertThat(Functional.l2Norm(x, 1, false).toArray()).containsExactly(5f, 0f,
+                (float) Math.sqrt((double) 0.1f * 0.1f + (double) -0.2f * -0.2f));
+        assertThat(Functional.l2Norm(x, 0, true).shape()).containsExactly(1, 2);
+        // x / max(norm, eps) divided here gives l2Normalize's bits
+        Tensor r = input(5, 4, 7);
+        assertThat(r.div(Functional.l2Norm(r, 1, true).clamp(1e-12f, Float.POSITIVE_INFINITY)).toArray())
+                .containsExactly(Functional.l2Normalize(r, 1, 1e-12f).toArray());
+        assertGradientsMatch(in -> Functional.l2Norm(in[0], 1, true), input(6, 3, 5));
+        assertGradientsMatch(in -> Functional.l2Norm(in[0], 0, false), input(7, 3, 5));
+        assertGradientsMatch(in -> Functional.l2Norm(in[0], -1, false), input(8, 2, 3, 4));
+        // the zero row gets no gradient (not NaN)
+        Tensor z = Tensor.of(new float[] {0f, 0f, 1f, 2f}, 2, 2).requiresGrad(true);
+        Functional.l2Norm(z, 1, false).sum().backward();
+        assertThat(z.grad().toArray()).containsExactly(0f, 0f, (float) (1 / Math.sqrt(5)), (float) (2 / Math.sqrt(5)));
+    }
+
+    @Test
     void l2NormalizeErrors() {
         assertThatThrownBy(() -> Functional.l2Normalize(Tensor.ones(2, 3), 2, 1e-12f))
                 .isInstanceOf(IllegalArgumentException.class)
