@@ -11,6 +11,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.siamese4j.io.SafeTensors;
 import org.siamese4j.nn.ArchSpec;
 import org.siamese4j.nn.Sequential;
+import org.siamese4j.onnx.OnnxImporter.ImportedModel;
 import org.siamese4j.tensor.Rng;
 import org.siamese4j.tensor.Tensor;
 

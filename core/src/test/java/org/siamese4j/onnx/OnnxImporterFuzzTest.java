@@ -14,6 +14,7 @@ import java.util.TreeMap;
 
 import org.junit.jupiter.api.Test;
 import org.siamese4j.io.FuzzRunner;
+import org.siamese4j.onnx.OnnxImporter.ImportedModel;
 
 /**
  * Import of damaged fixture files: byte damage and protobuf-aware mutations ({@link OnnxMutator}), and mutations of

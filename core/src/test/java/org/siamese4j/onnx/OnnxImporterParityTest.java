@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.siamese4j.io.SafeTensors;
 import org.siamese4j.nn.BatchNorm;
+import org.siamese4j.onnx.OnnxImporter.ImportedModel;
 import org.siamese4j.tensor.Tensor;
 
 /**

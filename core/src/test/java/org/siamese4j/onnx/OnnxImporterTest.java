@@ -11,6 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.siamese4j.io.ModelFormatException;
 import org.siamese4j.nn.Graph;
+import org.siamese4j.onnx.OnnxImporter.ImportedModel;
 import org.siamese4j.optim.SGD;
 import org.siamese4j.tensor.Functional;
 import org.siamese4j.tensor.Rng;
