@@ -27,6 +27,7 @@ import org.siamese4j.io.ModelFormatException;
 import org.siamese4j.nn.ArchSpec;
 import org.siamese4j.nn.Module;
 import org.siamese4j.nn.Sequential;
+import org.siamese4j.onnx.OnnxImporter;
 import org.siamese4j.siamese.Distance;
 import org.siamese4j.siamese.Embeddings;
 import org.siamese4j.siamese.data.ColorImage;
@@ -233,13 +234,9 @@ public final class Verifier {
      * otherwise ({@link #load} applies it next).
      */
     private static Verifier loadOnnx(Path onnxFile) throws IOException {
-        // issue 18: wire OnnxImporter.load here, replacing the throw with:
-        //   OnnxImporter.ImportedModel m = OnnxImporter.load(onnxFile);
-        //   return ofTower(m.graph(), m.inputShape(), Preprocessing.of(m.inputShape(), null), Distance.COSINE,
-        //           "onnx " + onnxFile.getFileName());
-        throw new UnsupportedOperationException(onnxFile + ": ONNX models need the importer "
-                + "(org.siamese4j.onnx.OnnxImporter, issue 18), which this build does not have yet; a siamese4j "
-                + "model file (.safetensors) loads today");
+        OnnxImporter.ImportedModel imported = OnnxImporter.load(onnxFile);
+        return ofTower(imported.graph(), imported.inputShape(), Preprocessing.of(imported.inputShape(), null),
+                Distance.COSINE, "onnx " + onnxFile.getFileName());
     }
 
     /**

@@ -2,6 +2,7 @@ package org.siamese4j.siamese.verify;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import org.siamese4j.io.ModelFile;
 import org.siamese4j.io.ModelFormatException;
 import org.siamese4j.nn.ArchSpec;
 import org.siamese4j.nn.Sequential;
+import org.siamese4j.onnx.OnnxExporter;
 import org.siamese4j.siamese.Distance;
 import org.siamese4j.siamese.data.GrayImage;
 import org.siamese4j.siamese.data.Images;
@@ -225,12 +227,30 @@ class ColourModelVerifierTest {
     }
 
     @Test
-    void anOnnxModelNeedsTheImporter() throws Exception {
+    void anOnnxExportOfTheTowerLoadsAsAVerifierThatEmbedsAlike() throws Exception {
         Path onnx = dir.resolve("face.ONNX");
-        Files.write(onnx, new byte[] {8, 7});
+        OnnxExporter.export(tower, INPUT).write(onnx);
         assertThat(Verifier.isOnnx(onnx)).isTrue();
         assertThat(Verifier.isOnnx(model)).isFalse();
-        assertThatThrownBy(() -> Verifier.load(onnx)).isInstanceOf(UnsupportedOperationException.class)
-                .hasMessageContaining("importer").hasMessageContaining("issue 18");
+        Verifier imported = Verifier.load(onnx).withPreprocessing(bgrFace());
+        Verifier original = Verifier.load(model).withPreprocessing(bgrFace());
+        assertThat(imported.arch()).isNull();
+        assertThat(imported.architecture()).isEqualTo("onnx face.ONNX");
+        assertThat(imported.distanceKind()).isEqualTo(Distance.COSINE);
+        Path png = dir.resolve("a.png");
+        colourPng(png, 6, 5, new Rng(5), 20);
+        float[] a = imported.embed(png);
+        float[] b = original.embed(png);
+        assertThat(a).hasSize(6);
+        for (int i = 0; i < a.length; i++) {
+            assertThat(a[i]).as("element %d", i).isCloseTo(b[i], within(1e-5f));
+        }
+    }
+
+    @Test
+    void aDamagedOnnxFileIsRefusedNamingTheFile() throws Exception {
+        Path onnx = Files.write(dir.resolve("face.onnx"), new byte[] {8, 7});
+        assertThatThrownBy(() -> Verifier.load(onnx)).isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("face.onnx");
     }
 }
