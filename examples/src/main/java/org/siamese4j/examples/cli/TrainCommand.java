@@ -141,7 +141,7 @@ final class TrainCommand implements Siamese4j.Command {
      */
     record Config(String data, String arch, int[] input, String loss, String miner, float margin, String head,
                   int epochs, long steps, int p, int k, float lr, String optimizer, float weightDecay,
-                  String schedule, int warmup, long seed, long splitSeed, boolean augment, int testIdentities,
+                  String schedule, int warmup, double ema, long seed, long splitSeed, boolean augment, int testIdentities,
                   int validationIdentities, int patience, int candidates, float minNonEasy, Path out, Path resume,
                   boolean force, Path diagnostics) {
 
@@ -181,6 +181,9 @@ final class TrainCommand implements Siamese4j.Command {
             m.put("schedule", schedule);
             if (warmup >= 0) {
                 m.put("warmup", Integer.toString(warmup));
+            }
+            if (ema > 0) {                                    // absent when off, as in runs saved before --ema
+                m.put("ema", Double.toString(ema));
             }
             m.put("seed", Long.toString(seed));
             m.put("split-seed", Long.toString(splitSeed));
@@ -261,6 +264,9 @@ final class TrainCommand implements Siamese4j.Command {
                 .option("schedule", "cosine (linear warm-up, then cosine decay to 1% over the budget) or constant "
                         + "(default cosine; offline mining: constant)")
                 .option("warmup", "warm-up steps of the cosine schedule (default: 5% of the budget, at most 100)")
+                .option("ema", "keep an exponential moving average of the weights, updated after every step with "
+                        + "this decay (0.99 averages about the last 100 steps); validation, the best epoch and the "
+                        + "saved model use the average (default 0: none)")
                 .option("seed", "random seed of the split, initialisation, sampling and augmentation (default 1)")
                 .option("split-seed", "another seed for the split alone: the people of each part are those --seed "
                         + "of this value would choose (default: --seed)")
@@ -432,12 +438,14 @@ final class TrainCommand implements Siamese4j.Command {
             throw new Options.UsageException("--steps " + steps + " is out of range; valid: 1 or more");
         }
         boolean augment = o.choice("augment", "yes", "yes", "no").equals("yes");
+        // read as a float, like every number option, but kept as the decimal given: 0.99, not 0.9900000095
+        double ema = Double.parseDouble(Float.toString(o.number("ema", 0f, 0f, 0.9999f)));
         int test = o.integer("test-identities", -1, 2, 1_000_000);
         Path out = Path.of(o.string("out", "model.safetensors"));
         return new Config(o.string("data", "synthetic"), o.string("arch", CliData.DEFAULT_ARCH), input, loss, miner,
                 head ? Float.NaN : margin, head ? headSpec : null, o.integer("epochs", UNBOUNDED_EPOCHS, 1, UNBOUNDED_EPOCHS),
                 steps, pk[0], pk[1], lr, optimizer, weightDecay, schedule, o.integer("warmup", -1, 0, 1_000_000),
-                seed, o.longValue("split-seed", seed), augment, test, validation,
+                ema, seed, o.longValue("split-seed", seed), augment, test, validation,
                 o.integer("patience", DEFAULT_PATIENCE, 0, 1_000_000), o.integer("candidates", 0, 1, 10_000_000),
                 o.number("min-non-easy", OFFLINE_MIN_NON_EASY, 0f, 1f), out, resume == null ? null : Path.of(resume),
                 o.flag("force"), diagnostics == null ? null : Path.of(diagnostics));
@@ -525,7 +533,7 @@ final class TrainCommand implements Siamese4j.Command {
         EpochPrinter printer = new EpochPrinter(out, progress, displayEpochs(c, objective), monitor);
         Trainer.Builder builder = Trainer.builder(tower, objective, optimizer, split.train()).augmenter(augmenter)
                 .schedule(schedule).monitor(monitor).validation(split.validation()).earlyStopping(c.patience())
-                .checkpoint(checkpoint).listener(printer);
+                .checkpoint(checkpoint).listener(printer).ema(c.ema());
         c.runOptions().forEach(builder::runInfo);
         builder.runInfo("threads", Integer.toString(Parallel.threads()));
         Trainer trainer = builder.build();
@@ -734,6 +742,10 @@ final class TrainCommand implements Siamese4j.Command {
         out.printf(Locale.ROOT, "loss %s, miner %s%s, batch %s, %s lr %s (%s), augment %s, seed %d, threads %d%n",
                 c.loss(), c.miner(), c.headModel() ? "" : ", margin " + c.margin(), batch, c.optimizer(), c.lr(),
                 c.schedule(), c.augment() ? "yes" : "no", c.seed(), Parallel.threads());
+        if (c.ema() > 0) {
+            out.printf(Locale.ROOT, "weights averaged after every step with decay %s: validation, the best epoch and "
+                    + "the saved model use the average%n", c.ema());
+        }
         if (c.offline()) {
             out.printf(Locale.ROOT, "offline mining: %sstages of %d candidate triplets, keeping %s, stopping below "
                     + "%.0f%% non-easy%n", c.epochs() == UNBOUNDED_EPOCHS ? "" : "up to " + c.epochs() + " ",

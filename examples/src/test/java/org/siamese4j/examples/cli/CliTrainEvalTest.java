@@ -43,6 +43,27 @@ class CliTrainEvalTest extends CliRunner {
                 .containsEntry("option_weight_decay", "0.1");
     }
 
+    /** --ema is a run option: saved in the model, resumed with the run, and refused when a resume changes it. */
+    @Test
+    void theWeightAverageIsARunOptionThatAResumeKeeps() throws IOException {
+        Path model = dir.resolve("ema.safetensors");
+        assertThat(trainTiny(model, "--ema", "0.99")).as(stderr()).isZero();
+        assertThat(stdout()).contains("weights averaged after every step with decay 0.99");
+        assertThat(ModelFile.load(model).metadata()).containsEntry("option_ema", "0.99");
+        assertThat(run("train", "--ema", "0.9", "--epochs", "2", "--resume", model + ".ckpt", "--out",
+                model.toString())).isEqualTo(2);
+        assertThat(stderr()).contains("--ema 0.9 differs from the run saved in").contains("(0.99)");
+        assertThat(run("train", "--epochs", "2", "--resume", model + ".ckpt", "--out", model.toString()))
+                .as(stderr()).isZero();
+        assertThat(stdout()).contains("resumed from").contains("weights averaged");
+        Path plain = dir.resolve("plain.safetensors");
+        assertThat(trainTiny(plain, "--ema", "0")).as(stderr()).isZero();
+        assertThat(stdout()).doesNotContain("averaged");
+        assertThat(ModelFile.load(plain).metadata()).doesNotContainKey("option_ema");
+        assertThat(trainTiny(dir.resolve("x.safetensors"), "--ema", "1")).isEqualTo(2);
+        assertThat(stderr()).contains("--ema 1 is out of range");
+    }
+
     /**
      * Circle and proxy losses are built on cosine similarity, and the trainer calibrates their threshold on cosine
      * distances: the model file must say so, or verify would compare a cosine threshold with Euclidean distances.
