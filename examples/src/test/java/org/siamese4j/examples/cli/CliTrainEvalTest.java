@@ -65,6 +65,38 @@ class CliTrainEvalTest extends CliRunner {
     }
 
     /**
+     * --refit trains a second model on the training and validation people, to the first run's best epoch: the
+     * first run is the same (so is its threshold, calibrated on people it never saw), the saved weights are not,
+     * and the model file counts the validation people among its training people.
+     */
+    @Test
+    void aRefitSavesASecondModelTrainedAlsoOnTheValidationPeopleWithTheFirstRunsThreshold() throws IOException {
+        Path first = dir.resolve("first.safetensors");
+        Path refit = dir.resolve("refit.safetensors");
+        assertThat(trainTiny(first, "--epochs", "3")).as(stderr()).isZero();
+        assertThat(trainTiny(refit, "--epochs", "3", "--refit")).as(stderr()).isZero();
+        Map<String, String> a = ModelFile.load(first).metadata();
+        Map<String, String> b = ModelFile.load(refit).metadata();
+        int best = Integer.parseInt(b.get("best_epoch"));
+        // 40 training images in batches of 4x4: 3 steps an epoch; the validation people are 20 others x 4 images
+        assertThat(stdout()).contains("refit: training again from the same initial weights on the 10 training and 20 "
+                + "validation people together (120 images), " + 3 * best + " steps (to the best epoch, " + best + ")");
+        assertThat(b.get("refit_steps")).isEqualTo(Integer.toString(3 * best));
+        assertThat(b.get("threshold")).isEqualTo(a.get("threshold"));
+        assertThat(b.get("best_epoch")).isEqualTo(a.get("best_epoch"));
+        assertThat(b.get("training_people")).isEqualTo(a.get("training_people") + "," + a.get("validation_people"));
+        assertThat(b.get("training_identities")).isEqualTo("30");
+        assertThat(b.get("test_auc")).isNotEqualTo(a.get("test_auc"));
+        var wa = ModelFile.load(first).model().stateDict();
+        var wb = ModelFile.load(refit).model().stateDict();
+        assertThat(wa.keySet().stream().anyMatch(n -> !java.util.Arrays.equals(wa.get(n).data(), wb.get(n).data())))
+                .isTrue();
+        assertThat(trainTiny(dir.resolve("none.safetensors"), "--refit", "--validation-identities", "0"))
+                .isEqualTo(2);
+        assertThat(stderr()).contains("--refit needs validation people");
+    }
+
+    /**
      * Circle and proxy losses are built on cosine similarity, and the trainer calibrates their threshold on cosine
      * distances: the model file must say so, or verify would compare a cosine threshold with Euclidean distances.
      */
