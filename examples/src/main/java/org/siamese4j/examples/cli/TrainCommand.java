@@ -186,7 +186,7 @@ final class TrainCommand implements Siamese4j.Command {
                 m.put("ema", Double.toString(ema));
             }
             if (refit) {
-                m.put("refit", "");
+                m.put("refit", "true");                          // a flag, as Options.given() has it
             }
             m.put("seed", Long.toString(seed));
             m.put("split-seed", Long.toString(splitSeed));
@@ -210,11 +210,13 @@ final class TrainCommand implements Siamese4j.Command {
      * What a run produced. For a head model {@code network} is the pair model and {@code threshold} is on P(same)
      * ({@code direction} HIGHER_IS_SAME); otherwise {@code network} is null and the threshold is a distance.
      * {@code report} is on the test people, {@code validation} on the validation people (null without them).
+     * With {@code --refit}, {@code report} is the refit model's and {@code beforeRefit} the first run's model's on
+     * the same test people (null without a refit).
      */
     record Result(Sequential tower, ArchSpec arch, int[] input, ImageDataset test, float[][] testEmbeddings,
                   VerificationReport report, VerificationReport validation, double threshold,
                   List<Trainer.EpochReport> history, Trainer.Result run, double seconds, HeadSiameseNetwork network,
-                  ScoreDirection direction, TrainingMonitor monitor) {
+                  ScoreDirection direction, TrainingMonitor monitor, VerificationReport beforeRefit) {
         /** The mean training loss of every epoch of the run, resumed ones included. */
         List<Double> epochLosses() {
             return history.stream().map(Trainer.EpochReport::meanLoss).toList();
@@ -364,14 +366,15 @@ final class TrainCommand implements Siamese4j.Command {
     private Options options(Map<String, String> base, Map<String, String> overrides) {
         Map<String, String> all = new LinkedHashMap<>(base);
         all.putAll(overrides);
+        Options declared = options();
         List<String> args = new ArrayList<>();
         all.forEach((name, value) -> {
             args.add("--" + name);
-            if (!name.equals("force")) {
+            if (!declared.isFlag(name)) {
                 args.add(value);
             }
         });
-        return options().parse(args.toArray(String[]::new), 0);
+        return declared.parse(args.toArray(String[]::new), 0);
     }
 
     static final String RUN_OPTION = "run.";
@@ -595,7 +598,13 @@ final class TrainCommand implements Siamese4j.Command {
         // people that model never saw (the refit model has trained on them: its distances between them would be
         // too small, and a threshold from them too strict, on people it has never seen)
         long refitSteps = 0;
+        VerificationReport beforeRefit = null;
         if (c.refit()) {
+            // the first run's model on the test people, printed, for the record: a refit is judged against it
+            beforeRefit = trainer.evaluate(split.test());
+            out.printf(Locale.ROOT, "before the refit, the first run's model on the test people: AUC %.4f, EER %.2f%%, "
+                    + "one-shot %.2f%%, rank-1 %.2f%%%n", beforeRefit.auc(), 100 * beforeRefit.eer(),
+                    100 * beforeRefit.oneShotAccuracy(), 100 * beforeRefit.rank1());
             long refitStart = System.nanoTime();
             refitSteps = refit(c, arch, headArch, split, learner, run, trainer.history(), out);
             double refitSeconds = (System.nanoTime() - refitStart) / 1e9;
@@ -632,7 +641,7 @@ final class TrainCommand implements Siamese4j.Command {
                         : "on P(same) of the similarity head");
         return new Result(tower, arch, c.input(), split.test(), testEmbeddings, report,
                 split.validation() == null ? null : calibration, threshold, trainer.history(), run, seconds, network,
-                direction, monitor);
+                direction, monitor, beforeRefit);
     }
 
     /** What a run trains and with what: the model, the objective, the optimiser, the augmenter and the schedule. */

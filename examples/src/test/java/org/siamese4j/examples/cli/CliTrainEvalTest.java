@@ -82,6 +82,8 @@ class CliTrainEvalTest extends CliRunner {
         assertThat(stdout()).contains("refit: training again from the same initial weights on the 10 training and 20 "
                 + "validation people together (120 images), " + 3 * best + " steps (to the best epoch, " + best + ")");
         assertThat(b.get("refit_steps")).isEqualTo(Integer.toString(3 * best));
+        assertThat(stdout()).contains("before the refit, the first run's model on the test people: AUC "
+                + String.format(java.util.Locale.ROOT, "%.4f", Double.parseDouble(a.get("test_auc"))));
         assertThat(b.get("threshold")).isEqualTo(a.get("threshold"));
         assertThat(b.get("best_epoch")).isEqualTo(a.get("best_epoch"));
         assertThat(b.get("training_people")).isEqualTo(a.get("training_people") + "," + a.get("validation_people"));
@@ -91,6 +93,13 @@ class CliTrainEvalTest extends CliRunner {
         var wb = ModelFile.load(refit).model().stateDict();
         assertThat(wa.keySet().stream().anyMatch(n -> !java.util.Arrays.equals(wa.get(n).data(), wb.get(n).data())))
                 .isTrue();
+        // --refit is one of the run's options: a resume of the finished run refits again, to the same bits
+        assertThat(b).containsEntry("option_refit", "true");
+        Path again = dir.resolve("again.safetensors");
+        assertThat(run("train", "--resume", refit + ".ckpt", "--out", again.toString())).as(stderr()).isZero();
+        assertThat(stdout()).contains("resumed from").contains("refit: training again");
+        var wc = ModelFile.load(again).model().stateDict();
+        assertThat(wb.keySet()).allMatch(n -> java.util.Arrays.equals(wb.get(n).data(), wc.get(n).data()));
         assertThat(trainTiny(dir.resolve("none.safetensors"), "--refit", "--validation-identities", "0"))
                 .isEqualTo(2);
         assertThat(stderr()).contains("--refit needs validation people");
@@ -273,6 +282,27 @@ class CliTrainEvalTest extends CliRunner {
         assertThat(auc[0]).isNotEqualTo(auc[1]);
         assertThat(run("benchmark", "--seed", "3")).isEqualTo(2);
         assertThat(stderr()).contains("unknown option --seed");
+    }
+
+    /** A flag such as --refit reaches each train run as a flag, and a refit run is shown beside its first run. */
+    @Test
+    void benchmarkWithRefitPrintsEachFirstRunsTestFiguresBesideTheRefits() {
+        assertThat(run("benchmark", "--data", "synthetic:10x4", "--batch", "4x4", "--test-identities", "4",
+                "--validation-identities", "3", "--epochs", "2", "--splits", "1", "--seeds", "2", "--threads", "1",
+                "--refit", "--csv")).as(stderr()).isZero();
+        assertThat(stdout()).contains("x 2 seeds of: train --data synthetic:10x4").contains("--refit")
+                .doesNotContain("--refit true");
+        List<String> before = stdout().lines().filter(l -> l.startsWith("  before the refit: test AUC ")).toList();
+        assertThat(before).hasSize(2);
+        double[] first = stdout().lines().filter(l -> l.startsWith("csv,"))
+                .mapToDouble(l -> Double.parseDouble(l.split(",")[11])).toArray();
+        assertThat(first).hasSize(2);
+        assertThat(java.util.Arrays.stream(first).allMatch(Double::isFinite)).isTrue();
+        // the CSV has 6 significant digits, the lines 4 decimals: the same figure, rounded twice
+        double printed = Double.parseDouble(before.get(1).substring("  before the refit: test AUC ".length(),
+                before.get(1).indexOf(',')));
+        assertThat(printed).isCloseTo(first[1], org.assertj.core.data.Offset.offset(1.01e-4));
+        assertThat(stdout()).contains("test AUC before the refit (the first runs' models): ");
     }
 
     @Test

@@ -36,7 +36,8 @@ public final class WeightAverage {
      * Starts the average of {@code model} at its current weights.
      *
      * @param decay in (0, 1): how much of the shadow each update keeps; 0.999 averages over about the last 1000
-     *              steps, 0.99 over the last 100
+     *              steps, 0.99 over the last 100, once the warm-up has reached it (after 8990 and 890 updates: until
+     *              then the average is over about the last tenth of the steps)
      */
     public WeightAverage(Module model, double decay) {
         if (!(decay > 0 && decay < 1)) {
