@@ -47,6 +47,12 @@ final class Options {
         return this;
     }
 
+    /** Whether {@code --name} is a declared flag, which takes no value. */
+    boolean isFlag(String name) {
+        String help = declared.get(name);
+        return help != null && help.startsWith("!");
+    }
+
     /** Declares a flag {@code --name} that takes no value. */
     Options flag(String name, String help) {
         declared.put(name, "!" + help);

@@ -141,7 +141,7 @@ final class TrainCommand implements Siamese4j.Command {
      */
     record Config(String data, String arch, int[] input, String loss, String miner, float margin, String head,
                   int epochs, long steps, int p, int k, float lr, String optimizer, float weightDecay,
-                  String schedule, int warmup, long seed, long splitSeed, boolean augment, int testIdentities,
+                  String schedule, int warmup, double ema, boolean refit, long seed, long splitSeed, boolean augment, int testIdentities,
                   int validationIdentities, int patience, int candidates, float minNonEasy, Path out, Path resume,
                   boolean force, Path diagnostics) {
 
@@ -182,6 +182,12 @@ final class TrainCommand implements Siamese4j.Command {
             if (warmup >= 0) {
                 m.put("warmup", Integer.toString(warmup));
             }
+            if (ema > 0) {                                    // absent when off, as in runs saved before --ema
+                m.put("ema", Double.toString(ema));
+            }
+            if (refit) {
+                m.put("refit", "true");                          // a flag, as Options.given() has it
+            }
             m.put("seed", Long.toString(seed));
             m.put("split-seed", Long.toString(splitSeed));
             m.put("augment", augment ? "yes" : "no");
@@ -204,11 +210,13 @@ final class TrainCommand implements Siamese4j.Command {
      * What a run produced. For a head model {@code network} is the pair model and {@code threshold} is on P(same)
      * ({@code direction} HIGHER_IS_SAME); otherwise {@code network} is null and the threshold is a distance.
      * {@code report} is on the test people, {@code validation} on the validation people (null without them).
+     * With {@code --refit}, {@code report} is the refit model's and {@code beforeRefit} the first run's model's on
+     * the same test people (null without a refit).
      */
     record Result(Sequential tower, ArchSpec arch, int[] input, ImageDataset test, float[][] testEmbeddings,
                   VerificationReport report, VerificationReport validation, double threshold,
                   List<Trainer.EpochReport> history, Trainer.Result run, double seconds, HeadSiameseNetwork network,
-                  ScoreDirection direction, TrainingMonitor monitor) {
+                  ScoreDirection direction, TrainingMonitor monitor, VerificationReport beforeRefit) {
         /** The mean training loss of every epoch of the run, resumed ones included. */
         List<Double> epochLosses() {
             return history.stream().map(Trainer.EpochReport::meanLoss).toList();
@@ -261,6 +269,13 @@ final class TrainCommand implements Siamese4j.Command {
                 .option("schedule", "cosine (linear warm-up, then cosine decay to 1% over the budget) or constant "
                         + "(default cosine; offline mining: constant)")
                 .option("warmup", "warm-up steps of the cosine schedule (default: 5% of the budget, at most 100)")
+                .option("ema", "keep an exponential moving average of the weights, updated after every step with "
+                        + "this decay (0.99 averages about the last 100 steps); validation, the best epoch and the "
+                        + "saved model use the average (default 0: none)")
+                .flag("refit", "once the validation people have chosen the best epoch, train again from the same "
+                        + "initial weights on the training and validation people together, as many steps as that "
+                        + "epoch had, and save that model (the threshold stays the first run's, calibrated on the "
+                        + "validation people it never saw)")
                 .option("seed", "random seed of the split, initialisation, sampling and augmentation (default 1)")
                 .option("split-seed", "another seed for the split alone: the people of each part are those --seed "
                         + "of this value would choose (default: --seed)")
@@ -351,14 +366,15 @@ final class TrainCommand implements Siamese4j.Command {
     private Options options(Map<String, String> base, Map<String, String> overrides) {
         Map<String, String> all = new LinkedHashMap<>(base);
         all.putAll(overrides);
+        Options declared = options();
         List<String> args = new ArrayList<>();
         all.forEach((name, value) -> {
             args.add("--" + name);
-            if (!name.equals("force")) {
+            if (!declared.isFlag(name)) {
                 args.add(value);
             }
         });
-        return options().parse(args.toArray(String[]::new), 0);
+        return declared.parse(args.toArray(String[]::new), 0);
     }
 
     static final String RUN_OPTION = "run.";
@@ -432,12 +448,14 @@ final class TrainCommand implements Siamese4j.Command {
             throw new Options.UsageException("--steps " + steps + " is out of range; valid: 1 or more");
         }
         boolean augment = o.choice("augment", "yes", "yes", "no").equals("yes");
+        // read as a float, like every number option, but kept as the decimal given: 0.99, not 0.9900000095
+        double ema = Double.parseDouble(Float.toString(o.number("ema", 0f, 0f, 0.9999f)));
         int test = o.integer("test-identities", -1, 2, 1_000_000);
         Path out = Path.of(o.string("out", "model.safetensors"));
         return new Config(o.string("data", "synthetic"), o.string("arch", CliData.DEFAULT_ARCH), input, loss, miner,
                 head ? Float.NaN : margin, head ? headSpec : null, o.integer("epochs", UNBOUNDED_EPOCHS, 1, UNBOUNDED_EPOCHS),
                 steps, pk[0], pk[1], lr, optimizer, weightDecay, schedule, o.integer("warmup", -1, 0, 1_000_000),
-                seed, o.longValue("split-seed", seed), augment, test, validation,
+                ema, o.flag("refit"), seed, o.longValue("split-seed", seed), augment, test, validation,
                 o.integer("patience", DEFAULT_PATIENCE, 0, 1_000_000), o.integer("candidates", 0, 1, 10_000_000),
                 o.number("min-non-easy", OFFLINE_MIN_NON_EASY, 0f, 1f), out, resume == null ? null : Path.of(resume),
                 o.flag("force"), diagnostics == null ? null : Path.of(diagnostics));
@@ -495,28 +513,17 @@ final class TrainCommand implements Siamese4j.Command {
         Rng rng = new Rng(c.seed());
         Rng splitRng = rng.split();
         DataSplit split = split(c, spec, c.splitSeed() == c.seed() ? splitRng : new Rng(c.splitSeed()).split());
-        Sequential tower = arch.build(c.input(), rng.split());
-        // the head draws after the tower, so the other losses initialise exactly as before
-        HeadSiameseNetwork network = headArch == null ? null
-                : new HeadSiameseNetwork(tower, new SimilarityHead(headArch, arch.outputShape(c.input())[0],
-                rng.split()));
-        Objective objective = objective(c, split.train(), tower, arch.outputShape(c.input())[0], network,
-                rng.split(), out);
-        Module model = objective.model(tower);
-        Optimizer optimizer = switch (c.optimizer()) {
-            case "adam" -> new Adam(model.parameters(), c.lr());
-            case "adamw" -> AdamW.builder(model.parameters()).lr(c.lr()).weightDecay(c.weightDecay()).build();
-            default -> new SGD(model.parameters(), c.lr(), 0.9f, 0f, c.weightDecay(), false);
-        };
-        Augmenter augmenter = c.augment() ? new Augmenter(Augmenter.Config.faces(), rng.split()) : null;
-        long budgetSteps = c.steps() > 0 ? Math.min(c.steps(), (long) c.epochs() * objective.stepsPerEpoch())
-                : (long) c.epochs() * objective.stepsPerEpoch();
-        LRScheduler schedule = null;
-        if (c.schedule().equals("cosine")) {
-            int total = (int) Math.min(Integer.MAX_VALUE, Math.max(2, budgetSteps));
-            int warmup = c.warmup() >= 0 ? Math.min(c.warmup(), total - 1) : (int) Math.min(100, total / 20);
-            schedule = new WarmupCosineLR(optimizer, warmup, total, c.lr() * 0.01);
+        if (c.refit() && split.validation() == null) {
+            throw new Options.UsageException("--refit needs validation people to choose the epoch it trains to; "
+                    + "leave out --validation-identities 0");
         }
+        Learner learner = learner(c, arch, headArch, split.train(), rng, 0, out);
+        Sequential tower = learner.tower();
+        HeadSiameseNetwork network = learner.network();
+        Objective objective = learner.objective();
+        Optimizer optimizer = learner.optimizer();
+        Augmenter augmenter = learner.augmenter();
+        LRScheduler schedule = learner.schedule();
         Progress progress = new Progress(out, terminal, terminal ? Terminal.columns() : Terminal.FALLBACK_COLUMNS);
         TrainingMonitor monitor = new TrainingMonitor()
                 .withDistance(distance(c.loss()))
@@ -525,7 +532,7 @@ final class TrainCommand implements Siamese4j.Command {
         EpochPrinter printer = new EpochPrinter(out, progress, displayEpochs(c, objective), monitor);
         Trainer.Builder builder = Trainer.builder(tower, objective, optimizer, split.train()).augmenter(augmenter)
                 .schedule(schedule).monitor(monitor).validation(split.validation()).earlyStopping(c.patience())
-                .checkpoint(checkpoint).listener(printer);
+                .checkpoint(checkpoint).listener(printer).ema(c.ema());
         c.runOptions().forEach(builder::runInfo);
         builder.runInfo("threads", Integer.toString(Parallel.threads()));
         Trainer trainer = builder.build();
@@ -587,6 +594,23 @@ final class TrainCommand implements Siamese4j.Command {
                     .labels(), objective.scoring().score(), direction);
             threshold = Thresholds.forBestAccuracy(pairs.scores(), pairs.same(), pairs.direction()).threshold();
         }
+        // --refit: the model saved and reported is the second run's; the threshold stays the first run's, from
+        // people that model never saw (the refit model has trained on them: its distances between them would be
+        // too small, and a threshold from them too strict, on people it has never seen)
+        long refitSteps = 0;
+        VerificationReport beforeRefit = null;
+        if (c.refit()) {
+            // the first run's model on the test people, printed, for the record: a refit is judged against it
+            beforeRefit = trainer.evaluate(split.test());
+            out.printf(Locale.ROOT, "before the refit, the first run's model on the test people: AUC %.4f, EER %.2f%%, "
+                    + "one-shot %.2f%%, rank-1 %.2f%%%n", beforeRefit.auc(), 100 * beforeRefit.eer(),
+                    100 * beforeRefit.oneShotAccuracy(), 100 * beforeRefit.rank1());
+            long refitStart = System.nanoTime();
+            refitSteps = refit(c, arch, headArch, split, learner, run, trainer.history(), out);
+            double refitSeconds = (System.nanoTime() - refitStart) / 1e9;
+            seconds += refitSeconds;
+            out.printf(Locale.ROOT, "refit done in %.1f s; the threshold stays the first run's%n", refitSeconds);
+        }
         VerificationReport report = trainer.evaluate(split.test());
         float[][] testEmbeddings = Embeddings.of(tower, split.test(), 64);
         ScoredPairs testPairs = ScoredPairs.all(testEmbeddings, split.test().labels(), objective.scoring().score(),
@@ -598,6 +622,14 @@ final class TrainCommand implements Siamese4j.Command {
                 100 * balancedAccuracy(testPairs, threshold));
 
         Map<String, String> meta = metadata(c, spec, split, trainer, run, report, calibration, threshold, network);
+        if (c.refit()) {
+            List<String> trainedOn = new ArrayList<>(split.train().identityNames());
+            trainedOn.addAll(split.validation().identityNames());
+            meta.put(CliData.KEY_TRAINING_PEOPLE, String.join(",", trainedOn));
+            meta.put("training_identities", Integer.toString(trainedOn.size()));
+            meta.put("refit_steps", Long.toString(refitSteps));
+            meta.put("threshold_method", meta.get("threshold_method") + ", by the model before its refit on them");
+        }
         if (network == null) {
             ModelFile.save(c.out(), tower, arch, c.input(), meta);
         } else {
@@ -609,7 +641,78 @@ final class TrainCommand implements Siamese4j.Command {
                         : "on P(same) of the similarity head");
         return new Result(tower, arch, c.input(), split.test(), testEmbeddings, report,
                 split.validation() == null ? null : calibration, threshold, trainer.history(), run, seconds, network,
-                direction, monitor);
+                direction, monitor, beforeRefit);
+    }
+
+    /** What a run trains and with what: the model, the objective, the optimiser, the augmenter and the schedule. */
+    record Learner(Sequential tower, HeadSiameseNetwork network, Objective objective, Optimizer optimizer,
+                   Augmenter augmenter, LRScheduler schedule, long scheduleSteps) {
+    }
+
+    /**
+     * A fresh learner of {@code c} on {@code train}, drawing its initial weights and Rngs from {@code rng} in a fixed
+     * order, so that the same seed gives the same start. The cosine schedule spans {@code scheduleSteps}, or when
+     * that is 0 the budget of {@code c} in steps.
+     */
+    private static Learner learner(Config c, ArchSpec arch, ArchSpec headArch, ImageDataset train, Rng rng,
+                                   long scheduleSteps, PrintStream out) {
+        Sequential tower = arch.build(c.input(), rng.split());
+        // the head draws after the tower, so the other losses initialise exactly as before
+        HeadSiameseNetwork network = headArch == null ? null
+                : new HeadSiameseNetwork(tower, new SimilarityHead(headArch, arch.outputShape(c.input())[0],
+                rng.split()));
+        Objective objective = objective(c, train, tower, arch.outputShape(c.input())[0], network, rng.split(), out);
+        Module model = objective.model(tower);
+        Optimizer optimizer = switch (c.optimizer()) {
+            case "adam" -> new Adam(model.parameters(), c.lr());
+            case "adamw" -> AdamW.builder(model.parameters()).lr(c.lr()).weightDecay(c.weightDecay()).build();
+            default -> new SGD(model.parameters(), c.lr(), 0.9f, 0f, c.weightDecay(), false);
+        };
+        Augmenter augmenter = c.augment() ? new Augmenter(Augmenter.Config.faces(), rng.split()) : null;
+        long budgetSteps = scheduleSteps > 0 ? scheduleSteps : c.steps() > 0 ? Math.min(c.steps(),
+                (long) c.epochs() * objective.stepsPerEpoch()) : (long) c.epochs() * objective.stepsPerEpoch();
+        LRScheduler schedule = null;
+        if (c.schedule().equals("cosine")) {
+            int total = (int) Math.min(Integer.MAX_VALUE, Math.max(2, budgetSteps));
+            int warmup = c.warmup() >= 0 ? Math.min(c.warmup(), total - 1) : (int) Math.min(100, total / 20);
+            schedule = new WarmupCosineLR(optimizer, warmup, total, c.lr() * 0.01);
+        }
+        return new Learner(tower, network, objective, optimizer, augmenter, schedule, budgetSteps);
+    }
+
+    /**
+     * {@code --refit}: a second run from the first one's initial weights (the same seed, drawn in the same order)
+     * on the training and validation people together, for the steps the first run took to its best epoch, under
+     * the first run's schedule (so its learning rate at each step is the first run's). Nothing is left to validate
+     * on, so it neither validates nor stops early; with {@code --ema} it ends with the average's weights. Those
+     * weights are then loaded into {@code first}'s tower (and head), so the rest of the command reports and saves
+     * them as it would the first run's. Returns the steps it took.
+     */
+    private static long refit(Config c, ArchSpec arch, ArchSpec headArch, DataSplit split, Learner first,
+                              Trainer.Result run, List<Trainer.EpochReport> history, PrintStream out)
+            throws IOException {
+        long steps = 0;
+        for (Trainer.EpochReport e : history.subList(0, run.bestEpoch() > 0 ? run.bestEpoch() : history.size())) {
+            steps += e.steps();
+        }
+        ImageDataset everyone = ImageDataset.union(split.train(), split.validation());
+        Rng rng = new Rng(c.seed());
+        rng.split();                                          // the split's draw, as in the first run
+        Learner l = learner(c, arch, headArch, everyone, rng, first.scheduleSteps(), out);
+        Trainer trainer = Trainer.builder(l.tower(), l.objective(), l.optimizer(), everyone).augmenter(l.augmenter())
+                .schedule(l.schedule()).ema(c.ema()).build();
+        out.printf(Locale.ROOT, "refit: training again from the same initial weights on the %d training and %d "
+                        + "validation people together (%d images), %d steps (to the best epoch, %d)%n",
+                split.train().identityCount(), split.validation().identityCount(), everyone.size(), steps,
+                run.bestEpoch());
+        trainer.fit(Trainer.Budget.steps(steps));
+        // the tower and head only: a proxy objective's classifier has a row per training person, more now
+        if (first.network() != null) {
+            first.network().loadStateDict(l.network().stateDict(), true);
+        } else {
+            first.tower().loadStateDict(l.tower().stateDict(), true);
+        }
+        return steps;
     }
 
     /**
@@ -734,6 +837,10 @@ final class TrainCommand implements Siamese4j.Command {
         out.printf(Locale.ROOT, "loss %s, miner %s%s, batch %s, %s lr %s (%s), augment %s, seed %d, threads %d%n",
                 c.loss(), c.miner(), c.headModel() ? "" : ", margin " + c.margin(), batch, c.optimizer(), c.lr(),
                 c.schedule(), c.augment() ? "yes" : "no", c.seed(), Parallel.threads());
+        if (c.ema() > 0) {
+            out.printf(Locale.ROOT, "weights averaged after every step with decay %s: validation, the best epoch and "
+                    + "the saved model use the average%n", c.ema());
+        }
         if (c.offline()) {
             out.printf(Locale.ROOT, "offline mining: %sstages of %d candidate triplets, keeping %s, stopping below "
                     + "%.0f%% non-easy%n", c.epochs() == UNBOUNDED_EPOCHS ? "" : "up to " + c.epochs() + " ",

@@ -43,6 +43,68 @@ class CliTrainEvalTest extends CliRunner {
                 .containsEntry("option_weight_decay", "0.1");
     }
 
+    /** --ema is a run option: saved in the model, resumed with the run, and refused when a resume changes it. */
+    @Test
+    void theWeightAverageIsARunOptionThatAResumeKeeps() throws IOException {
+        Path model = dir.resolve("ema.safetensors");
+        assertThat(trainTiny(model, "--ema", "0.99")).as(stderr()).isZero();
+        assertThat(stdout()).contains("weights averaged after every step with decay 0.99");
+        assertThat(ModelFile.load(model).metadata()).containsEntry("option_ema", "0.99");
+        assertThat(run("train", "--ema", "0.9", "--epochs", "2", "--resume", model + ".ckpt", "--out",
+                model.toString())).isEqualTo(2);
+        assertThat(stderr()).contains("--ema 0.9 differs from the run saved in").contains("(0.99)");
+        assertThat(run("train", "--epochs", "2", "--resume", model + ".ckpt", "--out", model.toString()))
+                .as(stderr()).isZero();
+        assertThat(stdout()).contains("resumed from").contains("weights averaged");
+        Path plain = dir.resolve("plain.safetensors");
+        assertThat(trainTiny(plain, "--ema", "0")).as(stderr()).isZero();
+        assertThat(stdout()).doesNotContain("averaged");
+        assertThat(ModelFile.load(plain).metadata()).doesNotContainKey("option_ema");
+        assertThat(trainTiny(dir.resolve("x.safetensors"), "--ema", "1")).isEqualTo(2);
+        assertThat(stderr()).contains("--ema 1 is out of range");
+    }
+
+    /**
+     * --refit trains a second model on the training and validation people, to the first run's best epoch: the
+     * first run is the same (so is its threshold, calibrated on people it never saw), the saved weights are not,
+     * and the model file counts the validation people among its training people.
+     */
+    @Test
+    void aRefitSavesASecondModelTrainedAlsoOnTheValidationPeopleWithTheFirstRunsThreshold() throws IOException {
+        Path first = dir.resolve("first.safetensors");
+        Path refit = dir.resolve("refit.safetensors");
+        assertThat(trainTiny(first, "--epochs", "3")).as(stderr()).isZero();
+        assertThat(trainTiny(refit, "--epochs", "3", "--refit")).as(stderr()).isZero();
+        Map<String, String> a = ModelFile.load(first).metadata();
+        Map<String, String> b = ModelFile.load(refit).metadata();
+        int best = Integer.parseInt(b.get("best_epoch"));
+        // 40 training images in batches of 4x4: 3 steps an epoch; the validation people are 20 others x 4 images
+        assertThat(stdout()).contains("refit: training again from the same initial weights on the 10 training and 20 "
+                + "validation people together (120 images), " + 3 * best + " steps (to the best epoch, " + best + ")");
+        assertThat(b.get("refit_steps")).isEqualTo(Integer.toString(3 * best));
+        assertThat(stdout()).contains("before the refit, the first run's model on the test people: AUC "
+                + String.format(java.util.Locale.ROOT, "%.4f", Double.parseDouble(a.get("test_auc"))));
+        assertThat(b.get("threshold")).isEqualTo(a.get("threshold"));
+        assertThat(b.get("best_epoch")).isEqualTo(a.get("best_epoch"));
+        assertThat(b.get("training_people")).isEqualTo(a.get("training_people") + "," + a.get("validation_people"));
+        assertThat(b.get("training_identities")).isEqualTo("30");
+        assertThat(b.get("test_auc")).isNotEqualTo(a.get("test_auc"));
+        var wa = ModelFile.load(first).model().stateDict();
+        var wb = ModelFile.load(refit).model().stateDict();
+        assertThat(wa.keySet().stream().anyMatch(n -> !java.util.Arrays.equals(wa.get(n).data(), wb.get(n).data())))
+                .isTrue();
+        // --refit is one of the run's options: a resume of the finished run refits again, to the same bits
+        assertThat(b).containsEntry("option_refit", "true");
+        Path again = dir.resolve("again.safetensors");
+        assertThat(run("train", "--resume", refit + ".ckpt", "--out", again.toString())).as(stderr()).isZero();
+        assertThat(stdout()).contains("resumed from").contains("refit: training again");
+        var wc = ModelFile.load(again).model().stateDict();
+        assertThat(wb.keySet()).allMatch(n -> java.util.Arrays.equals(wb.get(n).data(), wc.get(n).data()));
+        assertThat(trainTiny(dir.resolve("none.safetensors"), "--refit", "--validation-identities", "0"))
+                .isEqualTo(2);
+        assertThat(stderr()).contains("--refit needs validation people");
+    }
+
     /**
      * Circle and proxy losses are built on cosine similarity, and the trainer calibrates their threshold on cosine
      * distances: the model file must say so, or verify would compare a cosine threshold with Euclidean distances.
@@ -220,6 +282,27 @@ class CliTrainEvalTest extends CliRunner {
         assertThat(auc[0]).isNotEqualTo(auc[1]);
         assertThat(run("benchmark", "--seed", "3")).isEqualTo(2);
         assertThat(stderr()).contains("unknown option --seed");
+    }
+
+    /** A flag such as --refit reaches each train run as a flag, and a refit run is shown beside its first run. */
+    @Test
+    void benchmarkWithRefitPrintsEachFirstRunsTestFiguresBesideTheRefits() {
+        assertThat(run("benchmark", "--data", "synthetic:10x4", "--batch", "4x4", "--test-identities", "4",
+                "--validation-identities", "3", "--epochs", "2", "--splits", "1", "--seeds", "2", "--threads", "1",
+                "--refit", "--csv")).as(stderr()).isZero();
+        assertThat(stdout()).contains("x 2 seeds of: train --data synthetic:10x4").contains("--refit")
+                .doesNotContain("--refit true");
+        List<String> before = stdout().lines().filter(l -> l.startsWith("  before the refit: test AUC ")).toList();
+        assertThat(before).hasSize(2);
+        double[] first = stdout().lines().filter(l -> l.startsWith("csv,"))
+                .mapToDouble(l -> Double.parseDouble(l.split(",")[11])).toArray();
+        assertThat(first).hasSize(2);
+        assertThat(java.util.Arrays.stream(first).allMatch(Double::isFinite)).isTrue();
+        // the CSV has 6 significant digits, the lines 4 decimals: the same figure, rounded twice
+        double printed = Double.parseDouble(before.get(1).substring("  before the refit: test AUC ".length(),
+                before.get(1).indexOf(',')));
+        assertThat(printed).isCloseTo(first[1], org.assertj.core.data.Offset.offset(1.01e-4));
+        assertThat(stdout()).contains("test AUC before the refit (the first runs' models): ");
     }
 
     @Test

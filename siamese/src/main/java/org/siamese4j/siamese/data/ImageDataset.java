@@ -139,6 +139,39 @@ public final class ImageDataset implements LabelledImages {
         return new ImageDataset(batch(indices), labelsOf(indices), identityNames);
     }
 
+    /**
+     * The images of {@code first} then those of {@code second}, as one dataset of their people: {@code second}'s
+     * identities are numbered after {@code first}'s. The two must hold different people (no name in both) and images
+     * of the same shape: for training, say, on the training and the validation people of a split together.
+     */
+    public static ImageDataset union(ImageDataset first, ImageDataset second) {
+        if (first.channels() != second.channels() || first.height() != second.height()
+                || first.width() != second.width()) {
+            throw new IllegalArgumentException("ImageDataset.union: images of " + first.channels() + "x"
+                    + first.height() + "x" + first.width() + " and of " + second.channels() + "x" + second.height()
+                    + "x" + second.width() + " do not go together");
+        }
+        List<String> shared = new ArrayList<>(first.identityNames);
+        shared.retainAll(second.identityNames);
+        if (!shared.isEmpty()) {
+            throw new IllegalArgumentException("ImageDataset.union: the datasets share people " + shared
+                    + "; a union is of different people");
+        }
+        int n = first.size();
+        int[] labels = new int[n + second.size()];
+        System.arraycopy(first.labels, 0, labels, 0, n);
+        for (int i = 0; i < second.size(); i++) {
+            labels[n + i] = first.identityCount() + second.labels[i];
+        }
+        float[] pixels = new float[first.images.size() + second.images.size()];
+        System.arraycopy(first.images.data(), 0, pixels, 0, first.images.size());
+        System.arraycopy(second.images.data(), 0, pixels, first.images.size(), second.images.size());
+        List<String> names = new ArrayList<>(first.identityNames);
+        names.addAll(second.identityNames);
+        return new ImageDataset(Tensor.wrap(pixels, labels.length, first.channels(), first.height(), first.width()),
+                labels, names);
+    }
+
     /** The identities that have at least {@code min} images. */
     public int[] identitiesWithAtLeast(int min) {
         List<Integer> ids = new ArrayList<>();

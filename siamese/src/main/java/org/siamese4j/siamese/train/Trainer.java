@@ -40,6 +40,8 @@ import org.siamese4j.tensor.Tensor;
  *   <li><b>validation</b> after every epoch on people kept out of training (AUC, EER, one-shot, rank-1),
  *       <b>early stopping</b> when the validation AUC has not improved for {@code patience} epochs, and the
  *       weights of the best validation epoch put back at the end of {@link #fit};</li>
+ *   <li><b>a moving average of the weights</b> ({@link Builder#ema}, off by default): then validation, the best
+ *       epoch and the weights {@link #fit} leaves in the model are the average's ({@link WeightAverage});</li>
  *   <li><b>checkpoints</b> after every epoch and exact resume ({@link #resume});</li>
  *   <li><b>the guard</b>: a NaN or infinity in the embeddings, the loss or a gradient throws a
  *       {@link NonFiniteTrainingException} naming the layer before the optimiser applies the step, and no
@@ -50,8 +52,8 @@ import org.siamese4j.tensor.Tensor;
  * <h2>Checkpoints and exact resume</h2>
  * A checkpoint holds the model (the tower, or tower and head) with its buffers, the optimiser's state, the
  * schedule's position, the epoch and step counters, the objective's name and sampling state, every Rng the run
- * draws from (the objective's, the augmenter's and those given to {@link Builder#rng}), the epoch history, and the
- * best validation epoch with its weights. {@link #resume} on a trainer built the same way, in a new process, puts
+ * draws from (the objective's, the augmenter's and those given to {@link Builder#rng}), the epoch history, the
+ * best validation epoch with its weights, and the weight average with its count of updates. {@link #resume} on a trainer built the same way, in a new process, puts
  * all of it back, and training then continues with exactly the weights an uninterrupted run would have had, given
  * the same JDK, kernels and thread count. Everything is checked before anything changes.
  */
@@ -152,6 +154,9 @@ public final class Trainer {
     static final String OBJECTIVE_RNG_PREFIX = "objective.";
     static final String AUGMENTER_RNG = "augmenter";
     static final String EXTRA_RNG_PREFIX = "extra.";
+    /** The weight average's snapshot, and its state "decay,updates". */
+    static final String AVERAGE_SNAPSHOT = "ema";
+    static final String AVERAGE_STATE = "ema";
 
     private final Module tower;
     private final Module model;
@@ -168,6 +173,8 @@ public final class Trainer {
     private final LinkedHashMap<String, Rng> extraRngs;
     private final List<Listener> listeners;
     private final LinkedHashMap<String, String> runInfo;
+    /** The exponential average of the weights, or null: with it, validation and the kept weights are its. */
+    private final WeightAverage average;
 
     private int epoch;
     private long steps;
@@ -198,6 +205,7 @@ public final class Trainer {
         this.extraRngs = new LinkedHashMap<>(b.rngs);
         this.listeners = List.copyOf(b.listeners);
         this.runInfo = new LinkedHashMap<>(b.runInfo);
+        this.average = b.emaDecay > 0 ? new WeightAverage(model, b.emaDecay) : null;
         requireTrainsEverything(model, optimizer);
         if (schedule != null && schedule.optimizer() != optimizer) {
             throw new IllegalArgumentException("Trainer: the schedule drives another optimizer than the trainer's");
@@ -221,6 +229,7 @@ public final class Trainer {
         private ImageDataset validation;
         private int patience;
         private Path checkpoint;
+        private double emaDecay;
         private final LinkedHashMap<String, Rng> rngs = new LinkedHashMap<>();
         private final List<Listener> listeners = new ArrayList<>();
         private final LinkedHashMap<String, String> runInfo = new LinkedHashMap<>();
@@ -272,6 +281,20 @@ public final class Trainer {
             return this;
         }
 
+        /**
+         * Keeps an exponential moving average of the weights ({@link WeightAverage}), updated after every optimiser
+         * step with {@code decay} (0: none, the default). Validation, the best epoch's weights and the weights
+         * {@link #fit} leaves in the model are then the average's; training itself goes on with its own weights.
+         */
+        public Builder ema(double decay) {
+            if (!(decay >= 0 && decay < 1)) {
+                throw new IllegalArgumentException("Trainer: the weight average's decay must be in [0, 1) (0 for "
+                        + "none), got " + decay);
+            }
+            this.emaDecay = decay;
+            return this;
+        }
+
         /** Writes a checkpoint to {@code file} (atomically) after every epoch. */
         public Builder checkpoint(Path file) {
             this.checkpoint = file;
@@ -316,7 +339,9 @@ public final class Trainer {
     /**
      * Trains until the budget (counted from the start of the run, resumed epochs included) is spent, validation
      * stops early, or the objective has nothing left. With validation, the model then holds the weights of the
-     * best validation epoch; a later {@code fit} or {@link #checkpoint} still continues from the last epoch's.
+     * best validation epoch (the average's at that epoch, with {@link Builder#ema}), or without validation the
+     * weight average if there is one; a later {@code fit} or {@link #checkpoint} still continues from the weights
+     * training reached.
      */
     public Result fit(Budget budget) throws IOException {
         Objects.requireNonNull(budget, "Trainer.fit: budget is null");
@@ -339,9 +364,9 @@ public final class Trainer {
         if (reason == StopReason.BUDGET && patience > 0 && bestEpoch > 0 && epoch - bestEpoch >= patience) {
             reason = StopReason.EARLY_STOPPING;
         }
-        if (bestWeights != null) {
+        if (keptWeights() != null) {
             runWeights = copyOf(model.stateDict());
-            model.loadStateDict(bestWeights, true);
+            model.loadStateDict(keptWeights(), true);
         }
         return new Result(reason, epoch, steps, bestEpoch, best);
     }
@@ -370,12 +395,24 @@ public final class Trainer {
             monitor.endEpoch();
         }
         epoch++;
-        ValidationFigures figures = validation == null ? null : validate();
-        boolean improved = figures != null && (best == null || figures.auc() > best.auc());
-        if (improved) {
-            best = figures;
-            bestEpoch = epoch;
-            bestWeights = copyOf(model.stateDict());
+        boolean improved = false;
+        ValidationFigures figures = null;
+        if (validation != null) {
+            // with a weight average, the average is what is validated and kept; training goes on with its own
+            Map<String, Tensor> trained = average == null ? null : copyOf(model.stateDict());
+            if (average != null) {
+                model.loadStateDict(average.weights(), true);
+            }
+            figures = validate();
+            improved = best == null || figures.auc() > best.auc();
+            if (improved) {
+                best = figures;
+                bestEpoch = epoch;
+                bestWeights = copyOf(model.stateDict());
+            }
+            if (trained != null) {
+                model.loadStateDict(trained, true);
+            }
         }
         EpochReport report = new EpochReport(epoch, drawn, taken == 0 ? Double.NaN : lossSum / taken,
                 taken == 0 ? 0 : activeSum / taken, figures, improved);
@@ -424,6 +461,9 @@ public final class Trainer {
                     batch.labels());
         }
         optimizer.step();
+        if (average != null) {
+            average.update();
+        }
         if (schedule != null) {
             schedule.step();
         }
@@ -465,15 +505,19 @@ public final class Trainer {
         if (bestWeights != null) {
             b.state(BEST_STATE, Integer.toString(bestEpoch)).snapshot(BEST_SNAPSHOT, bestWeights);
         }
+        if (average != null) {
+            b.state(AVERAGE_STATE, average.decay() + "," + average.updates())
+                    .snapshot(AVERAGE_SNAPSHOT, average.weights());
+        }
         runInfo.forEach((k, v) -> b.state(RUN_PREFIX + k, v));
         if (runWeights == null) {
             return b.build();
         }
-        model.loadStateDict(runWeights, true);                // the run's weights, not the best epoch's on show
+        model.loadStateDict(runWeights, true);                // the run's weights, not the ones kept on show
         try {
             return b.build();
         } finally {
-            model.loadStateDict(bestWeights, true);
+            model.loadStateDict(keptWeights(), true);
         }
     }
 
@@ -517,6 +561,8 @@ public final class Trainer {
                     + (missing.isEmpty() ? "" : "; missing: " + missing) + " (an augmenter, a dropout Rng or "
                     + "the objective differs from the saved run's)", "metadata field \"rng.\"");
         }
+        long averageUpdates = savedAverageUpdates(c);
+        Map<String, Tensor> savedAverage = average == null ? null : c.snapshot(AVERAGE_SNAPSHOT, model);
         List<EpochReport> savedHistory = new ArrayList<>();
         int savedBest = 0;
         Map<String, Tensor> savedBestWeights = null;
@@ -557,7 +603,54 @@ public final class Trainer {
         bestEpoch = savedBest;
         best = savedBest > 0 ? savedHistory.get(savedBest - 1).validation() : null;
         bestWeights = savedBestWeights == null ? null : copyOf(savedBestWeights);
+        if (average != null) {
+            average.restore(savedAverage, averageUpdates);
+        }
         runWeights = null;
+    }
+
+    /**
+     * The saved weight average's count of updates (0 without one), once its decay is checked to be this trainer's:
+     * an average that started, or stopped, or changed its decay mid-run would not be the run resumed.
+     */
+    private long savedAverageUpdates(Checkpoint c) throws ModelFormatException {
+        String field = "metadata field \"state." + AVERAGE_STATE + "\"";
+        boolean saved = c.stateNames().contains(AVERAGE_STATE);
+        if (average == null) {
+            if (saved) {
+                throw new ModelFormatException(c.source(), "the saved run kept an average of its weights (ema "
+                        + c.state(AVERAGE_STATE).split(",")[0] + "), this trainer keeps none", field);
+            }
+            return 0;
+        }
+        if (!saved) {
+            throw new ModelFormatException(c.source(), "the saved run kept no average of its weights, this trainer "
+                    + "keeps one (ema " + average.decay() + ")", field);
+        }
+        String[] f = c.state(AVERAGE_STATE).split(",");
+        try {
+            double decay = Double.parseDouble(f[0]);
+            long updates = Long.parseLong(f[1]);
+            if (f.length != 2 || updates < 0) {
+                throw new NumberFormatException("expected 'decay,updates'");
+            }
+            if (decay != average.decay()) {
+                throw new ModelFormatException(c.source(), "the saved run averaged its weights with ema " + decay
+                        + ", this trainer with ema " + average.decay(), field);
+            }
+            return updates;
+        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+            throw new ModelFormatException(c.source(), "unreadable weight average state '" + c.state(AVERAGE_STATE)
+                    + "': " + e.getMessage(), field, e);
+        }
+    }
+
+    /**
+     * The weights a finished {@link #fit} leaves in the model: the best validation epoch's, else the weight
+     * average's, else null (the last step's, already there).
+     */
+    private Map<String, Tensor> keptWeights() {
+        return bestWeights != null ? bestWeights : average != null ? average.weights() : null;
     }
 
     private Map<String, Rng> expectedRngs() {

@@ -165,4 +165,32 @@ class SplitsTest {
         assertThat(split.train().size() + split.test().size()).isEqualTo(400);
         assertThat(split.train().identityNames()).doesNotContainAnyElementsOf(split.test().identityNames());
     }
+
+    /** The two sides of a split, united again: every image once, under its own person's name. */
+    @Test
+    void aUnionOfTheTwoSidesOfASplitHasEveryImageUnderItsPersonsName() {
+        ImageDataset ds = dataset();
+        Splits.Split split = Splits.byIdentity(ds, 4, new Rng(3));
+        ImageDataset union = ImageDataset.union(split.train(), split.test());
+
+        assertThat(union.identityNames()).containsExactlyElementsOf(concat(split.train().identityNames(),
+                split.test().identityNames()));
+        assertThat(union.size()).isEqualTo(split.train().size() + split.test().size()).isEqualTo(ds.size());
+        for (int i = 0; i < union.size(); i++) {
+            int original = (int) union.images().data()[i];       // each pixel holds the image's original index
+            assertThat(union.identityNames().get(union.label(i))).as("image %d", i)
+                    .isEqualTo(ds.identityNames().get(ds.label(original)));
+        }
+        assertThatThrownBy(() -> ImageDataset.union(split.train(), split.train()))
+                .hasMessageContaining("the datasets share people [p");
+        ImageDataset wide = new ImageDataset(Tensor.wrap(new float[2], 1, 1, 1, 2), new int[] {0}, List.of("w"));
+        assertThatThrownBy(() -> ImageDataset.union(split.train(), wide))
+                .hasMessageContaining("images of 1x1x1 and of 1x1x2 do not go together");
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
 }

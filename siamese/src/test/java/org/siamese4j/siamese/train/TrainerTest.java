@@ -1,6 +1,7 @@
 package org.siamese4j.siamese.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import java.io.IOException;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.siamese4j.io.Checkpoint;
+import org.siamese4j.io.ModelFormatException;
 import org.siamese4j.nn.BatchNorm2d;
 import org.siamese4j.nn.Conv2d;
 import org.siamese4j.nn.Flatten;
@@ -138,11 +140,22 @@ class TrainerTest {
     @ParameterizedTest
     @EnumSource(Kind.class)
     void fourEpochsStraightEqualTwoThenACheckpointThenTwoInAFreshTrainer(Kind kind) throws IOException {
+        assertExactResume(kind, 0);
+    }
+
+    /** The same with a weight average: its weights and its count of updates (the decay's warm-up) resume too. */
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void aRunWithAWeightAverageResumesExactly(Kind kind) throws IOException {
+        assertExactResume(kind, 0.9);
+    }
+
+    private void assertExactResume(Kind kind, double ema) throws IOException {
         ImageDataset validation = validation();
         // warm-up over 3 steps, decay over 20: the resume lands in the middle of the decay
         Settings settings = (b, optimizer, rng) -> b.validation(validation)
                 .schedule(new WarmupCosineLR(optimizer, 3, 20, 1e-4))
-                .augmenter(new Augmenter(Augmenter.Config.faces(), rng.split()));
+                .augmenter(new Augmenter(Augmenter.Config.faces(), rng.split())).ema(ema);
         Run straight = new Run(kind, 1, train(), settings);
         Trainer.Result expected = straight.trainer.fit(Trainer.Budget.epochs(4));
         assertThat(expected.reason()).isEqualTo(Trainer.StopReason.BUDGET);
@@ -166,6 +179,101 @@ class TrainerTest {
         assertThat(resumed.trainer.steps()).isEqualTo(straight.trainer.steps());
         assertThat(resumed.trainer.history()).isEqualTo(straight.trainer.history());
         StateDicts.assertBitIdentical(straight.state(), resumed.state());
+        Checkpoint straightEnd = straight.trainer.checkpoint();
+        Checkpoint resumedEnd = resumed.trainer.checkpoint();
+        StateDicts.assertBitIdentical(straightEnd.modelState(), resumedEnd.modelState());
+        assertThat(resumedEnd.snapshotNames()).isEqualTo(straightEnd.snapshotNames())
+                .contains("best").containsAll(ema > 0 ? List.of("ema") : List.of());
+        for (String name : straightEnd.snapshotNames()) {
+            StateDicts.assertBitIdentical(straightEnd.snapshot(name, straight.trainer.model()),
+                    resumedEnd.snapshot(name, resumed.trainer.model()));
+        }
+        if (ema > 0) {
+            assertThat(resumedEnd.state("ema")).isEqualTo(straightEnd.state("ema"))
+                    .isEqualTo("0.9," + straight.steps.stream().filter(r -> !r.skipped()).count());
+        }
+    }
+
+    // =====================================================================================================
+    // The weight average
+    // =====================================================================================================
+
+    @Test
+    void aDecayOfZeroIsTheRunWithoutAnAverageBitForBit() throws IOException {
+        ImageDataset validation = validation();
+        Run plain = new Run(Kind.ONLINE_TRIPLET, 1, train(), (b, optimizer, rng) -> b.validation(validation)
+                .schedule(new WarmupCosineLR(optimizer, 3, 20, 1e-4)));
+        Run zero = new Run(Kind.ONLINE_TRIPLET, 1, train(), (b, optimizer, rng) -> b.validation(validation)
+                .schedule(new WarmupCosineLR(optimizer, 3, 20, 1e-4)).ema(0));
+        assertThat(zero.trainer.fit(Trainer.Budget.epochs(3))).isEqualTo(plain.trainer.fit(Trainer.Budget.epochs(3)));
+        assertThat(zero.trainer.history()).isEqualTo(plain.trainer.history());
+        StateDicts.assertBitIdentical(plain.state(), zero.state());
+        Checkpoint c = zero.trainer.checkpoint();
+        assertThat(c.stateNames()).isEqualTo(plain.trainer.checkpoint().stateNames()).doesNotContain("ema");
+        assertThat(c.snapshotNames()).containsExactly("best");
+    }
+
+    @Test
+    void withAnAverageTheValidatedAndKeptWeightsAreTheAveragesOfTheBestEpoch() throws IOException {
+        ImageDataset lookAlikes = lookAlikes();              // validation AUC 0.5 always: epoch 1 stays the best
+        List<Map<String, Tensor>> averageAfter = new ArrayList<>();
+        List<Map<String, Tensor>> trainedAfter = new ArrayList<>();
+        Run[] run = new Run[1];
+        run[0] = new Run(Kind.ONLINE_TRIPLET, 1, train(), (b, optimizer, rng) -> b.validation(lookAlikes)
+                .earlyStopping(2).ema(0.9).listener(Listeners.onEpoch(r -> {
+                    Checkpoint c = run[0].trainer.checkpoint();
+                    try {
+                        averageAfter.add(copy(c.snapshot("ema", run[0].trainer.model())));
+                    } catch (ModelFormatException e) {
+                        throw new AssertionError(e);
+                    }
+                    trainedAfter.add(copy(c.modelState()));
+                    StateDicts.assertBitIdentical(c.modelState(), run[0].state());  // training's own, in the model
+                })));
+        Trainer.Result result = run[0].trainer.fit(Trainer.Budget.epochs(8));
+
+        assertThat(result.bestEpoch()).isEqualTo(1);
+        assertThat(result.epochs()).isEqualTo(3);
+        assertThat(StateDicts.anyDifferent(averageAfter.get(0), trainedAfter.get(0))).isTrue();
+        StateDicts.assertBitIdentical(averageAfter.get(0), run[0].state());
+        StateDicts.assertBitIdentical(averageAfter.get(0), run[0].trainer.checkpoint().snapshot("best",
+                run[0].trainer.model()));
+        // the average is what was validated: the kept weights score the best epoch's figures
+        assertThat(run[0].trainer.validate()).isEqualTo(result.best());
+    }
+
+    @Test
+    void withoutValidationTheAverageIsWhatFitLeavesInTheModel() throws IOException {
+        Run run = new Run(Kind.ONLINE_TRIPLET, 1, train(), (b, optimizer, rng) -> b.ema(0.9));
+        run.trainer.fit(Trainer.Budget.epochs(2));
+        Checkpoint c = run.trainer.checkpoint();
+        assertThat(c.snapshotNames()).containsExactly("ema");
+        StateDicts.assertBitIdentical(c.snapshot("ema", run.trainer.model()), run.state());
+        assertThat(StateDicts.anyDifferent(c.modelState(), run.state())).as("the checkpoint holds training's own")
+                .isTrue();
+    }
+
+    @Test
+    void aCheckpointWithAnotherAverageOrNoneIsRefusedNamingBoth() throws IOException {
+        Run averaged = new Run(Kind.ONLINE_TRIPLET, 1, train(), (b, optimizer, rng) -> b.ema(0.9));
+        averaged.trainer.fit(Trainer.Budget.epochs(1));
+        Checkpoint withAverage = averaged.trainer.checkpoint();
+        Run plain = new Run(Kind.ONLINE_TRIPLET, 1, train(), (b, optimizer, rng) -> { });
+        plain.trainer.fit(Trainer.Budget.epochs(1));
+        Checkpoint without = plain.trainer.checkpoint();
+
+        Run none = new Run(Kind.ONLINE_TRIPLET, 2, train(), (b, optimizer, rng) -> { });
+        Map<String, Tensor> before = none.state();
+        assertThatThrownBy(() -> none.trainer.resume(withAverage)).isInstanceOf(ModelFormatException.class)
+                .hasMessageContaining("the saved run kept an average of its weights (ema 0.9), this trainer keeps "
+                        + "none");
+        StateDicts.assertBitIdentical(before, none.state());         // nothing changed
+        Run other = new Run(Kind.ONLINE_TRIPLET, 2, train(), (b, optimizer, rng) -> b.ema(0.99));
+        assertThatThrownBy(() -> other.trainer.resume(withAverage))
+                .hasMessageContaining("the saved run averaged its weights with ema 0.9, this trainer with ema 0.99");
+        assertThatThrownBy(() -> other.trainer.resume(without))
+                .hasMessageContaining("the saved run kept no average of its weights, this trainer keeps one (ema "
+                        + "0.99)");
     }
 
     // =====================================================================================================
