@@ -1,26 +1,15 @@
 package org.siamese4j.bench;
 
-import java.util.concurrent.TimeUnit;
-import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
-import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
-import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.Warmup;
 import org.siamese4j.kernels.Parallel;
 import org.siamese4j.nn.Sequential;
 import org.siamese4j.optim.Adam;
 import org.siamese4j.siamese.Distance;
 import org.siamese4j.siamese.Towers;
 import org.siamese4j.siamese.loss.TripletLoss;
-import org.siamese4j.tensor.GradMode;
 import org.siamese4j.tensor.Rng;
 import org.siamese4j.tensor.Tensor;
 
@@ -32,13 +21,7 @@ import org.siamese4j.tensor.Tensor;
  * embeddings of 64 images under no-grad in eval mode, again with images per second. {@code inferBatch1}:
  * the latency of one image, in milliseconds.
  */
-@State(Scope.Benchmark)
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Warmup(iterations = 3, time = 3)
-@Measurement(iterations = 5, time = 3)
-@Fork(value = 1, jvmArgsPrepend = {"--add-modules", "jdk.incubator.vector", "-Xmx8g"})
-public class TowerBench {
+public class TowerBench extends InferenceBench {
     private static final int TRIPLETS = 32;
     private static final int HEIGHT = 112;
     private static final int WIDTH = 92;
@@ -56,18 +39,8 @@ public class TowerBench {
     public boolean fuse;
 
     private Sequential tower;
-    private Sequential evalTower;
     private Adam optimizer;
     private Tensor trainBatch;
-    private Tensor single;
-    private Tensor batch64;
-
-    /** Images processed, so JMH reports images/s next to the time per call. */
-    @State(Scope.Thread)
-    @AuxCounters(AuxCounters.Type.OPERATIONS)
-    public static class Images {
-        public long images;
-    }
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -76,8 +49,9 @@ public class TowerBench {
         Sequential.fuseConvBlocks(fuse);
         Rng rng = new Rng(7);
         tower = Towers.reference(rng);
-        evalTower = Towers.reference(new Rng(8));
+        Sequential evalTower = Towers.reference(new Rng(8));
         evalTower.eval();
+        inferenceNetwork = evalTower;
         optimizer = new Adam(tower.parameters(), 1e-4f);
         trainBatch = Tensor.rand(rng, 3 * TRIPLETS, 1, HEIGHT, WIDTH);
         single = Tensor.rand(rng, 1, 1, HEIGHT, WIDTH);
@@ -94,22 +68,5 @@ public class TowerBench {
         optimizer.step();
         count.images += 3 * TRIPLETS;
         return loss.item();
-    }
-
-    @Benchmark
-    @BenchmarkMode(Mode.AverageTime)
-    @OutputTimeUnit(TimeUnit.MILLISECONDS)
-    public Tensor inferBatch1() {
-        try (GradMode.Scope noGrad = Tensor.noGrad()) {
-            return evalTower.forward(single);
-        }
-    }
-
-    @Benchmark
-    public Tensor inferBatch64(Images count) {
-        try (GradMode.Scope noGrad = Tensor.noGrad()) {
-            count.images += 64;
-            return evalTower.forward(batch64);
-        }
     }
 }
