@@ -57,8 +57,10 @@ final class ActivationOps {
             for (int c = 0; c < slopes; c++) {
                 float a = slope.data[c];
                 for (int end = i + inner; i < end; i++) {
+                    // v > 0 ? v : a * v, without a branch: signs are random, so a branch mispredicts on half the
+                    // elements (PReLU took 58% of a MobileFaceNet's inference); only -0 gives +0 here instead of -0
                     float v = x.data[i];
-                    out.data[i] = v > 0f ? v : a * v;
+                    out.data[i] = Math.max(v, 0f) + a * Math.min(v, 0f);
                 }
             }
         }
