@@ -623,7 +623,9 @@ public final class Checkpoint {
         List<Tensor> params = target.parameters();
         if (params.size() != optimizer.params()) {
             throw new ModelFormatException(source, "the checkpoint's optimizer trains " + optimizer.params()
-                    + " parameters, this one " + params.size(), "metadata field \"" + OPTIM + "params\"");
+                    + " parameters, this one " + params.size() + " (a run that froze layers freezes them again "
+                    + "before building its optimizer on trainableParameters())", "metadata field \"" + OPTIM
+                    + "params\"");
         }
         List<String> mismatched = new ArrayList<>();
         optimizer.state().forEach((i, s) -> {

@@ -18,6 +18,11 @@ import org.siamese4j.tensor.Tensor;
  * batches seen. It is not used by the maths (the momentum is fixed) and is kept so state dicts carry the same
  * names as PyTorch's; stored as a float it counts exactly up to 2^24 batches. PyTorch keeps it as an int64, and
  * model files do too ({@code ModelFile} writes it as {@code I64} and reads it from any dtype).
+ *
+ * <p>A frozen batch norm ({@link #isFrozen()}: neither weight nor bias requires gradients, as after
+ * {@link Module#freeze()}) runs as in evaluation mode even while training: it normalises with its running
+ * statistics and leaves them, and {@code num_batches_tracked}, unchanged. A frozen layer is then truly fixed,
+ * whatever the batches it sees during fine-tuning (PyTorch users get this by calling {@code eval()} on it).
  */
 public abstract class BatchNorm extends Module {
     private final int numFeatures;
@@ -56,11 +61,18 @@ public abstract class BatchNorm extends Module {
             throw new IllegalArgumentException(this + ": expected " + numFeatures + " channels in dimension 1, got shape "
                     + Shapes.toString(input.shape()));
         }
-        Tensor out = Functional.batchNorm(input, runningMean, runningVar, weight, bias, isTraining(), momentum, eps);
-        if (isTraining()) {
+        boolean batchStatistics = isTraining() && !isFrozen();
+        Tensor out = Functional.batchNorm(input, runningMean, runningVar, weight, bias, batchStatistics, momentum,
+                eps);
+        if (batchStatistics) {
             numBatchesTracked.data()[0] += 1f;
         }
         return out;
+    }
+
+    /** Whether weight and bias are both frozen: then the running statistics are used and kept, in any mode. */
+    public boolean isFrozen() {
+        return !weight.requiresGrad() && !bias.requiresGrad();
     }
 
     /** Scale per channel [C], starts at 1. */

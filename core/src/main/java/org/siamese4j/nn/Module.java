@@ -27,7 +27,9 @@ import org.siamese4j.tensor.Tensor;
  * {@link org.siamese4j.tensor.Functional} or {@link Tensor} ops: modules hold state, never maths.
  *
  * <p>A module starts in training mode; {@link #eval()} and {@link #train()} switch it and all its
- * descendants. Modules are not thread-safe (see {@link Tensor}).
+ * descendants. {@link #freeze()} and {@link #freezeExcept} stop training parts of it (fine-tuning the last
+ * layers of an imported network); {@link #trainableParameters()} is then what an optimiser is given. Modules
+ * are not thread-safe (see {@link Tensor}).
  */
 public abstract class Module {
 
@@ -173,6 +175,21 @@ public abstract class Module {
         children.forEach((name, child) -> child.collectModules(path.isEmpty() ? name : path + "." + name, out));
     }
 
+    /**
+     * The parameters that require gradients, in {@link #parameters()} order: what an optimiser is given when
+     * part of the network is frozen ({@link #freeze()}). Frozen parameters then get no update and no optimiser
+     * state; with nothing frozen this is {@link #parameters()}.
+     */
+    public List<Tensor> trainableParameters() {
+        List<Tensor> out = new ArrayList<>();
+        for (Tensor p : namedParameters().values()) {
+            if (p.requiresGrad()) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
     /** Total number of trainable values. */
     public long parameterCount() {
         long n = 0;
@@ -187,6 +204,68 @@ public abstract class Module {
         for (Tensor p : namedParameters().values()) {
             p.zeroGrad();
         }
+    }
+
+    // =====================================================================================================
+    // Freezing (fine-tuning part of a network)
+    // =====================================================================================================
+
+    /**
+     * Stops training every parameter of this module and its descendants: each is marked
+     * {@code requiresGrad(false)} and its gradient forgotten, so backward computes none for it and an optimiser
+     * built on {@link #trainableParameters()} leaves it alone. A frozen {@link BatchNorm} also stops updating its
+     * running statistics: it normalises with them even in training mode (what PyTorch users get by calling
+     * {@code eval()} on it). Gradients still flow through frozen layers to the trainable layers before them.
+     *
+     * <p>The flags are not part of the state dict: a checkpoint holds frozen and trainable parameters alike, and
+     * a resumed run freezes the same modules again before building its optimiser. Returns this.
+     */
+    public Module freeze() {
+        return setTrainable(false);
+    }
+
+    /** Trains every parameter of this module and its descendants again (undoes {@link #freeze()}). Returns this. */
+    public Module unfreeze() {
+        return setTrainable(true);
+    }
+
+    /**
+     * Freezes this module, then unfreezes the descendants at {@code trainablePaths}: the dotted paths of
+     * {@link #namedModules()}, which are the node names of a {@link Graph} ({@code "fc"}) and the indices of a
+     * {@link Sequential} ({@code "5"}, {@code "2.body.0"}). Everything is checked before anything changes.
+     * Returns this.
+     *
+     * @throws IllegalArgumentException naming the paths that are not modules of this one, and the valid ones
+     */
+    public Module freezeExcept(String... trainablePaths) {
+        LinkedHashMap<String, Module> modules = namedModules();
+        List<String> unknown = new ArrayList<>();
+        for (String path : trainablePaths) {
+            if (path == null || path.isEmpty() || !modules.containsKey(path)) {
+                unknown.add(path);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            List<String> valid = new ArrayList<>(modules.keySet()).subList(1, modules.size());
+            throw new IllegalArgumentException(getClass().getSimpleName() + ".freezeExcept: no module at " + unknown
+                    + "; the modules are " + (valid.size() <= 20 ? valid : valid.subList(0, 20) + "... ("
+                    + valid.size() + ")"));
+        }
+        freeze();
+        for (String path : trainablePaths) {
+            modules.get(path).unfreeze();
+        }
+        return this;
+    }
+
+    private Module setTrainable(boolean trainable) {
+        for (Tensor p : namedParameters().values()) {
+            p.requiresGrad(trainable);
+            if (!trainable) {
+                p.zeroGrad();
+            }
+        }
+        return this;
     }
 
     // =====================================================================================================

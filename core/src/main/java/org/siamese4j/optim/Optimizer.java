@@ -72,7 +72,8 @@ public abstract class Optimizer {
             }
             if (!p.requiresGrad() || !p.isLeaf()) {
                 throw new IllegalArgumentException(name + ": parameter " + i + " (" + p.describe()
-                        + ") must be a leaf with requiresGrad(true)");
+                        + ") must be a leaf with requiresGrad(true) (of a partly frozen module, give the "
+                        + "optimiser module.trainableParameters())");
             }
             if (!seen.add(p)) {
                 throw new IllegalArgumentException(name + ": parameter " + i + " (" + p.describe()

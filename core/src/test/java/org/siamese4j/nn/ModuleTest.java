@@ -307,4 +307,58 @@ class ModuleTest {
         assertThat(s.namedChildren().keySet()).containsExactly("0", "1", "2");
         assertThatThrownBy(() -> s.get(3)).isInstanceOf(IndexOutOfBoundsException.class).hasMessageContaining("3");
     }
+
+    // ------------------------------------------------------------------------------------------ freezing
+
+    /**
+     * Only the conv (child "0") stays trainable: the batch norm and the linear after it are frozen, get no
+     * gradient, and the frozen batch norm keeps its running statistics in training mode, while the gradient still
+     * flows through both to the conv.
+     */
+    @Test
+    void freezeExceptLeavesOnlyTheNamedChildTrainableAndGradientsFlowThroughFrozenLayers() {
+        Sequential m = smallCnn(1);
+        m.freezeExcept("0").train();
+        assertThat(m.trainableParameters()).containsExactly(m.namedParameters().get("0.weight"),
+                m.namedParameters().get("0.bias"));
+        BatchNorm2d norm = (BatchNorm2d) m.get(3);
+        assertThat(norm.isFrozen()).isTrue();
+        m.namedBuffers().get("3.running_mean").copyFrom(Tensor.of(new float[] {0.1f, -0.2f, 0.3f, 0f}, 4));
+        Map<String, Tensor> before = new LinkedHashMap<>();
+        m.namedBuffers().forEach((name, t) -> before.put(name, t.copy()));
+        Tensor x = Tensor.uniform(new Rng(3), -1f, 1f, 5, 1, 8, 8);
+        Tensor y = m.forward(x);
+        y.square().sum().backward();
+        m.namedParameters().forEach((name, p) -> assertThat(p.grad()).as(name)
+                .matches(g -> name.startsWith("0.") == (g != null)));
+        assertThat(m.namedParameters().get("0.weight").grad().toArray()).satisfies(g -> assertThat(g).isNotEqualTo(
+                new float[g.length]));
+        m.namedBuffers().forEach((name, t) -> assertThat(t.toArray()).as(name).isEqualTo(before.get(name).toArray()));
+        // frozen, the batch norm in training mode computes what it computes in evaluation mode
+        Tensor evalOut;
+        try (var scope = Tensor.noGrad()) {
+            m.eval();
+            evalOut = m.forward(x);
+        }
+        assertThat(y.toArray()).isEqualTo(evalOut.toArray());
+
+        m.unfreeze().train();
+        assertThat(m.trainableParameters()).hasSize(6);
+        assertThat(norm.isFrozen()).isFalse();
+        m.forward(x);
+        assertThat(norm.numBatchesTracked()).isEqualTo(1);
+        assertThat(norm.runningMean().toArray()).isNotEqualTo(before.get("3.running_mean").toArray());
+    }
+
+    @Test
+    void freezeForgetsGradientsAndFreezeExceptRefusesUnknownPathsChangingNothing() {
+        Sequential m = smallCnn(1);
+        m.forward(Tensor.uniform(new Rng(3), -1f, 1f, 2, 1, 8, 8)).sum().backward();
+        m.get(5).freeze();
+        assertThat(m.namedParameters().get("5.weight").grad()).isNull();
+        assertThat(m.namedParameters().get("0.weight").grad()).isNotNull();
+        assertThatThrownBy(() -> m.freezeExcept("5", "fc", "6")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("Sequential.freezeExcept: no module at [fc, 6]; the modules are [0, 1, 2, 3, 4, 5]");
+        assertThat(m.trainableParameters()).hasSize(4);   // 5 stays frozen, the rest trainable
+    }
 }

@@ -56,6 +56,12 @@ import org.siamese4j.tensor.Tensor;
  * best validation epoch with its weights, and the weight average with its count of updates. {@link #resume} on a trainer built the same way, in a new process, puts
  * all of it back, and training then continues with exactly the weights an uninterrupted run would have had, given
  * the same JDK, kernels and thread count. Everything is checked before anything changes.
+ *
+ * <h2>Fine-tuning</h2>
+ * A tower with frozen layers ({@link Module#freezeExcept}) trains its other layers only: the optimiser is built on
+ * {@code objective.model(tower).trainableParameters()}, frozen batch norms keep their statistics, and the weight
+ * average copies frozen weights rather than averaging them. The frozen flags are not in checkpoints: a resumed run
+ * freezes the same layers before building its optimiser.
  */
 public final class Trainer {
 
@@ -716,19 +722,20 @@ public final class Trainer {
         throw new IllegalArgumentException("Trainer: the objective's model does not contain the tower");
     }
 
+    /** Every parameter that is not frozen must be the optimizer's (frozen ones may be left out). */
     private static void requireTrainsEverything(Module model, Optimizer optimizer) {
         Set<Tensor> trained = Collections.newSetFromMap(new IdentityHashMap<>());
         trained.addAll(optimizer.parameters());
         List<String> untrained = new ArrayList<>();
         model.namedParameters().forEach((name, p) -> {
-            if (!trained.contains(p)) {
+            if (p.requiresGrad() && !trained.contains(p)) {
                 untrained.add(name);
             }
         });
         if (!untrained.isEmpty()) {
             throw new IllegalArgumentException("Trainer: the optimizer does not train " + untrained.size() + " of "
                     + "the model's parameters " + (untrained.size() <= 6 ? untrained : untrained.subList(0, 6)
-                    + "...") + "; build it on objective.model(tower).parameters()");
+                    + "...") + "; build it on objective.model(tower).trainableParameters()");
         }
     }
 }

@@ -19,7 +19,8 @@ import org.siamese4j.tensor.Tensor;
  * with {@code t} the updates made before this one. The warm-up of {@code d_t} (0.1, 0.18, 0.25, ... towards
  * {@code decay}) keeps the shadow from being dominated, for hundreds of steps, by the random initial weights.
  * Buffers (batch-norm running statistics and counters) are not averaged but copied: they describe the activations of
- * the weights being trained, and an average of them would be neither the live nor the shadow model's.
+ * the weights being trained, and an average of them would be neither the live nor the shadow model's. Parameters
+ * frozen when the average starts ({@link Module#freeze()}) are copied too, so they keep their bits in the average.
  *
  * <p>The update is a few multiplications per weight, once per step, against a forward and backward pass over a
  * whole batch per step, so it is plain Java.
@@ -47,7 +48,7 @@ public final class WeightAverage {
         this.decay = decay;
         // a state dict's tensors share storage with the module: a name is a parameter's when its array is one
         Set<float[]> parameterArrays = Collections.newSetFromMap(new IdentityHashMap<>());
-        model.namedParameters().values().forEach(p -> parameterArrays.add(p.data()));
+        model.trainableParameters().forEach(p -> parameterArrays.add(p.data()));
         Set<String> parameterNames = new HashSet<>();
         model.stateDict().forEach((name, t) -> {
             shadow.put(name, t.copy());

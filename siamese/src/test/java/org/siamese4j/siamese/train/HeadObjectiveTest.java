@@ -196,7 +196,7 @@ class HeadObjectiveTest {
                 .build())
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("does not train 2 of the model's parameters [head.0.weight, head.0.bias]")
-                .hasMessageContaining("objective.model(tower).parameters()");
+                .hasMessageContaining("objective.model(tower).trainableParameters()");
         // the objective trains its network's tower, not another one
         Sequential other = TOWER.build(INPUT, new Rng(4));
         assertThatThrownBy(() -> Trainer.builder(other, head, new Adam(net.parameters(), 1e-3f), data).build())

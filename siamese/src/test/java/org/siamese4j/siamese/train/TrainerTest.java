@@ -340,6 +340,57 @@ class TrainerTest {
     }
 
     // =====================================================================================================
+    // Fine-tuning: all but the last layer frozen
+    // =====================================================================================================
+
+    /** The online triplet run with the tower frozen but for its Linear (child "8"), a weight average and validation. */
+    private static Trainer fineTuning(Sequential tower, ImageDataset validation) {
+        tower.freezeExcept("8");
+        Objective objective = new OnlineTripletObjective(train(), P, K, TripletLoss.hard(0.3f, Distance.EUCLIDEAN),
+                new BatchHardMiner(), new Rng(5));
+        return Trainer.builder(tower, objective, new Adam(tower.trainableParameters(), 3e-3f), train())
+                .validation(validation).ema(0.9).build();
+    }
+
+    /**
+     * The trainer takes an optimiser of the trainable parameters only; the frozen weights and batch-norm statistics
+     * keep their bits in the model and in the weight average; a resumed run that freezes the same way is the same.
+     */
+    @Test
+    void aFrozenTowerTrainsOnlyItsLastLayerAndResumesExactly() throws IOException {
+        ImageDataset validation = validation();
+        Run initial = new Run(Kind.ONLINE_TRIPLET, 1, train(), (b, o, r) -> { });
+        Map<String, Tensor> before = copy(initial.tower.stateDict());
+        Trainer straight = fineTuning(initial.tower, validation);
+        straight.fit(Trainer.Budget.epochs(2));
+        Map<String, Tensor> after = copy(initial.tower.stateDict());   // the best epoch's, or the average's
+        Map<String, Tensor> frozenBefore = new LinkedHashMap<>(before);
+        frozenBefore.keySet().removeIf(name -> name.startsWith("8."));
+        Map<String, Tensor> frozenAfter = new LinkedHashMap<>(after);
+        frozenAfter.keySet().removeIf(name -> name.startsWith("8."));
+        StateDicts.assertBitIdentical(frozenBefore, frozenAfter);
+        assertThat(StateDicts.anyDifferent(Map.of("w", before.get("8.weight")), Map.of("w", after.get("8.weight"))))
+                .isTrue();
+        // an optimiser without a parameter that is not frozen is refused, naming it
+        Sequential other = new Run(Kind.ONLINE_TRIPLET, 1, train(), (b, o, r) -> { }).tower;
+        other.freezeExcept("4", "8");
+        assertThatThrownBy(() -> Trainer.builder(other, straight.objective(),
+                new Adam(List.of(other.namedParameters().get("8.weight"), other.namedParameters().get("8.bias"))),
+                train()).build()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("[4.weight, 4.bias]").hasMessageContaining("trainableParameters()");
+
+        Trainer first = fineTuning(new Run(Kind.ONLINE_TRIPLET, 1, train(), (b, o, r) -> { }).tower, validation);
+        first.fit(Trainer.Budget.epochs(1));
+        Path file = dir.resolve("fine-tune.ckpt");
+        first.checkpoint().save(file);
+        Trainer resumed = fineTuning(new Run(Kind.ONLINE_TRIPLET, 99, train(), (b, o, r) -> { }).tower, validation);
+        resumed.resume(file);
+        resumed.fit(Trainer.Budget.epochs(2));
+        assertThat(resumed.history()).isEqualTo(straight.history());
+        StateDicts.assertBitIdentical(straight.checkpoint().modelState(), resumed.checkpoint().modelState());
+    }
+
+    // =====================================================================================================
     // Epochs and step budgets
     // =====================================================================================================
 
