@@ -46,6 +46,8 @@ final class CliData {
     /** Metadata: the names of the people a model was trained on, and validated on, comma-separated. */
     static final String KEY_TRAINING_PEOPLE = "training_people";
     static final String KEY_VALIDATION_PEOPLE = "validation_people";
+    /** The people the model a run started from ({@code train --init}) had seen. */
+    static final String KEY_INIT_PEOPLE = "init_people";
 
     private CliData() {
     }

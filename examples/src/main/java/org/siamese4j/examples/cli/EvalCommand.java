@@ -281,10 +281,14 @@ final class EvalCommand implements Siamese4j.Command {
         }
     }
 
-    /** The people the model file says it was trained and validated on (none for an older file). */
+    /**
+     * The people the model file says it was trained and validated on, or that the model it started from had seen
+     * (none for an older file).
+     */
     static Set<String> seenPeople(Map<String, String> metadata) {
         Set<String> seen = new HashSet<>();
-        for (String key : List.of(CliData.KEY_TRAINING_PEOPLE, CliData.KEY_VALIDATION_PEOPLE)) {
+        for (String key : List.of(CliData.KEY_TRAINING_PEOPLE, CliData.KEY_VALIDATION_PEOPLE,
+                CliData.KEY_INIT_PEOPLE)) {
             String names = metadata.get(key);
             if (names != null && !names.isEmpty()) {
                 seen.addAll(Arrays.asList(names.split(",")));

@@ -14,6 +14,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.StringJoiner;
+import java.util.TreeSet;
 import org.siamese4j.io.AtomicFiles;
 import org.siamese4j.io.Checkpoint;
 import org.siamese4j.io.ModelFile;
@@ -65,6 +66,7 @@ import org.siamese4j.siamese.train.ProxyObjective;
 import org.siamese4j.siamese.train.Trainer;
 import org.siamese4j.siamese.train.ValidationFigures;
 import org.siamese4j.tensor.Rng;
+import org.siamese4j.tensor.Tensor;
 
 /**
  * {@code siamese4j train}: splits the people of the data three ways (training, validation, test; nobody in two),
@@ -143,7 +145,7 @@ final class TrainCommand implements Siamese4j.Command {
                   int epochs, long steps, int p, int k, float lr, String optimizer, float weightDecay,
                   String schedule, int warmup, double ema, boolean refit, long seed, long splitSeed, boolean augment, int testIdentities,
                   int validationIdentities, int patience, int candidates, float minNonEasy, Path out, Path resume,
-                  boolean force, Path diagnostics) {
+                  boolean force, Path diagnostics, Path init) {
 
         boolean offline() {
             return miner.equals("offline");
@@ -198,6 +200,9 @@ final class TrainCommand implements Siamese4j.Command {
                 m.put("validation-identities", Integer.toString(validationIdentities));
             }
             m.put("patience", Integer.toString(patience));
+            if (init != null) {
+                m.put("init", init.toString());
+            }
             if (offline()) {
                 m.put("candidates", Integer.toString(candidates));
                 m.put("min-non-easy", Float.toString(minNonEasy));
@@ -293,6 +298,9 @@ final class TrainCommand implements Siamese4j.Command {
                 .option("resume", "continue the run saved in this checkpoint, with its options (only --epochs, "
                         + "--steps, --out, --diagnostics and --threads may be given anew)")
                 .flag("force", "start a new run even though MODEL.ckpt holds an earlier one (it is replaced)")
+                .option("init", "start from the tower weights of this model file, written by train with the same "
+                        + "--arch and --input, instead of random ones (to fine-tune a model on new people; a bce-head "
+                        + "model's head starts afresh)")
                 .option("diagnostics", "folder to write the training figures to: steps.csv (one row per step), "
                         + "epochs.csv (one row per epoch) and diagnostics.png");
     }
@@ -441,6 +449,7 @@ final class TrainCommand implements Siamese4j.Command {
         }
         String diagnostics = o.string("diagnostics", null);
         String resume = o.string("resume", null);
+        String init = o.string("init", null);
         boolean epochsGiven = o.string("epochs", null) != null;
         long steps = o.longValue("steps", epochsGiven ? 0 : DEFAULT_STEPS);
         long seed = o.longValue("seed", 1);
@@ -458,7 +467,7 @@ final class TrainCommand implements Siamese4j.Command {
                 ema, o.flag("refit"), seed, o.longValue("split-seed", seed), augment, test, validation,
                 o.integer("patience", DEFAULT_PATIENCE, 0, 1_000_000), o.integer("candidates", 0, 1, 10_000_000),
                 o.number("min-non-easy", OFFLINE_MIN_NON_EASY, 0f, 1f), out, resume == null ? null : Path.of(resume),
-                o.flag("force"), diagnostics == null ? null : Path.of(diagnostics));
+                o.flag("force"), diagnostics == null ? null : Path.of(diagnostics), init == null ? null : Path.of(init));
     }
 
     /**
@@ -517,7 +526,12 @@ final class TrainCommand implements Siamese4j.Command {
             throw new Options.UsageException("--refit needs validation people to choose the epoch it trains to; "
                     + "leave out --validation-identities 0");
         }
-        Learner learner = learner(c, arch, headArch, split.train(), rng, 0, out);
+        StartingPoint startingPoint = startingPoint(c, arch);
+        if (startingPoint != null) {
+            warnIfSeen(err, c.init(), startingPoint.people(), split.validation(), "validation");
+            warnIfSeen(err, c.init(), startingPoint.people(), split.test(), "test");
+        }
+        Learner learner = learner(c, arch, headArch, split.train(), rng, 0, startingPoint, out);
         Sequential tower = learner.tower();
         HeadSiameseNetwork network = learner.network();
         Objective objective = learner.objective();
@@ -606,7 +620,7 @@ final class TrainCommand implements Siamese4j.Command {
                     + "one-shot %.2f%%, rank-1 %.2f%%%n", beforeRefit.auc(), 100 * beforeRefit.eer(),
                     100 * beforeRefit.oneShotAccuracy(), 100 * beforeRefit.rank1());
             long refitStart = System.nanoTime();
-            refitSteps = refit(c, arch, headArch, split, learner, run, trainer.history(), out);
+            refitSteps = refit(c, arch, headArch, split, learner, startingPoint, run, trainer.history(), out);
             double refitSeconds = (System.nanoTime() - refitStart) / 1e9;
             seconds += refitSeconds;
             out.printf(Locale.ROOT, "refit done in %.1f s; the threshold stays the first run's%n", refitSeconds);
@@ -622,6 +636,9 @@ final class TrainCommand implements Siamese4j.Command {
                 100 * balancedAccuracy(testPairs, threshold));
 
         Map<String, String> meta = metadata(c, spec, split, trainer, run, report, calibration, threshold, network);
+        if (startingPoint != null && !startingPoint.people().isEmpty()) {
+            meta.put(CliData.KEY_INIT_PEOPLE, String.join(",", startingPoint.people()));
+        }
         if (c.refit()) {
             List<String> trainedOn = new ArrayList<>(split.train().identityNames());
             trainedOn.addAll(split.validation().identityNames());
@@ -655,8 +672,12 @@ final class TrainCommand implements Siamese4j.Command {
      * that is 0 the budget of {@code c} in steps.
      */
     private static Learner learner(Config c, ArchSpec arch, ArchSpec headArch, ImageDataset train, Rng rng,
-                                   long scheduleSteps, PrintStream out) {
+                                   long scheduleSteps, StartingPoint start, PrintStream out) {
+        // drawn even when --init replaces them, so the seed's later draws (sampling, augmentation) stay the same
         Sequential tower = arch.build(c.input(), rng.split());
+        if (start != null) {
+            tower.loadStateDict(start.weights(), true);
+        }
         // the head draws after the tower, so the other losses initialise exactly as before
         HeadSiameseNetwork network = headArch == null ? null
                 : new HeadSiameseNetwork(tower, new SimilarityHead(headArch, arch.outputShape(c.input())[0],
@@ -681,6 +702,46 @@ final class TrainCommand implements Siamese4j.Command {
     }
 
     /**
+     * {@code --init}: the tower weights a run starts from, and every person the model they come from had seen
+     * (its training, validation and own starting model's people), which the new model has seen too.
+     */
+    record StartingPoint(Map<String, Tensor> weights, Set<String> people) {
+    }
+
+    /** Says on {@code err} when the {@code --init} model had seen some of {@code part}'s people. */
+    private static void warnIfSeen(PrintStream err, Path init, Set<String> seen, ImageDataset part, String name) {
+        if (part == null) {
+            return;
+        }
+        long overlap = part.identityNames().stream().filter(seen::contains).count();
+        if (overlap > 0) {
+            err.printf(Locale.ROOT, "warning: the --init model %s had seen %d of the %d %s people: the %s figures "
+                    + "are not on people the model never saw%n", init, overlap, part.identityCount(), name, name);
+        }
+    }
+
+    /** The starting point of {@code --init}, checked against the run's architecture and input; null without it. */
+    private static StartingPoint startingPoint(Config c, ArchSpec arch) throws IOException {
+        if (c.init() == null) {
+            return null;
+        }
+        if (!Files.isRegularFile(c.init())) {
+            throw new NoSuchFileException(c.init().toString(), null, "--init: no such model file");
+        }
+        ModelFile.LoadedModel from = ModelFile.load(c.init());
+        if (!from.arch().toString().equals(arch.toString())) {
+            throw new Options.UsageException("--init " + c.init() + " has the architecture '" + from.arch()
+                    + "', this run '" + arch + "': give the same --arch");
+        }
+        if (!Arrays.equals(from.inputShape(), c.input())) {
+            throw new Options.UsageException("--init " + c.init() + " takes input " + ArchSpec.formatInput(
+                    from.inputShape()) + ", this run " + ArchSpec.formatInput(c.input()) + ": give the same --input");
+        }
+        Set<String> people = new TreeSet<>(EvalCommand.seenPeople(from.metadata()));
+        return new StartingPoint(from.model().stateDict(), people);
+    }
+
+    /**
      * {@code --refit}: a second run from the first one's initial weights (the same seed, drawn in the same order)
      * on the training and validation people together, for the steps the first run took to its best epoch, under
      * the first run's schedule (so its learning rate at each step is the first run's). Nothing is left to validate
@@ -689,7 +750,8 @@ final class TrainCommand implements Siamese4j.Command {
      * them as it would the first run's. Returns the steps it took.
      */
     private static long refit(Config c, ArchSpec arch, ArchSpec headArch, DataSplit split, Learner first,
-                              Trainer.Result run, List<Trainer.EpochReport> history, PrintStream out)
+                              StartingPoint startingPoint, Trainer.Result run, List<Trainer.EpochReport> history,
+                              PrintStream out)
             throws IOException {
         long steps = 0;
         for (Trainer.EpochReport e : history.subList(0, run.bestEpoch() > 0 ? run.bestEpoch() : history.size())) {
@@ -698,7 +760,7 @@ final class TrainCommand implements Siamese4j.Command {
         ImageDataset everyone = ImageDataset.union(split.train(), split.validation());
         Rng rng = new Rng(c.seed());
         rng.split();                                          // the split's draw, as in the first run
-        Learner l = learner(c, arch, headArch, everyone, rng, first.scheduleSteps(), out);
+        Learner l = learner(c, arch, headArch, everyone, rng, first.scheduleSteps(), startingPoint, out);
         Trainer trainer = Trainer.builder(l.tower(), l.objective(), l.optimizer(), everyone).augmenter(l.augmenter())
                 .schedule(l.schedule()).ema(c.ema()).build();
         out.printf(Locale.ROOT, "refit: training again from the same initial weights on the %d training and %d "

@@ -43,6 +43,53 @@ class CliTrainEvalTest extends CliRunner {
                 .containsEntry("option_weight_decay", "0.1");
     }
 
+    /**
+     * --init starts from another model's tower: at a learning rate too small to move them, the weights saved are
+     * that model's (a run from random weights is far from them), the model records where it started and counts
+     * that model's people as seen, and a model of another architecture or input is refused by name.
+     */
+    @Test
+    void initStartsFromAnotherModelsTowerAndCountsItsPeopleAsSeen() throws IOException {
+        Path first = dir.resolve("first.safetensors");
+        assertThat(trainTiny(first)).as(stderr()).isZero();
+        Path tuned = dir.resolve("tuned.safetensors");
+        assertThat(trainTiny(tuned, "--seed", "6", "--lr", "1e-7", "--init", first.toString())).as(stderr()).isZero();
+        // the validation people of synthetic data are the same for both runs, and the first chose its epoch on them
+        assertThat(stderr()).contains("warning: the --init model " + first + " had seen 20 of the 20 validation people");
+        Path fresh = dir.resolve("fresh.safetensors");
+        assertThat(trainTiny(fresh, "--seed", "6", "--lr", "1e-7")).as(stderr()).isZero();
+        float[] start = ModelFile.load(first).model().stateDict().get("0.weight").data();
+        float[] fromInit = ModelFile.load(tuned).model().stateDict().get("0.weight").data();
+        float[] fromRandom = ModelFile.load(fresh).model().stateDict().get("0.weight").data();
+        assertThat(maxAbsDifference(fromInit, start)).isLessThan(1e-5f);
+        assertThat(maxAbsDifference(fromRandom, start)).isGreaterThan(1e-2f);
+
+        Map<String, String> meta = ModelFile.load(tuned).metadata();
+        assertThat(meta).containsEntry("option_init", first.toString());
+        Map<String, String> firstMeta = ModelFile.load(first).metadata();
+        assertThat(EvalCommand.seenPeople(meta)).containsAll(EvalCommand.seenPeople(firstMeta))
+                .contains(firstMeta.get("training_people").split(",")[0]);
+
+        assertThat(trainTiny(dir.resolve("x.safetensors"), "--init", first.toString(), "--input", "1x28x23"))
+                .isEqualTo(2);
+        assertThat(stderr()).contains("--init " + first + " takes input 1x56x46, this run 1x28x23");
+        assertThat(trainTiny(dir.resolve("y.safetensors"), "--init", first.toString(), "--arch",
+                "conv(8,3) relu flatten dense(16) l2norm")).isEqualTo(2);
+        assertThat(stderr()).contains("--init " + first + " has the architecture");
+        assertThat(trainTiny(dir.resolve("z.safetensors"), "--init", dir.resolve("missing.safetensors").toString()))
+                .isEqualTo(1);
+        assertThat(stderr()).contains("missing.safetensors").contains("no such model file");
+    }
+
+    private static float maxAbsDifference(float[] a, float[] b) {
+        assertThat(a).hasSameSizeAs(b);
+        float max = 0f;
+        for (int i = 0; i < a.length; i++) {
+            max = Math.max(max, Math.abs(a[i] - b[i]));
+        }
+        return max;
+    }
+
     /** --ema is a run option: saved in the model, resumed with the run, and refused when a resume changes it. */
     @Test
     void theWeightAverageIsARunOptionThatAResumeKeeps() throws IOException {
