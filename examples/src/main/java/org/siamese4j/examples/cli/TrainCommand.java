@@ -143,7 +143,7 @@ final class TrainCommand implements Siamese4j.Command {
      */
     record Config(String data, String arch, int[] input, String loss, String miner, float margin, String head,
                   int epochs, long steps, int p, int k, float lr, String optimizer, float weightDecay,
-                  String schedule, int warmup, double ema, boolean refit, long seed, long splitSeed, boolean augment, int testIdentities,
+                  String schedule, int warmup, double ema, boolean refit, long seed, long splitSeed, String augment, int testIdentities,
                   int validationIdentities, int patience, int candidates, float minNonEasy, Path out, Path resume,
                   boolean force, Path diagnostics, Path init) {
 
@@ -192,7 +192,7 @@ final class TrainCommand implements Siamese4j.Command {
             }
             m.put("seed", Long.toString(seed));
             m.put("split-seed", Long.toString(splitSeed));
-            m.put("augment", augment ? "yes" : "no");
+            m.put("augment", augment);
             if (testIdentities >= 0) {
                 m.put("test-identities", Integer.toString(testIdentities));
             }
@@ -285,7 +285,8 @@ final class TrainCommand implements Siamese4j.Command {
                 .option("split-seed", "another seed for the split alone: the people of each part are those --seed "
                         + "of this value would choose (default: --seed)")
                 .option("threads", "worker threads for the kernels (default: all processors)")
-                .option("augment", "yes or no: random flips, shifts, brightness and contrast (default yes)")
+                .option("augment", "yes: random flips, shifts, brightness and contrast; rotate: those and rotations by "
+                        + "up to 10 degrees and scaling by up to 10%; no: none (default yes)")
                 .option("test-identities", "people kept out for the final report, at least 2 (default: synthetic "
                         + SYNTHETIC_TEST_PEOPLE + " others, folder 20%)")
                 .option("validation-identities", "people kept out of training to validate each epoch, choose the "
@@ -456,7 +457,7 @@ final class TrainCommand implements Siamese4j.Command {
         if (steps < 0 || (steps == 0 && o.string("steps", null) != null)) {
             throw new Options.UsageException("--steps " + steps + " is out of range; valid: 1 or more");
         }
-        boolean augment = o.choice("augment", "yes", "yes", "no").equals("yes");
+        String augment = o.choice("augment", "yes", "yes", "rotate", "no");
         // read as a float, like every number option, but kept as the decimal given: 0.99, not 0.9900000095
         double ema = Double.parseDouble(Float.toString(o.number("ema", 0f, 0f, 0.9999f)));
         int test = o.integer("test-identities", -1, 2, 1_000_000);
@@ -689,7 +690,11 @@ final class TrainCommand implements Siamese4j.Command {
             case "adamw" -> AdamW.builder(model.parameters()).lr(c.lr()).weightDecay(c.weightDecay()).build();
             default -> new SGD(model.parameters(), c.lr(), 0.9f, 0f, c.weightDecay(), false);
         };
-        Augmenter augmenter = c.augment() ? new Augmenter(Augmenter.Config.faces(), rng.split()) : null;
+        Augmenter augmenter = switch (c.augment()) {
+            case "yes" -> new Augmenter(Augmenter.Config.faces(), rng.split());
+            case "rotate" -> new Augmenter(Augmenter.Config.facesRotated(), rng.split());
+            default -> null;
+        };
         long budgetSteps = scheduleSteps > 0 ? scheduleSteps : c.steps() > 0 ? Math.min(c.steps(),
                 (long) c.epochs() * objective.stepsPerEpoch()) : (long) c.epochs() * objective.stepsPerEpoch();
         LRScheduler schedule = null;
@@ -898,7 +903,7 @@ final class TrainCommand implements Siamese4j.Command {
                 + " triplets" : c.p() + "x" + c.k();
         out.printf(Locale.ROOT, "loss %s, miner %s%s, batch %s, %s lr %s (%s), augment %s, seed %d, threads %d%n",
                 c.loss(), c.miner(), c.headModel() ? "" : ", margin " + c.margin(), batch, c.optimizer(), c.lr(),
-                c.schedule(), c.augment() ? "yes" : "no", c.seed(), Parallel.threads());
+                c.schedule(), c.augment(), c.seed(), Parallel.threads());
         if (c.ema() > 0) {
             out.printf(Locale.ROOT, "weights averaged after every step with decay %s: validation, the best epoch and "
                     + "the saved model use the average%n", c.ema());

@@ -90,6 +90,22 @@ class CliTrainEvalTest extends CliRunner {
         return max;
     }
 
+    /** --augment rotate adds rotations and scaling to the default augmentation; the model records which. */
+    @Test
+    void augmentRotateIsARunOptionBesideYesAndNo() throws IOException {
+        Path rotated = dir.resolve("rotated.safetensors");
+        assertThat(trainTiny(rotated, "--augment", "rotate")).as(stderr()).isZero();
+        assertThat(stdout()).contains("augment rotate");
+        assertThat(ModelFile.load(rotated).metadata()).containsEntry("option_augment", "rotate");
+        Path plain = dir.resolve("plain.safetensors");
+        assertThat(trainTiny(plain)).as(stderr()).isZero();
+        assertThat(ModelFile.load(plain).metadata()).containsEntry("option_augment", "yes");
+        assertThat(ModelFile.load(rotated).model().stateDict().get("0.weight").data())
+                .isNotEqualTo(ModelFile.load(plain).model().stateDict().get("0.weight").data());
+        assertThat(trainTiny(dir.resolve("x.safetensors"), "--augment", "strong")).isEqualTo(2);
+        assertThat(stderr()).contains("strong").contains("yes, rotate, no");
+    }
+
     /** --ema is a run option: saved in the model, resumed with the run, and refused when a resume changes it. */
     @Test
     void theWeightAverageIsARunOptionThatAResumeKeeps() throws IOException {

@@ -11,13 +11,17 @@ import org.siamese4j.tensor.Tensor;
  *   <li>horizontal flip with probability {@code flipProbability};</li>
  *   <li>a shift by whole pixels, {@code dy} and {@code dx} uniform in [-maxShift, maxShift]; the uncovered border
  *       is filled per {@link Fill};</li>
+ *   <li>when {@code maxRotation} or {@code maxScale} is above 0, with the shift: a rotation about the centre by an
+ *       angle uniform in [-maxRotation, maxRotation] degrees and a scaling by a factor uniform in
+ *       [1 - maxScale, 1 + maxScale], sampled bilinearly ({@link #rotateScale});</li>
  *   <li>contrast: {@code x' = m + f (x - m)} with {@code m} the image's mean and {@code f} uniform in
  *       [1 - contrast, 1 + contrast];</li>
  *   <li>brightness: {@code x' = x + d} with {@code d} uniform in [-brightness, brightness], in pixel units (for
  *       images in [0, 1], 0.1 is a tenth of the range).</li>
  * </ol>
  * Results are not clamped (the input may be normalised, with no fixed range). Every image consumes the same five
- * draws whatever is enabled, so the same seed and batch size give the same augmentations. {@link #apply} returns a
+ * draws whatever is enabled, and two more with a rotation or scaling, so the same seed and batch size give the same
+ * augmentations, and a configuration without them the same as before they existed. {@link #apply} returns a
  * new tensor, outside any autograd graph; the input is not modified.
  */
 public final class Augmenter {
@@ -31,7 +35,8 @@ public final class Augmenter {
     }
 
     /** Augmentation strengths; 0 disables a step. */
-    public record Config(double flipProbability, int maxShift, Fill fill, float brightness, float contrast) {
+    public record Config(double flipProbability, int maxShift, Fill fill, float brightness, float contrast,
+                         float maxRotation, float maxScale) {
         public Config {
             if (!(flipProbability >= 0 && flipProbability <= 1)) {
                 throw new IllegalArgumentException("Augmenter.Config: flipProbability must be in [0, 1], got "
@@ -50,6 +55,18 @@ public final class Augmenter {
             if (fill == null) {
                 throw new IllegalArgumentException("Augmenter.Config: fill must not be null");
             }
+            if (!(maxRotation >= 0 && maxRotation <= 180)) {
+                throw new IllegalArgumentException("Augmenter.Config: maxRotation must be in [0, 180] degrees, got "
+                        + maxRotation);
+            }
+            if (!(maxScale >= 0 && maxScale < 1)) {
+                throw new IllegalArgumentException("Augmenter.Config: maxScale must be in [0, 1), got " + maxScale);
+            }
+        }
+
+        /** Without rotation or scaling. */
+        public Config(double flipProbability, int maxShift, Fill fill, float brightness, float contrast) {
+            this(flipProbability, maxShift, fill, brightness, contrast, 0f, 0f);
         }
 
         /**
@@ -58,6 +75,14 @@ public final class Augmenter {
          */
         public static Config faces() {
             return new Config(0.5, 2, Fill.EDGE, 0.1f, 0.1f);
+        }
+
+        /**
+         * {@link #faces()} and a rotation of up to 10 degrees either way and a scaling by up to 10%: faces tilt and
+         * come nearer or farther in photographs.
+         */
+        public static Config facesRotated() {
+            return new Config(0.5, 2, Fill.EDGE, 0.1f, 0.1f, 10f, 0.1f);
         }
 
         /** Nothing: apply returns a copy. */
@@ -103,6 +128,9 @@ public final class Augmenter {
             int dx = rng.nextInt(2 * config.maxShift() + 1) - config.maxShift();
             float factor = 1 + config.contrast() * (2 * rng.nextFloat() - 1);
             float delta = config.brightness() * (2 * rng.nextFloat() - 1);
+            boolean warp = config.maxRotation() > 0 || config.maxScale() > 0;
+            float degrees = warp ? config.maxRotation() * (2 * rng.nextFloat() - 1) : 0f;
+            float scale = warp ? 1 + config.maxScale() * (2 * rng.nextFloat() - 1) : 1f;
             int image = i * c * plane;
             for (int ch = 0; ch < c; ch++) {
                 int off = image + ch * plane;
@@ -111,7 +139,11 @@ public final class Augmenter {
                 } else {
                     System.arraycopy(src, off, tmp, 0, plane);
                 }
-                shiftPlane(tmp, 0, out, off, h, w, dy, dx, config.fill());
+                if (warp) {
+                    warpPlane(tmp, 0, out, off, h, w, degrees, scale, dy, dx, config.fill());
+                } else {
+                    shiftPlane(tmp, 0, out, off, h, w, dy, dx, config.fill());
+                }
             }
             if (config.contrast() > 0) {
                 contrastImage(out, image, c * plane, factor);
@@ -154,6 +186,27 @@ public final class Augmenter {
         float[] out = new float[src.length];
         for (int off = 0; off < src.length; off += h * w) {
             shiftPlane(src, off, out, off, h, w, dy, dx, fill);
+        }
+        return Tensor.wrap(out, shape);
+    }
+
+    /**
+     * Every image rotated about its centre by {@code degrees} (positive: counter-clockwise as displayed, rows going
+     * down) and scaled by {@code scale} (above 1: larger), sampled bilinearly; pixels that come from outside the
+     * image are filled per {@code fill}. 0 degrees at scale 1 gives the input back exactly.
+     */
+    public static Tensor rotateScale(Tensor batch, float degrees, float scale, Fill fill) {
+        int[] shape = checkBatch("Augmenter.rotateScale", batch);
+        if (!(scale > 0) || !Float.isFinite(degrees) || !Float.isFinite(scale)) {
+            throw new IllegalArgumentException("Augmenter.rotateScale: need finite degrees and a scale above 0, got "
+                    + degrees + " and " + scale);
+        }
+        int h = shape[2];
+        int w = shape[3];
+        float[] src = batch.data();
+        float[] out = new float[src.length];
+        for (int off = 0; off < src.length; off += h * w) {
+            warpPlane(src, off, out, off, h, w, degrees, scale, 0, 0, fill);
         }
         return Tensor.wrap(out, shape);
     }
@@ -219,6 +272,48 @@ public final class Augmenter {
                 }
             }
         }
+    }
+
+    /**
+     * dst = src rotated by {@code degrees} and scaled by {@code scale} about the centre, then shifted by (dy, dx):
+     * each output pixel looks up where it came from (the inverse map) and interpolates its four neighbours there.
+     */
+    private static void warpPlane(float[] src, int srcOff, float[] dst, int dstOff, int h, int w, float degrees,
+                                  float scale, int dy, int dx, Fill fill) {
+        double radians = Math.toRadians(degrees);
+        double cos = Math.cos(radians) / scale;
+        double sin = Math.sin(radians) / scale;
+        double cy = (h - 1) / 2.0;
+        double cx = (w - 1) / 2.0;
+        for (int r = 0; r < h; r++) {
+            double y = r - dy - cy;
+            for (int c = 0; c < w; c++) {
+                double x = c - dx - cx;
+                // a counter-clockwise turn on screen (y down) maps (x, y) to (cos x + sin y, cos y - sin x); its
+                // inverse, from the output pixel back to the source:
+                double sy = cy + sin * x + cos * y;
+                double sx = cx + cos * x - sin * y;
+                dst[dstOff + r * w + c] = bilinear(src, srcOff, h, w, sy, sx, fill);
+            }
+        }
+    }
+
+    private static float bilinear(float[] src, int off, int h, int w, double sy, double sx, Fill fill) {
+        int y0 = (int) Math.floor(sy);
+        int x0 = (int) Math.floor(sx);
+        float fy = (float) (sy - y0);
+        float fx = (float) (sx - x0);
+        float top = (1 - fx) * pixel(src, off, h, w, y0, x0, fill) + fx * pixel(src, off, h, w, y0, x0 + 1, fill);
+        float bottom = (1 - fx) * pixel(src, off, h, w, y0 + 1, x0, fill)
+                + fx * pixel(src, off, h, w, y0 + 1, x0 + 1, fill);
+        return (1 - fy) * top + fy * bottom;
+    }
+
+    private static float pixel(float[] src, int off, int h, int w, int r, int c, Fill fill) {
+        if (fill == Fill.ZERO && (r < 0 || r >= h || c < 0 || c >= w)) {
+            return 0f;
+        }
+        return src[off + clamp(r, h) * w + clamp(c, w)];
     }
 
     private static int clamp(int i, int n) {

@@ -32,6 +32,62 @@ class AugmenterTest {
         return Arrays.copyOfRange(batch.data(), i * n, (i + 1) * n);
     }
 
+    /** A 5x5 image, zero but for one bright pixel at (row, column). */
+    private static Tensor dot(int row, int column) {
+        float[] v = new float[25];
+        v[row * 5 + column] = 1f;
+        return Tensor.of(v, 1, 1, 5, 5);
+    }
+
+    @Test
+    void rotateScaleTurnsCounterClockwiseAboutTheCentreAndScalesFromIt() {
+        Tensor x = randomBatch(2, 3, 6, 7, 4);
+        assertThat(Augmenter.rotateScale(x, 0f, 1f, Fill.EDGE).toArray()).as("no turn, no scaling: the input")
+                .containsExactly(x.toArray());
+        // a quarter turn counter-clockwise on screen: the top middle goes to the left middle
+        assertThat(Augmenter.rotateScale(dot(0, 2), 90f, 1f, Fill.ZERO).toArray())
+                .containsExactly(dot(2, 0).toArray(), within(1e-6f));
+        assertThat(Augmenter.rotateScale(dot(0, 2), -90f, 1f, Fill.ZERO).toArray())
+                .containsExactly(dot(2, 4).toArray(), within(1e-6f));
+        // four quarter turns of a square image, on the pixel grid, give it back
+        Tensor square = randomBatch(1, 1, 5, 5, 6);
+        Tensor turned = square;
+        for (int i = 0; i < 4; i++) {
+            turned = Augmenter.rotateScale(turned, 90f, 1f, Fill.EDGE);
+        }
+        assertThat(turned.toArray()).containsExactly(square.toArray(), within(1e-5f));
+        // twice as large: a pixel one column right of the centre lands two columns right of it
+        assertThat(Augmenter.rotateScale(dot(2, 3), 0f, 2f, Fill.ZERO).toArray()[2 * 5 + 4]).isEqualTo(1f);
+        assertThat(Augmenter.rotateScale(dot(2, 2), 0f, 2f, Fill.ZERO).toArray()[2 * 5 + 2]).isEqualTo(1f);
+        // and the pixel between them comes from half way between two source pixels: bilinear sampling averages them
+        assertThat(Augmenter.rotateScale(dot(2, 3), 0f, 2f, Fill.ZERO).toArray()[2 * 5 + 3]).isEqualTo(0.5f);
+        // from outside the image: zero fill gives 0, edge fill the nearest border pixel
+        Tensor ones = Tensor.of(new float[] {1, 1, 1, 1, 1, 1, 1, 1, 1}, 1, 1, 3, 3);
+        assertThat(Augmenter.rotateScale(ones, 45f, 1f, Fill.ZERO).toArray()[0]).isLessThan(1f);
+        assertThat(Augmenter.rotateScale(ones, 45f, 1f, Fill.EDGE).toArray()).containsOnly(1f);
+        assertThatThrownBy(() -> Augmenter.rotateScale(x, 10f, 0f, Fill.EDGE))
+                .hasMessageContaining("a scale above 0, got 10.0 and 0.0");
+    }
+
+    @Test
+    void rotationAndScalingDrawTwoMoreNumbersOnlyWhenEnabled() {
+        Tensor x = randomBatch(4, 1, 8, 6, 2);
+        Config plain = Config.faces();
+        Config noWarp = new Config(plain.flipProbability(), plain.maxShift(), plain.fill(), plain.brightness(),
+                plain.contrast(), 0f, 0f);
+        // off: the same draws and images as the configuration without the two fields
+        assertThat(new Augmenter(noWarp, new Rng(3)).apply(x).toArray())
+                .containsExactly(new Augmenter(plain, new Rng(3)).apply(x).toArray());
+        Tensor a = new Augmenter(Config.facesRotated(), new Rng(3)).apply(x);
+        Tensor b = new Augmenter(Config.facesRotated(), new Rng(3)).apply(x);
+        assertThat(a.toArray()).as("seeded").containsExactly(b.toArray());
+        assertThat(a.toArray()).isNotEqualTo(new Augmenter(plain, new Rng(3)).apply(x).toArray());
+        assertThatThrownBy(() -> new Config(0.5, 2, Fill.EDGE, 0.1f, 0.1f, 10f, 1f))
+                .hasMessageContaining("maxScale must be in [0, 1), got 1.0");
+        assertThatThrownBy(() -> new Config(0.5, 2, Fill.EDGE, 0.1f, 0.1f, -1f, 0f))
+                .hasMessageContaining("maxRotation must be in [0, 180] degrees, got -1.0");
+    }
+
     @Test
     void flipMirrorsRowsAndTwiceIsIdentity() {
         Tensor flipped = Augmenter.flipHorizontal(grid());
