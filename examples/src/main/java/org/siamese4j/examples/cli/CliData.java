@@ -6,8 +6,12 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import org.siamese4j.io.Checkpoint;
 import org.siamese4j.io.ModelFile;
 import org.siamese4j.io.ModelFormatException;
@@ -50,6 +54,21 @@ final class CliData {
     static final String KEY_INIT_PEOPLE = "init_people";
 
     private CliData() {
+    }
+
+    /**
+     * The people the model file says it was trained and validated on, or that the model it started from had seen
+     * (none for an older file).
+     */
+    static Set<String> seenPeople(Map<String, String> metadata) {
+        Set<String> seen = new HashSet<>();
+        for (String key : List.of(KEY_TRAINING_PEOPLE, KEY_VALIDATION_PEOPLE, KEY_INIT_PEOPLE)) {
+            String names = metadata.get(key);
+            if (names != null && !names.isEmpty()) {
+                seen.addAll(Arrays.asList(names.split(",")));
+            }
+        }
+        return seen;
     }
 
     /** A parsed {@code --data} value: a folder, or synthetic people with a count of people and images each. */

@@ -1,7 +1,6 @@
 package org.siamese4j.examples.cli;
 
 import java.io.PrintStream;
-import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -137,7 +136,7 @@ final class EvalCommand implements Siamese4j.Command {
         // listed, not read: the images are read (or drawn) a batch at a time while they are embedded
         int[] input = verifier.inputShape();
         LabelledImages data = CliData.open(spec, CliData.HELD_OUT_FIRST, input, preprocessing);
-        Set<String> seen = seenPeople(verifier.metadata());
+        Set<String> seen = CliData.seenPeople(verifier.metadata());
         List<String> overlap = data.identityNames().stream().filter(seen::contains).toList();
         if (!overlap.isEmpty() && o.flag("exclude-training")) {
             int unseenCount = data.identityCount() - overlap.size();
@@ -279,21 +278,5 @@ final class EvalCommand implements Siamese4j.Command {
                         needed >> 20, available >> 20, rt.maxMemory() >> 20));
             }
         }
-    }
-
-    /**
-     * The people the model file says it was trained and validated on, or that the model it started from had seen
-     * (none for an older file).
-     */
-    static Set<String> seenPeople(Map<String, String> metadata) {
-        Set<String> seen = new HashSet<>();
-        for (String key : List.of(CliData.KEY_TRAINING_PEOPLE, CliData.KEY_VALIDATION_PEOPLE,
-                CliData.KEY_INIT_PEOPLE)) {
-            String names = metadata.get(key);
-            if (names != null && !names.isEmpty()) {
-                seen.addAll(Arrays.asList(names.split(",")));
-            }
-        }
-        return seen;
     }
 }

@@ -742,7 +742,7 @@ final class TrainCommand implements Siamese4j.Command {
             throw new Options.UsageException("--init " + c.init() + " takes input " + ArchSpec.formatInput(
                     from.inputShape()) + ", this run " + ArchSpec.formatInput(c.input()) + ": give the same --input");
         }
-        Set<String> people = new TreeSet<>(EvalCommand.seenPeople(from.metadata()));
+        Set<String> people = new TreeSet<>(CliData.seenPeople(from.metadata()));
         return new StartingPoint(from.model().stateDict(), people);
     }
 

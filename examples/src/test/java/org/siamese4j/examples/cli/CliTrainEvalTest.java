@@ -67,7 +67,7 @@ class CliTrainEvalTest extends CliRunner {
         Map<String, String> meta = ModelFile.load(tuned).metadata();
         assertThat(meta).containsEntry("option_init", first.toString());
         Map<String, String> firstMeta = ModelFile.load(first).metadata();
-        assertThat(EvalCommand.seenPeople(meta)).containsAll(EvalCommand.seenPeople(firstMeta))
+        assertThat(CliData.seenPeople(meta)).containsAll(CliData.seenPeople(firstMeta))
                 .contains(firstMeta.get("training_people").split(",")[0]);
 
         assertThat(trainTiny(dir.resolve("x.safetensors"), "--init", first.toString(), "--input", "1x28x23"))
