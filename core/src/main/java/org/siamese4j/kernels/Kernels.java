@@ -69,11 +69,12 @@ public interface Kernels {
     // where a reflected padding position adds into the pixel it mirrors.
 
     /**
-     * Writes out [O, outH, outW] (at {@code outOff}) for one image [C, H, W] (at {@code imageOff});
-     * {@code bias} may be null.
+     * Writes output rows [firstRow, endRow) of one image [C, H, W] (at {@code imageOff}) as
+     * out [O, endRow - firstRow, outW] (at {@code outOff}); {@code bias} may be null. A band of rows holds exactly
+     * the values of the same rows of the whole output.
      */
     void convDirectForward(float[] image, int imageOff, ConvGeometry g, float[] weight, float[] bias,
-                           int outChannels, float[] out, int outOff);
+                           int outChannels, float[] out, int outOff, int firstRow, int endRow);
 
     /** Adds one image's contribution to {@code weightGrad} [O, C, kH, kW] (at offset 0). */
     void convDirectWeightGradAccumulate(float[] image, int imageOff, ConvGeometry g, float[] outGrad,
@@ -138,12 +139,15 @@ public interface Kernels {
     void avgPool2dBackwardAccumulate(float[] outGrad, PoolGeometry g, float[] inGrad);
 
     /**
-     * out[outOff ..] = the 2x2 stride-2 max pool of relu(y) for the planes of one image y [planes, h, w] (a last
-     * odd row or column is dropped, as in maxPool2d), with maxPool2d's tie rule (the first maximum in row-major
-     * window order) and NaN kept. When {@code argmax} is not null, argmax[outOff + o] gets the window position
-     * 0..3 of each maximum, or -1 when the maximum is not positive (ReLU passes no gradient there).
+     * The 2x2 stride-2 max pool of relu(y) for the planes of y [planes, h, w] (a last odd row or column is
+     * dropped, as in maxPool2d), with maxPool2d's tie rule (the first maximum in row-major window order) and NaN
+     * kept. Plane p's h/2 x w/2 values go to out[outOff + p * outPlaneStride ..]: the stride is h/2 * w/2 for a
+     * whole image, larger when y is a band of rows of taller planes. When {@code argmax} is not null,
+     * argmax[outOff + o] gets the window position 0..3 of each maximum, or -1 when the maximum is not positive
+     * (ReLU passes no gradient there).
      */
-    void reluMaxPool2(float[] y, int planes, int h, int w, float[] out, int outOff, byte[] argmax);
+    void reluMaxPool2(float[] y, int planes, int h, int w, float[] out, int outOff, int outPlaneStride,
+                      byte[] argmax);
 
     /**
      * Pools 2x2 windows laid out across n tiles, for {@link WinogradConv#convolveReluMaxPool2}: the window of tile t

@@ -125,13 +125,12 @@ public class ScalarKernels implements Kernels {
 
     @Override
     public void convDirectForward(float[] image, int imageOff, ConvGeometry g, float[] weight, float[] bias,
-                                  int outChannels, float[] out, int outOff) {
-        int outH = g.outH();
+                                  int outChannels, float[] out, int outOff, int firstRow, int endRow) {
         int outW = g.outW();
         int taps = g.patchSize();
         int o2 = outOff;
         for (int o = 0; o < outChannels; o++) {
-            for (int oy = 0; oy < outH; oy++) {
+            for (int oy = firstRow; oy < endRow; oy++) {
                 for (int ox = 0; ox < outW; ox++, o2++) {
                     float s = bias == null ? 0f : bias[o];
                     int t = o * taps;
@@ -292,7 +291,7 @@ public class ScalarKernels implements Kernels {
                 System.arraycopy(bias, c * multiplier, b, 0, multiplier);
             }
             convDirectForward(image, imageOff + c * plane.imageSize(), plane, w, b, multiplier, out,
-                    outOff + c * multiplier * plane.outPixels());
+                    outOff + c * multiplier * plane.outPixels(), 0, plane.outH());
         }
     }
 
@@ -329,13 +328,14 @@ public class ScalarKernels implements Kernels {
     // ===================================================================================== pooling
 
     @Override
-    public void reluMaxPool2(float[] y, int planes, int h, int w, float[] out, int outOff, byte[] argmax) {
+    public void reluMaxPool2(float[] y, int planes, int h, int w, float[] out, int outOff, int outPlaneStride,
+                             byte[] argmax) {
         int pooledH = h / 2;
         int pooledW = w / 2;
         for (int p = 0; p < planes; p++) {
             for (int oy = 0; oy < pooledH; oy++) {
                 reluMaxPool2Row(y, p * h * w + 2 * oy * w, w, 0, pooledW, out,
-                        outOff + (p * pooledH + oy) * pooledW, argmax);
+                        outOff + p * outPlaneStride + oy * pooledW, argmax);
             }
         }
     }

@@ -55,19 +55,20 @@ final class VectorConv {
 
     /** See {@link Kernels#convDirectForward}; requires {@link #supports}. */
     static void forward(float[] image, int imageOff, ConvGeometry g, float[] weight, float[] bias, int outChannels,
-                        float[] out, int outOff) {
+                        float[] out, int outOff, int firstRow, int endRow) {
         Scratch s = SCRATCH.get();
-        float[] xp = pad(image, imageOff, g, s);
-        int[] taps = tapOffsets(g, s);
-        int k = g.patchSize();
-        int outH = g.outH();
-        int outW = g.outW();
-        int pixels = outH * outW;
+        // Only the padded rows these output rows read, so a band of rows costs its own share of the padding.
         int rowStep = g.strideH() * paddedW(g);
+        int paddedRows = (endRow - 1 - firstRow) * g.strideH() + (g.kH() - 1) * g.dilationH() + 1;
+        float[] xp = pad(image, imageOff, g, s, firstRow * g.strideH(), paddedRows);
+        int[] taps = tapOffsets(g, s, paddedRows);
+        int k = g.patchSize();
+        int outW = g.outW();
+        int pixels = (endRow - firstRow) * outW;
         int vectors = (outW + L - 1) / L;
-        for (int oy = 0; oy < outH; oy++) {
-            int inRow = oy * rowStep;
-            int outRow = outOff + oy * outW;
+        for (int oy = firstRow; oy < endRow; oy++) {
+            int inRow = (oy - firstRow) * rowStep;
+            int outRow = outOff + (oy - firstRow) * outW;
             // Two vectors per block; the last ones are pulled back to end at the row's end (overlapping: same
             // values are written twice), and an odd count repeats the last vector.
             for (int v = 0; v < vectors; v += 2) {
@@ -155,8 +156,8 @@ final class VectorConv {
     static void weightGrad(float[] image, int imageOff, ConvGeometry g, float[] outGrad, int outGradOff,
                            int outChannels, float[] weightGrad) {
         Scratch s = SCRATCH.get();
-        float[] xp = pad(image, imageOff, g, s);
-        int[] taps = tapOffsets(g, s);
+        float[] xp = pad(image, imageOff, g, s, 0, paddedH(g));
+        int[] taps = tapOffsets(g, s, paddedH(g));
         int k = g.patchSize();
         for (int o0 = 0; o0 < outChannels; o0 += WG_CHANNELS) {
             for (int t0 = 0; t0 < k; t0 += WG_TAPS) {
@@ -264,7 +265,7 @@ final class VectorConv {
         }
         float[] dxp = s.paddedGrad;
         Arrays.fill(dxp, 0, paddedSize, 0f);
-        int[] taps = tapOffsets(g, s);
+        int[] taps = tapOffsets(g, s, paddedH(g));
         int k = g.patchSize();
         int outH = g.outH();
         int outW = g.outW();
@@ -399,12 +400,12 @@ final class VectorConv {
     }
 
     /** Offset in the padded image of tap t = (c, i, j), the order of the weight's last three axes. */
-    private static int[] tapOffsets(ConvGeometry g, Scratch s) {
+    /** Where each tap reads, from a pixel's top-left corner, in a padded image of {@code hp} rows per channel. */
+    private static int[] tapOffsets(ConvGeometry g, Scratch s, int hp) {
         int k = g.patchSize();
         if (s.taps.length < k) {
             s.taps = new int[k];
         }
-        int hp = paddedH(g);
         int wp = paddedW(g);
         int t = 0;
         for (int c = 0; c < g.channels(); c++) {
@@ -417,22 +418,24 @@ final class VectorConv {
         return s.taps;
     }
 
-    /** Copies the image into the scratch buffer with its padding materialised: [C, H + 2pH, W + 2pW]. */
-    private static float[] pad(float[] image, int imageOff, ConvGeometry g, Scratch s) {
+    /**
+     * Copies rows [firstRow, firstRow + rows) of the padded image [C, H + 2pH, W + 2pW] into the scratch buffer as
+     * [C, rows, W + 2pW], the padding materialised.
+     */
+    private static float[] pad(float[] image, int imageOff, ConvGeometry g, Scratch s, int firstRow, int rows) {
         int h = g.inH();
         int w = g.inW();
-        int hp = paddedH(g);
         int wp = paddedW(g);
-        int size = g.channels() * hp * wp;
+        int size = g.channels() * rows * wp;
         if (s.padded.length < size) {
             s.padded = new float[size];
         }
         float[] xp = s.padded;
         for (int c = 0; c < g.channels(); c++) {
             int plane = imageOff + c * h * w;
-            for (int yp = 0; yp < hp; yp++) {
-                int dst = (c * hp + yp) * wp;
-                int y = ConvGeometry.sourceIndex(yp - g.padH(), h, g.padding());
+            for (int r = 0; r < rows; r++) {
+                int dst = (c * rows + r) * wp;
+                int y = ConvGeometry.sourceIndex(firstRow + r - g.padH(), h, g.padding());
                 if (y < 0) {
                     Arrays.fill(xp, dst, dst + wp, 0f);
                     continue;

@@ -72,6 +72,21 @@ final class VectorGemm {
         }
         boolean parallel = (long) m * n * k >= PARALLEL_THRESHOLD && Parallel.threads() > 1
                 && !Parallel.inParallelRegion();
+        if (!parallel) {
+            columnStrip(transA, transB, m, n, k, a, aOff, b, bOff, c, cOff, accumulate, 0, n);
+            return;
+        }
+        int panels = (n + NR - 1) / NR;
+        if (m <= MC && panels >= Parallel.threads()) {
+            // One block of rows (a dense layer on a batch): a packed B block would serve that block alone, so
+            // nothing is lost when each thread packs its own strip of columns and runs the whole depth on it, and
+            // the product forks once instead of twice per KC step (a dense layer of the reference tower has 154
+            // such steps, each too short to pay for its forks).
+            int strips = Parallel.threads();
+            Parallel.forEach(strips, s -> columnStrip(transA, transB, m, n, k, a, aOff, b, bOff, c, cOff, accumulate,
+                    panels * s / strips * NR, Math.min(n, panels * (s + 1) / strips * NR)));
+            return;
+        }
         for (int jc = 0; jc < n; jc += NC) {
             int nc = Math.min(NC, n - jc);
             int nPanels = (nc + NR - 1) / NR;
@@ -79,35 +94,21 @@ final class VectorGemm {
                 int kc = Math.min(KC, k - pc);
                 boolean add = accumulate || pc > 0;
                 float[] packedB = packedBBuffer(nPanels * NR * kc);
-                if (parallel) {
-                    // Packing B is a tenth of a mid-sized product: split it too, or the other core waits.
-                    int chunks = Math.min(nPanels, Parallel.threads());
-                    final int fpc = pc;
-                    final int fjc = jc;
-                    final int fkc = kc;
-                    Parallel.forEach(chunks, part -> packB(transB, k, n, b, bOff, fpc, fkc, fjc, nc, packedB,
-                            nPanels * part / chunks, nPanels * (part + 1) / chunks));
-                } else {
-                    packB(transB, k, n, b, bOff, pc, kc, jc, nc, packedB, 0, nPanels);
-                }
-                if (!parallel) {
-                    for (int ic = 0; ic < m; ic += MC) {
-                        blockProduct(transA, m, k, a, aOff, ic, MC, pc, kc, packedB, 0, nPanels, jc, nc, c, cOff, n,
-                                add);
-                    }
-                    continue;
-                }
+                // Packing B is a tenth of a mid-sized product: split it too, or the other core waits.
+                int chunks = Math.min(nPanels, Parallel.threads());
+                final int fpc = pc;
+                final int fjc = jc;
+                final int fkc = kc;
+                Parallel.forEach(chunks, part -> packB(transB, k, n, b, bOff, fpc, fkc, fjc, nc, packedB,
+                        nPanels * part / chunks, nPanels * (part + 1) / chunks));
                 int threads = Parallel.threads();
                 int blockRows = balancedBlockRows(m, threads);
                 int mBlocks = (m + blockRows - 1) / blockRows;
                 // Split the rows into blocks and, when there are fewer blocks than threads, also split the B
-                // panels, so even a short wide product (a dense layer on a small batch) keeps every core busy.
+                // panels, so every core stays busy.
                 int panelGroups = Math.max(1, Math.min(nPanels, (2 * threads + mBlocks - 1) / mBlocks));
                 int groupSize = (nPanels + panelGroups - 1) / panelGroups;
                 int tasks = mBlocks * panelGroups;
-                final int fkc = kc;
-                final int fpc = pc;
-                final int fjc = jc;
                 Parallel.forEach(tasks, t -> {
                     int block = t / panelGroups;
                     int group = t % panelGroups;
@@ -118,6 +119,28 @@ final class VectorGemm {
                                 fjc, nc, c, cOff, n, add);
                     }
                 });
+            }
+        }
+    }
+
+    /**
+     * Columns [j0, j1) of C by the blocked loops on one thread. Every element of C adds its products in the same
+     * order (KC blocks in turn, each step p in turn) whichever strip holds it, so how the columns are cut never
+     * changes the bits.
+     */
+    private static void columnStrip(boolean transA, boolean transB, int m, int n, int k, float[] a, int aOff,
+                                    float[] b, int bOff, float[] c, int cOff, boolean accumulate, int j0, int j1) {
+        for (int jc = j0; jc < j1; jc += NC) {
+            int nc = Math.min(NC, j1 - jc);
+            int nPanels = (nc + NR - 1) / NR;
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                float[] packedB = packedBBuffer(nPanels * NR * kc);
+                packB(transB, k, n, b, bOff, pc, kc, jc, nc, packedB, 0, nPanels);
+                for (int ic = 0; ic < m; ic += MC) {
+                    blockProduct(transA, m, k, a, aOff, ic, MC, pc, kc, packedB, 0, nPanels, jc, nc, c, cOff, n,
+                            accumulate || pc > 0);
+                }
             }
         }
     }

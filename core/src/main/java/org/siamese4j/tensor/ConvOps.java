@@ -59,6 +59,8 @@ final class ConvOps {
      * three bands made the layer ~15% faster on one core; with 64 -> 128 at 28x23 (1.5 MB) splitting did not help.
      */
     static final int BAND_FLOATS = 256 * 1024;
+    /** Output floats of one band of the direct convolution in conv + ReLU + pool: 128 KB, well inside L2. */
+    private static final int POOL_BAND_FLOATS = 32 * 1024;
     /** See {@link #gradientChunks}. */
     static final int GRADIENT_CHUNKS = 16;
 
@@ -365,9 +367,30 @@ final class ConvOps {
                         ws.winogradProducts(winogradScratch()));
                 return;
             }
+            int pooledH = g.outH() / 2;
+            int pooledPlane = pooledH * (outW / 2);
+            if (direct) {
+                // Band by band, so that the full-size output (1.3 MB an image in the reference tower's first
+                // layer) never goes out to memory and back; each band holds exactly its rows of the whole output.
+                int rows = poolBandRows();
+                float[] band = ws.band(outChannels * rows * outW);
+                for (int oy = 0; oy < 2 * pooledH; oy += rows) {
+                    int end = Math.min(2 * pooledH, oy + rows);
+                    kernels.convDirectForward(x, i * imageSize, g, w, bias, outChannels, band, 0, oy, end);
+                    kernels.reluMaxPool2(band, outChannels, end - oy, outW, out, outOff + oy / 2 * (outW / 2),
+                            pooledPlane, argmax);
+                }
+                return;
+            }
             float[] convOut = ws.imageOutput(outImageSize);
             forward(ws, x, i, w, bias, convOut, 0);
-            kernels.reluMaxPool2(convOut, outChannels, g.outH(), g.outW(), out, outOff, argmax);
+            kernels.reluMaxPool2(convOut, outChannels, g.outH(), outW, out, outOff, pooledPlane, argmax);
+        }
+
+        /** Rows of a direct band that is pooled at once: an even number, about POOL_BAND_FLOATS of output. */
+        private int poolBandRows() {
+            int rows = POOL_BAND_FLOATS / (outChannels * outW) / 2 * 2;
+            return Math.max(2, Math.min(rows, g.outH() / 2 * 2));
         }
 
         /** out[outOff ..] = conv(x_n) + b, for image n = i. */
@@ -377,7 +400,7 @@ final class ConvOps {
                 return;
             }
             if (direct) {
-                kernels.convDirectForward(x, i * imageSize, g, w, bias, outChannels, out, outOff);
+                kernels.convDirectForward(x, i * imageSize, g, w, bias, outChannels, out, outOff, 0, g.outH());
                 return;
             }
             if (winograd) {

@@ -92,12 +92,56 @@ class DirectConvParityTest {
                 float[] bias = withBias ? random(rnd, o) : null;
                 float[] expected = sentinels(outSize);
                 float[] actual = sentinels(outSize);
-                scalar.convDirectForward(image, PAD, g, weight, bias, o, expected, PAD);
-                v.convDirectForward(image, PAD, g, weight, bias, o, actual, PAD);
+                scalar.convDirectForward(image, PAD, g, weight, bias, o, expected, PAD, 0, g.outH());
+                v.convDirectForward(image, PAD, g, weight, bias, o, actual, PAD, 0, g.outH());
                 float[] magnitude = new float[outSize];
                 scalar.convDirectForward(abs(image), PAD, g, abs(weight), bias == null ? null : abs(bias), o,
-                        magnitude, 0);
+                        magnitude, 0, 0, g.outH());
                 assertClose(actual, expected, magnitude, "forward " + k + " bias " + withBias);
+            }
+        }
+    }
+
+    /**
+     * A band of output rows [first, end) is exactly those rows of the whole output, bit for bit, on both kernels:
+     * conv + ReLU + pool runs the direct convolution band by band and must not change a value by doing so.
+     */
+    @Test
+    void aBandOfRowsHoldsExactlyThoseRowsOfTheWholeOutput() {
+        Kernels v = vector();
+        long seed = 500;
+        for (Kernels kernels : new Kernels[] {scalar, v}) {
+            for (Case k : cases()) {
+                ConvGeometry g = k.g;
+                int o = k.outChannels;
+                int outH = g.outH();
+                int outW = g.outW();
+                Random rnd = new Random(seed++);
+                float[] image = padded(random(rnd, g.imageSize()));
+                float[] weight = random(rnd, o * g.patchSize());
+                float[] bias = random(rnd, o);
+                float[] whole = new float[o * g.outPixels()];
+                kernels.convDirectForward(image, PAD, g, weight, bias, o, whole, 0, 0, outH);
+                for (int first = 0; first < outH; first++) {
+                    for (int end = first + 1; end <= outH; end += 2) {
+                        int rows = end - first;
+                        float[] band = sentinels(o * rows * outW);
+                        kernels.convDirectForward(image, PAD, g, weight, bias, o, band, PAD, first, end);
+                        for (int i = 0; i < PAD; i++) {
+                            assertThat(band[i]).as("%s before the band", k).isEqualTo(SENTINEL);
+                            assertThat(band[PAD + o * rows * outW + i]).as("%s after the band", k)
+                                    .isEqualTo(SENTINEL);
+                        }
+                        for (int c = 0; c < o; c++) {
+                            float[] expected = Arrays.copyOfRange(whole, (c * outH + first) * outW,
+                                    (c * outH + end) * outW);
+                            float[] actual = Arrays.copyOfRange(band, PAD + c * rows * outW,
+                                    PAD + (c + 1) * rows * outW);
+                            assertThat(actual).as("%s on %s, channel %d, rows [%d, %d)", kernels.name(), k, c,
+                                    first, end).containsExactly(expected);
+                        }
+                    }
+                }
             }
         }
     }

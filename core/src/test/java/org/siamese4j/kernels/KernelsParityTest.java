@@ -490,21 +490,42 @@ class KernelsParityTest {
                         ? (rnd.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY)
                         : (float) rnd.nextGaussian();
             }
-            int pooled = planes * (h / 2) * (w / 2);
+            int perPlane = (h / 2) * (w / 2);
+            int pooled = planes * perPlane;
             int off = 3;
             float[] outS = filled(pooled + off + 2);
             float[] outV = filled(pooled + off + 2);
             byte[] argS = new byte[pooled + off + 2];
             byte[] argV = new byte[pooled + off + 2];
-            scalar.reluMaxPool2(y, planes, h, w, outS, off, argS);
-            v.reluMaxPool2(y, planes, h, w, outV, off, argV);
+            scalar.reluMaxPool2(y, planes, h, w, outS, off, perPlane, argS);
+            v.reluMaxPool2(y, planes, h, w, outV, off, perPlane, argV);
             String what = "reluMaxPool2 " + Arrays.toString(shape);
             assertExact(what, outS, outV);
             assertThat(argV).as(what + " window positions").containsExactly(argS);
 
             float[] withoutPositions = filled(pooled + off + 2);
-            v.reluMaxPool2(y, planes, h, w, withoutPositions, off, null);
+            v.reluMaxPool2(y, planes, h, w, withoutPositions, off, perPlane, null);
             assertExact(what + " without positions", outS, withoutPositions);
+
+            // Planes apart (a band of rows pooled into taller planes): the same values, each plane moved by its
+            // stride, and the gaps between planes untouched.
+            int stride = perPlane + 4;
+            float[] apartS = filled(planes * stride + off);
+            float[] apartV = filled(planes * stride + off);
+            byte[] apartArgV = new byte[planes * stride + off];
+            scalar.reluMaxPool2(y, planes, h, w, apartS, off, stride, null);
+            v.reluMaxPool2(y, planes, h, w, apartV, off, stride, apartArgV);
+            assertExact(what + " planes apart", apartS, apartV);
+            for (int p = 0; p < planes; p++) {
+                assertExact(what + " plane " + p + " apart", Arrays.copyOfRange(outS, off + p * perPlane,
+                        off + (p + 1) * perPlane), Arrays.copyOfRange(apartV, off + p * stride,
+                        off + p * stride + perPlane));
+                assertThat(Arrays.copyOfRange(apartArgV, off + p * stride, off + p * stride + perPlane))
+                        .as(what + " plane " + p + " apart, window positions")
+                        .containsExactly(Arrays.copyOfRange(argS, off + p * perPlane, off + (p + 1) * perPlane));
+                float[] gap = Arrays.copyOfRange(apartV, off + p * stride + perPlane, off + (p + 1) * stride);
+                assertExact(what + " gap after plane " + p, filled(gap.length), gap);
+            }
 
             float[] outGrad = random(rnd, pooled + off + 2);
             float[] gS = random(rnd, y.length);

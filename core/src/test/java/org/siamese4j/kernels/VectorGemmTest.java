@@ -190,4 +190,47 @@ class VectorGemmTest {
             Parallel.setThreads(before);
         }
     }
+    /**
+     * A dense layer's product on a batch (one block of rows, few columns, deep): split into column strips that each
+     * thread runs through the whole depth. Same bits on 1, 2 and 3 threads (each element adds its products in
+     * the same order however the columns are cut), ragged last strip, both layouts of B, and accumulating.
+     */
+    @ParameterizedTest(name = "B transposed {0}, accumulate {1}")
+    @CsvSource({"true, false", "false, false", "true, true"})
+    void columnStripsGiveTheSameBitsAtAnyThreadCount(boolean transB, boolean accumulate) {
+        Kernels vector = KernelProvider.vectorOrNull();
+        assumeTrue(vector != null, "Vector API module not present in this run");
+        int m = 61;
+        int n = 250;
+        int k = 19000;    // 290 M multiply-adds: above the parallel threshold, in 149 KC steps
+        assertThat((long) m * n * k).isGreaterThanOrEqualTo(VectorGemm.PARALLEL_THRESHOLD);
+        assertThat(m).isLessThanOrEqualTo(VectorGemm.MC);
+        Rng rng = new Rng(78);
+        float[] a = Tensor.uniform(rng, -1, 1, m * k).data();
+        float[] b = Tensor.uniform(rng, -1, 1, k * n).data();
+        float[] start = Tensor.uniform(rng, -1, 1, m * n).data();
+        float[] expected = start.clone();
+        KernelProvider.scalar().gemm(false, transB, m, n, k, a, 0, b, 0, expected, 0, accumulate);
+        int before = Parallel.threads();
+        float[] oneThread = null;
+        try {
+            for (int threads = 1; threads <= 3; threads++) {
+                Parallel.setThreads(threads);
+                float[] actual = start.clone();
+                vector.gemm(false, transB, m, n, k, a, 0, b, 0, actual, 0, accumulate);
+                if (oneThread == null) {
+                    oneThread = actual;
+                    float tol = 1e-6f * k + 1e-6f;
+                    for (int i = 0; i < expected.length; i++) {
+                        assertThat(actual[i]).as("index %d", i)
+                                .isCloseTo(expected[i], org.assertj.core.data.Offset.offset(tol));
+                    }
+                } else {
+                    assertThat(actual).as("%d threads against 1", threads).containsExactly(oneThread);
+                }
+            }
+        } finally {
+            Parallel.setThreads(before);
+        }
+    }
 }

@@ -36,6 +36,8 @@ class ConvBlockFusionTest {
         new Config(2, 4, 11, 13, 3, 3, 2, 0, PaddingMode.ZEROS, true),     // stride 2, no padding
         new Config(1, 2, 6, 6, 2, 5, 1, 2, PaddingMode.REFLECT, true),     // a batch of one image
         new Config(1, 2, 47, 90, 128, 3, 1, 1, PaddingMode.ZEROS, true),  // Winograd in two bands, odd height
+        new Config(2, 1, 40, 92, 32, 3, 1, 1, PaddingMode.ZEROS, true),    // direct in four bands of 10 rows
+        new Config(2, 2, 31, 40, 40, 3, 1, 1, PaddingMode.REFLECT, true),  // direct bands of 20 and 10, odd height
     };
 
     @Test
