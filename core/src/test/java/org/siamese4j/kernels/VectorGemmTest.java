@@ -3,6 +3,8 @@ package org.siamese4j.kernels;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.util.Arrays;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -43,7 +45,8 @@ class VectorGemmTest {
     @ParameterizedTest(name = "m={0} n={1} k={2}")
     @CsvSource({
         "8, 32, 16", "9, 33, 17", "7, 31, 129", "17, 65, 257", "400, 70, 300", "5, 4100, 9",
-        "161, 161, 161", "300, 257, 1000", "33, 2000, 700", "1, 259, 300", "3, 7, 33", "2, 5, 3"})
+        "161, 161, 161", "300, 257, 1000", "33, 2000, 700", "1, 259, 300", "3, 7, 33", "2, 5, 3", "8, 48, 16",
+        "9, 24, 17"})
     void equalsTheScalarReference(int m, int n, int k) {
         Kernels vector = KernelProvider.vectorOrNull();
         assumeTrue(vector != null, "Vector API module not present in this run");
@@ -231,6 +234,45 @@ class VectorGemmTest {
             }
         } finally {
             Parallel.setThreads(before);
+        }
+    }
+
+    /**
+     * A ragged last column panel goes through the edge buffer: the columns it computes must have the bits that the
+     * full tile gives them when more columns follow (the same products in the same order).
+     */
+    @ParameterizedTest(name = "B transposed {0}")
+    @CsvSource({"false", "true"})
+    void aRaggedLastPanelGivesTheBitsOfTheFullTile(boolean transB) {
+        Kernels vector = KernelProvider.vectorOrNull();
+        assumeTrue(vector != null, "Vector API module not present in this run");
+        int m = 19;
+        int k = 300;
+        int wide = 3 * VectorGemm.NR;
+        int lanes = VectorGemm.NR / 2;
+        Rng rng = new Rng(79);
+        float[] a = Tensor.uniform(rng, -1, 1, m * k).data();
+        float[] bWide = Tensor.uniform(rng, -1, 1, k * wide).data();
+        float[] cWide = new float[m * wide];
+        vector.gemm(false, transB, m, wide, k, a, 0, bWide, 0, cWide, 0, false);
+        for (int n : new int[] {2 * VectorGemm.NR + 1, 2 * VectorGemm.NR + lanes - 3, 2 * VectorGemm.NR + lanes}) {
+            // the first n columns of the wide B, in the layout of an [k, n] (or [n, k]) operand
+            float[] b = new float[k * n];
+            for (int p = 0; p < k; p++) {
+                for (int j = 0; j < n; j++) {
+                    if (transB) {
+                        b[j * k + p] = bWide[j * k + p];
+                    } else {
+                        b[p * n + j] = bWide[p * wide + j];
+                    }
+                }
+            }
+            float[] c = new float[m * n];
+            vector.gemm(false, transB, m, n, k, a, 0, b, 0, c, 0, false);
+            for (int i = 0; i < m; i++) {
+                assertThat(Arrays.copyOfRange(c, i * n, i * n + n)).as("n=%d row %d", n, i)
+                        .containsExactly(Arrays.copyOfRange(cWide, i * wide, i * wide + n));
+            }
         }
     }
 }
