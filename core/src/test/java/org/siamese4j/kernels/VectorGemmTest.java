@@ -46,7 +46,7 @@ class VectorGemmTest {
     @CsvSource({
         "8, 32, 16", "9, 33, 17", "7, 31, 129", "17, 65, 257", "400, 70, 300", "5, 4100, 9",
         "161, 161, 161", "300, 257, 1000", "33, 2000, 700", "1, 259, 300", "3, 7, 33", "2, 5, 3", "8, 48, 16",
-        "9, 24, 17"})
+        "9, 24, 17", "2, 13, 40"})
     void equalsTheScalarReference(int m, int n, int k) {
         Kernels vector = KernelProvider.vectorOrNull();
         assumeTrue(vector != null, "Vector API module not present in this run");
@@ -273,6 +273,27 @@ class VectorGemmTest {
                 assertThat(Arrays.copyOfRange(c, i * n, i * n + n)).as("n=%d row %d", n, i)
                         .containsExactly(Arrays.copyOfRange(cWide, i * wide, i * wide + n));
             }
+        }
+    }
+    /**
+     * A matrix-vector product takes B's rows eight, four or one at a time: each row's dot product must come out
+     * the same whichever group it falls in (here every row against the same row computed alone).
+     */
+    @Test
+    void matrixVectorRowsHaveTheSameBitsInEveryGroupSize() {
+        Kernels vector = KernelProvider.vectorOrNull();
+        assumeTrue(vector != null, "Vector API module not present in this run");
+        int n = 13;       // one group of eight, one of four, one alone
+        int k = 1000 + 7; // a tail after the vectors
+        Rng rng = new Rng(80);
+        float[] x = Tensor.uniform(rng, -1, 1, k).data();
+        float[] b = Tensor.uniform(rng, -1, 1, n * k).data();
+        float[] together = new float[n];
+        vector.gemm(false, true, 1, n, k, x, 0, b, 0, together, 0, false);
+        for (int j = 0; j < n; j++) {
+            float[] alone = new float[1];
+            vector.gemm(false, true, 1, 1, k, x, 0, b, j * k, alone, 0, false);
+            assertThat(together[j]).as("row %d", j).isEqualTo(alone[0]);
         }
     }
 }
