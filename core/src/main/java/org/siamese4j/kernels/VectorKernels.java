@@ -124,10 +124,11 @@ final class VectorKernels extends ScalarKernels {
     }
 
     /**
-     * B transposed: C[i, j] is the dot product of row i of op(A) with row j of B (both length k). Four rows of
-     * B at a time: each load of A's row then feeds four multiply-adds, and the four independent accumulators
-     * hide the multiply-add latency that a single running sum waits on at every step. For a dense layer on one
-     * input (a matrix-vector product) this is the whole cost, and it is bound by reading B once.
+     * B transposed: C[i, j] is the dot product of row i of op(A) with row j of B (both length k). Eight rows of
+     * B at a time (the last few one by one): each load of A's row then feeds eight multiply-adds, and the eight
+     * independent accumulators hide the multiply-add latency that a single running sum waits on at every step.
+     * For a dense layer on one input (a matrix-vector product) this is the whole cost, and it is bound by
+     * reading B once.
      */
     private void gemmDotRows(boolean transA, int m, int n, int k, float[] a, int aOff, float[] b, int bOff,
                              float[] c, int cOff, boolean accumulate) {
@@ -147,9 +148,6 @@ final class VectorKernels extends ScalarKernels {
             for (; j + 8 <= n; j += 8) {
                 dotEightRows(x, xOff, b, bOff + j * k, k, c, cRow + j, accumulate);
             }
-            for (; j + 4 <= n; j += 4) {
-                dotFourRows(x, xOff, b, bOff + j * k, k, c, cRow + j, accumulate);
-            }
             for (; j < n; j++) {
                 float d = dotFloat(x, xOff, b, bOff + j * k, k);
                 c[cRow + j] = accumulate ? c[cRow + j] + d : d;
@@ -159,7 +157,7 @@ final class VectorKernels extends ScalarKernels {
 
     /**
      * out[outOff + r] (+)= x . y[yOff + r*n ..] for the eight consecutive rows r = 0..7 of y, each of length n: each
-     * row's sum exactly as {@link #dotFourRows} makes it. Eight streams of B in flight instead of four keep more
+     * row's sum exactly as {@link #dotFloat} makes it. Eight streams of B in flight instead of four keep more
      * memory reads under way: the reference tower's dense layer at batch 1 (20 MB of weights) got about a quarter
      * faster on AMD Zen 5 (benchmarks.md, 2026-12-07).
      */
@@ -196,43 +194,6 @@ final class VectorKernels extends ScalarKernels {
             }
             out[outOff + r] = accumulate ? out[outOff + r] + s : s;
         }
-    }
-
-    /** out[outOff + r] (+)= x . y[yOff + r*n ..] for the four consecutive rows r = 0..3 of y, each of length n. */
-    private static void dotFourRows(float[] x, int xOff, float[] y, int yOff, int n, float[] out, int outOff,
-                                    boolean accumulate) {
-        FloatVector acc0 = FloatVector.zero(SPECIES);
-        FloatVector acc1 = acc0;
-        FloatVector acc2 = acc0;
-        FloatVector acc3 = acc0;
-        int y0 = yOff;
-        int y1 = y0 + n;
-        int y2 = y1 + n;
-        int y3 = y2 + n;
-        int upper = SPECIES.loopBound(n);
-        int i = 0;
-        for (; i < upper; i += LANES) {
-            FloatVector xv = FloatVector.fromArray(SPECIES, x, xOff + i);
-            acc0 = xv.fma(FloatVector.fromArray(SPECIES, y, y0 + i), acc0);
-            acc1 = xv.fma(FloatVector.fromArray(SPECIES, y, y1 + i), acc1);
-            acc2 = xv.fma(FloatVector.fromArray(SPECIES, y, y2 + i), acc2);
-            acc3 = xv.fma(FloatVector.fromArray(SPECIES, y, y3 + i), acc3);
-        }
-        float s0 = sumInOrder(acc0);
-        float s1 = sumInOrder(acc1);
-        float s2 = sumInOrder(acc2);
-        float s3 = sumInOrder(acc3);
-        for (; i < n; i++) {
-            float xi = x[xOff + i];
-            s0 += xi * y[y0 + i];
-            s1 += xi * y[y1 + i];
-            s2 += xi * y[y2 + i];
-            s3 += xi * y[y3 + i];
-        }
-        out[outOff] = accumulate ? out[outOff] + s0 : s0;
-        out[outOff + 1] = accumulate ? out[outOff + 1] + s1 : s1;
-        out[outOff + 2] = accumulate ? out[outOff + 2] + s2 : s2;
-        out[outOff + 3] = accumulate ? out[outOff + 3] + s3 : s3;
     }
 
     private static float dotFloat(float[] x, int xOff, float[] y, int yOff, int n) {

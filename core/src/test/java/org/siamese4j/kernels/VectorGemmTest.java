@@ -276,14 +276,14 @@ class VectorGemmTest {
         }
     }
     /**
-     * A matrix-vector product takes B's rows eight, four or one at a time: each row's dot product must come out
-     * the same whichever group it falls in (here every row against the same row computed alone).
+     * A matrix-vector product takes B's rows eight at a time and the last few one by one: each row's dot product
+     * must come out the same either way (here every row against the same row computed alone).
      */
     @Test
     void matrixVectorRowsHaveTheSameBitsInEveryGroupSize() {
         Kernels vector = KernelProvider.vectorOrNull();
         assumeTrue(vector != null, "Vector API module not present in this run");
-        int n = 13;       // one group of eight, one of four, one alone
+        int n = 13;       // one group of eight, five alone
         int k = 1000 + 7; // a tail after the vectors
         Rng rng = new Rng(80);
         float[] x = Tensor.uniform(rng, -1, 1, k).data();
