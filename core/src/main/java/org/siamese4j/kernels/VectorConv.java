@@ -399,8 +399,10 @@ final class VectorConv {
         return g.inW() + 2 * g.padW();
     }
 
-    /** Offset in the padded image of tap t = (c, i, j), the order of the weight's last three axes. */
-    /** Where each tap reads, from a pixel's top-left corner, in a padded image of {@code hp} rows per channel. */
+    /**
+     * Offset of tap t = (c, i, j), the order of the weight's last three axes, from a pixel's top-left corner in a
+     * padded image of {@code hp} rows per channel.
+     */
     private static int[] tapOffsets(ConvGeometry g, Scratch s, int hp) {
         int k = g.patchSize();
         if (s.taps.length < k) {
