@@ -180,7 +180,8 @@ public final class WinogradConv {
                                 int outChannels, float[] bias, float[] out, int outOff, boolean accumulate,
                                 float[] inputTiles, float[] products) {
         int tilesW = tilesW(w);
-        bands(kernels, x, xOff, channels, h, w, u, outChannels, inputTiles, products, (ty0, ty1, y, n, o) -> {
+        bands(kernels, x, xOff, channels, h, w, u, outChannels, inputTiles, products,
+                (ty0, ty1, y, yOff, stride, n, o) -> {
             float b = bias == null || accumulate ? 0f : bias[o];
             int plane = outOff + o * h * w;
             for (int ty = ty0; ty < ty1; ty++) {
@@ -189,7 +190,7 @@ public final class WinogradConv {
                     int row = plane + (4 * ty + i) * w;
                     for (int j = 0; j < 4; j++) {
                         // column j of every tile in the row: out[row + 4 tx + j]
-                        int src = (4 * i + j) * n + first;
+                        int src = yOff + (4 * i + j) * stride + first;
                         int columns = (w - j + 3) / 4;
                         if (accumulate) {
                             for (int tx = 0; tx < columns; tx++) {
@@ -224,12 +225,13 @@ public final class WinogradConv {
         // at windows[k * maxBandTiles + t], the maximum's position at where[..] likewise
         float[] windows = scratch(Scratch.WINDOWS, 4 * maxBandTiles);
         float[] where = argmax == null ? null : scratch(Scratch.POSITIONS, 4 * maxBandTiles);
-        bands(kernels, x, xOff, channels, h, w, u, outChannels, inputTiles, products, (ty0, ty1, y, n, o) -> {
+        bands(kernels, x, xOff, channels, h, w, u, outChannels, inputTiles, products,
+                (ty0, ty1, y, yOff, stride, n, o) -> {
             float b = bias == null ? 0f : bias[o];
             for (int k = 0; k < 4; k++) {
-                int topLeft = (8 * (k >> 1) + 2 * (k & 1)) * n;          // y[2a][2c]
-                kernels.reluMaxOf4(y, topLeft, topLeft + n, topLeft + 4 * n, topLeft + 5 * n, n, b, windows,
-                        k * maxBandTiles, where);
+                int topLeft = yOff + (8 * (k >> 1) + 2 * (k & 1)) * stride;          // y[2a][2c]
+                kernels.reluMaxOf4(y, topLeft, topLeft + stride, topLeft + 4 * stride, topLeft + 5 * stride, n, b,
+                        windows, k * maxBandTiles, where);
             }
             for (int ty = ty0; ty < ty1; ty++) {
                 int first = (ty - ty0) * tilesW;
@@ -250,10 +252,20 @@ public final class WinogradConv {
         });
     }
 
-    /** What is done with a band's 4x4 outputs y[(4i + j) * n + t] (row i, column j of tile t) of channel o. */
+    /**
+     * What is done with the 4x4 outputs of channel o's n tiles in a band: row i, column j of tile t at
+     * y[yOff + (4i + j) * stride + t].
+     */
     private interface BandOutput {
-        void write(int ty0, int ty1, float[] y, int n, int o);
+        void write(int ty0, int ty1, float[] y, int yOff, int stride, int n, int o);
     }
+
+    /**
+     * Tiles whose products one output transform takes at once: a block of output channels of about this many
+     * tiles, so the transform's vector loops run long (one channel of the third block of the reference tower has
+     * 42 tiles: three vector steps, the last one mostly repeated).
+     */
+    private static final int OUTPUT_TRANSFORM_TILES = 256;
 
     /**
      * Transforms the input and multiplies, by bands of tile rows, then transforms each output channel's products
@@ -265,8 +277,10 @@ public final class WinogradConv {
         int tilesH = tilesH(h);
         int bandRows = bandRows(channels, outChannels, h, w);
         int uSize = filterMatrixSize(kernels, outChannels, channels);
-        float[] gathered = scratch(Scratch.GATHERED, XI * bandRows * tilesW);
-        float[] y = scratch(Scratch.OUTPUTS, 16 * bandRows * tilesW);
+        int maxTiles = bandRows * tilesW;
+        // the input transform's gathered tiles, then the output transform's first half, [24, channels x tiles]
+        float[] gathered = scratch(Scratch.GATHERED, Math.max(XI * maxTiles, 24 * (OUTPUT_TRANSFORM_TILES + maxTiles)));
+        float[] y = scratch(Scratch.OUTPUTS, 16 * (OUTPUT_TRANSFORM_TILES + maxTiles));
         for (int ty0 = 0; ty0 < tilesH; ty0 += bandRows) {
             int ty1 = Math.min(tilesH, ty0 + bandRows);
             int n = (ty1 - ty0) * tilesW;
@@ -276,9 +290,14 @@ public final class WinogradConv {
                 kernels.gemmPackedA(outChannels, n, channels, u, xi * uSize, inputTiles, xi * channels * n,
                         products, xi * outChannels * n);
             }
-            for (int o = 0; o < outChannels; o++) {
-                transformOutput(kernels, products, outChannels * n, o * n, n, gathered, y);
-                output.write(ty0, ty1, y, n, o);
+            // Channels o0 .. o0 + block - 1 lie together in every M[xi]: their products are one run of block * n
+            int block = Math.min(outChannels, (OUTPUT_TRANSFORM_TILES + n - 1) / n);
+            for (int o0 = 0; o0 < outChannels; o0 += block) {
+                int count = Math.min(block, outChannels - o0) * n;
+                transformOutput(kernels, products, outChannels * n, o0 * n, count, gathered, y);
+                for (int o = o0; o < o0 + count / n; o++) {
+                    output.write(ty0, ty1, y, (o - o0) * n, count, n, o);
+                }
             }
         }
     }
@@ -337,9 +356,9 @@ public final class WinogradConv {
     }
 
     /**
-     * y[(4i + j) * n + t] = (A^T q A)[i][j] for the n tiles t of a band of one output channel, q the 6x6 matrix
-     * qkl = m[src + (6k + l) * mSize + t]: A^T down the columns of q into r (scratch, 24 * n floats), then along
-     * the rows of r.
+     * y[(4i + j) * n + t] = (A^T q A)[i][j] for n consecutive columns t of the products (the tiles of a band of
+     * one or more output channels), q the 6x6 matrix qkl = m[src + (6k + l) * mSize + t]: A^T down the columns of
+     * q into r (scratch, 24 * n floats), then along the rows of r.
      */
     private static void transformOutput(Kernels kernels, float[] m, int mSize, int src, int n, float[] r,
                                         float[] y) {
