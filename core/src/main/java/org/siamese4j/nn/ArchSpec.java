@@ -47,6 +47,9 @@ import org.siamese4j.tensor.Tensor;
  * <tr><td>{@code l2norm}</td><td>{@link L2Normalize} along dimension 1</td><td>eps 1e-12</td></tr>
  * <tr><td>{@code residual(BODY[ | SHORTCUT])}</td><td>{@link Residual}: BODY and SHORTCUT are layer sequences
  *     in this grammar, nesting allowed; without a shortcut it is the identity</td><td></td></tr>
+ * <tr><td>{@code concat(BRANCH | BRANCH[ | ...])}</td><td>{@link Concat}: each BRANCH is a layer sequence in this
+ *     grammar, run on the same input; the outputs are joined along the channels (or features). One branch is
+ *     allowed</td><td></td></tr>
  * </table>
  *
  * <h2>Shapes and names</h2>
@@ -60,11 +63,14 @@ import org.siamese4j.tensor.Tensor;
  * PyTorch {@code nn.Sequential} (parameter-free layers take an index too), which fixes the state-dict names:
  * {@code 0.weight}, {@code 0.bias}, {@code 4.running_var}. Inside a residual block at index i, the body is
  * {@code i.body} and the shortcut {@code i.shortcut}, each numbered the same way ({@code 2.body.0.weight},
- * {@code 2.shortcut.1.running_mean}); errors name a layer by this path ({@code layer 2.body.3}).
- * {@link #stateShapes} lists the names without building.
+ * {@code 2.shortcut.1.running_mean}). Inside a concat block at index i, branch k is {@code i.branches.k}
+ * ({@code 0.branches.1.4.running_var}), the names of a PyTorch {@code nn.ModuleList} named {@code branches}.
+ * Errors name a layer by this path ({@code layer 2.body.3}, {@code layer 0.branches.1.2}). A concat's branches
+ * must give shapes that agree in all but their first dimension (channels, or features), and its output sums
+ * that dimension. {@link #stateShapes} lists the names without building.
  *
  * <p>Instances are immutable; {@link #toString()} is canonical (defaults left out, no spaces inside the
- * parentheses but one between the layers of a residual block and around its {@code |}), and
+ * parentheses but one between the layers of a residual or concat block and around its {@code |}), and
  * {@code parse(spec.toString()).equals(spec)}.
  */
 public final class ArchSpec {
@@ -79,8 +85,9 @@ public final class ArchSpec {
     private static final int MAX_QUOTED = 80;
 
     /**
-     * Deepest nesting of residual blocks: far more than any real network, and a bound on the recursion of the
-     * parser and of everything that walks a spec, so a hostile spec cannot overflow the stack.
+     * Deepest nesting of residual and concat blocks (counted alike): far more than any real network, and a bound
+     * on the recursion of the parser and of everything that walks a spec, so a hostile spec cannot overflow the
+     * stack.
      */
     static final int MAX_NESTING = 32;
 
@@ -104,7 +111,9 @@ public final class ArchSpec {
         FLATTEN("flatten", 0),
         L2NORM("l2norm", 0),
         /** Its "arguments" are layer sequences, the body and the optional shortcut after a {@code |}. */
-        RESIDUAL("residual", 1, "body", "shortcut");
+        RESIDUAL("residual", 1, "body", "shortcut"),
+        /** Its "arguments" are layer sequences, the branches, separated by {@code |}. */
+        CONCAT("concat", 1, "branches");
 
         private final String token;
         private final int required;
@@ -135,6 +144,9 @@ public final class ArchSpec {
             if (this == RESIDUAL) {
                 return "residual(BODY[ | SHORTCUT])";
             }
+            if (this == CONCAT) {
+                return "concat(BRANCH | BRANCH[ | ...])";
+            }
             if (args.isEmpty()) {
                 return token;
             }
@@ -164,8 +176,8 @@ public final class ArchSpec {
 
     /**
      * One layer of a spec. Only the fields its kind uses are set; the others are 0 (and {@code padMode},
-     * {@code body}, {@code shortcut} are null), so two equal layers are {@code equals}. Use the factories, which
-     * check the values.
+     * {@code body}, {@code shortcut}, {@code branches} are null), so two equal layers are {@code equals}. Use the
+     * factories, which check the values.
      *
      * @param kind     the layer kind
      * @param out      output channels ({@code conv}) or features ({@code dense})
@@ -177,9 +189,10 @@ public final class ArchSpec {
      * @param groups   the groups of a {@code conv} (1 for an ordinary one); they must divide {@code out}
      * @param body     the layers of a {@code residual} block
      * @param shortcut the projection of a {@code residual} block, or null for the identity
+     * @param branches the branches of a {@code concat} block, at least one
      */
     public record Layer(Kind kind, int out, int kernel, int stride, int pad, PaddingMode padMode, float value,
-                        int groups, ArchSpec body, ArchSpec shortcut) {
+                        int groups, ArchSpec body, ArchSpec shortcut, List<ArchSpec> branches) {
 
         public Layer {
             if (kind == null) {
@@ -239,11 +252,32 @@ public final class ArchSpec {
                 throw new IllegalArgumentException("ArchSpec.Layer: " + name + " takes no body or shortcut; only "
                         + Kind.RESIDUAL.usage() + " does");
             }
+            if (kind == Kind.CONCAT) {
+                if (branches == null || branches.isEmpty()) {
+                    throw new IllegalArgumentException("ArchSpec.Layer: concat needs at least one branch: "
+                            + kind.usage());
+                }
+                for (int k = 0; k < branches.size(); k++) {
+                    if (branches.get(k) == null) {
+                        throw new IllegalArgumentException("ArchSpec.Layer: concat branch " + k + " is null");
+                    }
+                }
+                branches = List.copyOf(branches); // immutable, as the spec that holds it
+            } else if (branches != null) {
+                throw new IllegalArgumentException("ArchSpec.Layer: " + name + " takes no branches; only "
+                        + Kind.CONCAT.usage() + " does");
+            }
         }
 
-        /** A layer of any kind but residual, conv with 1 group: the fields a spec had before grouped convs. */
+        /** A layer of any kind but concat: the fields a spec had before concat blocks. */
+        public Layer(Kind kind, int out, int kernel, int stride, int pad, PaddingMode padMode, float value,
+                     int groups, ArchSpec body, ArchSpec shortcut) {
+            this(kind, out, kernel, stride, pad, padMode, value, groups, body, shortcut, null);
+        }
+
+        /** A layer of any kind but residual and concat, conv with 1 group: the fields before grouped convs. */
         public Layer(Kind kind, int out, int kernel, int stride, int pad, PaddingMode padMode, float value) {
-            this(kind, out, kernel, stride, pad, padMode, value, kind == Kind.CONV ? 1 : 0, null, null);
+            this(kind, out, kernel, stride, pad, padMode, value, kind == Kind.CONV ? 1 : 0, null, null, null);
         }
 
         /** {@code conv(out,k)}: stride 1, no padding. */
@@ -257,7 +291,7 @@ public final class ArchSpec {
 
         /** A grouped convolution: {@code groups} must divide {@code out} here and the input channels at build. */
         public static Layer conv(int out, int k, int stride, int pad, PaddingMode padMode, int groups) {
-            return new Layer(Kind.CONV, out, k, stride, pad, padMode, 0f, groups, null, null);
+            return new Layer(Kind.CONV, out, k, stride, pad, padMode, 0f, groups, null, null, null);
         }
 
         /** {@code maxpool(k)}: stride k. */
@@ -297,7 +331,15 @@ public final class ArchSpec {
 
         /** {@code residual(BODY | SHORTCUT)}: body(x) + shortcut(x); a null shortcut is the identity. */
         public static Layer residual(ArchSpec body, ArchSpec shortcut) {
-            return new Layer(Kind.RESIDUAL, 0, 0, 0, 0, null, 0f, 0, body, shortcut);
+            return new Layer(Kind.RESIDUAL, 0, 0, 0, 0, null, 0f, 0, body, shortcut, null);
+        }
+
+        /**
+         * {@code concat(BRANCH_0 | BRANCH_1 | ...)}: every branch on the same input, the outputs joined along the
+         * channels (or features). At least one branch.
+         */
+        public static Layer concat(List<ArchSpec> branches) {
+            return new Layer(Kind.CONCAT, 0, 0, 0, 0, null, 0f, 0, null, null, branches);
         }
 
         /** A layer without arguments: globalavgpool, batchnorm, relu, prelu, sigmoid, tanh, flatten, l2norm. */
@@ -311,7 +353,7 @@ public final class ArchSpec {
 
         /**
          * The canonical spec token: {@code conv(32,3,pad=1)}, {@code maxpool(2)}, {@code relu},
-         * {@code residual(conv(8,3,pad=1) relu | conv(8,1))}.
+         * {@code residual(conv(8,3,pad=1) relu | conv(8,1))}, {@code concat(conv(8,3,pad=1) | conv(8,5,pad=2))}.
          */
         @Override
         public String toString() {
@@ -342,6 +384,13 @@ public final class ArchSpec {
                     return kind.token + "(" + Module.py(value) + ")";
                 case RESIDUAL:
                     return "residual(" + body + (shortcut != null ? " | " + shortcut : "") + ")";
+                case CONCAT: {
+                    StringBuilder sb = new StringBuilder("concat(");
+                    for (int k = 0; k < branches.size(); k++) {
+                        sb.append(k == 0 ? "" : " | ").append(branches.get(k));
+                    }
+                    return sb.append(')').toString();
+                }
                 default:
                     return kind.token;
             }
@@ -362,7 +411,7 @@ public final class ArchSpec {
     }
 
     private final List<Layer> layers;
-    /** How many residual blocks deep the layers nest: 0 without any. */
+    /** How many residual and concat blocks deep the layers nest: 0 without any. */
     private final int nesting;
 
     private ArchSpec(List<Layer> layers) {
@@ -377,11 +426,15 @@ public final class ArchSpec {
             if (l.kind() == Kind.RESIDUAL) {
                 deepest = Math.max(deepest, 1 + Math.max(l.body().nesting,
                         l.shortcut() == null ? 0 : l.shortcut().nesting));
+            } else if (l.kind() == Kind.CONCAT) {
+                for (ArchSpec branch : l.branches()) {
+                    deepest = Math.max(deepest, 1 + branch.nesting);
+                }
             }
         }
         if (deepest > MAX_NESTING) {
-            throw new IllegalArgumentException("ArchSpec: residual blocks nest " + deepest + " deep, more than "
-                    + MAX_NESTING);
+            throw new IllegalArgumentException("ArchSpec: residual and concat blocks nest " + deepest
+                    + " deep, more than " + MAX_NESTING);
         }
         this.layers = List.copyOf(layers);
         this.nesting = deepest;
@@ -418,9 +471,9 @@ public final class ArchSpec {
     /**
      * Parses a spec (see the class comment for the grammar).
      *
-     * @throws IllegalArgumentException naming the layer (its index, or its path inside a residual block such as
-     *                                  {@code 2.body.0}), the offending token, what was expected and the valid
-     *                                  layer or argument names
+     * @throws IllegalArgumentException naming the layer (its index, or its path inside a residual or concat block
+     *                                  such as {@code 2.body.0} or {@code 0.branches.1.3}), the offending token,
+     *                                  what was expected and the valid layer or argument names
      */
     public static ArchSpec parse(String spec) {
         if (spec == null) {
@@ -434,7 +487,10 @@ public final class ArchSpec {
         return new ArchSpec(layers);
     }
 
-    /** A cursor over the spec text; each residual block is parsed by a recursive call, at most MAX_NESTING deep. */
+    /**
+     * A cursor over the spec text; each residual or concat block is parsed by a recursive call, at most
+     * MAX_NESTING deep.
+     */
     private static final class Parser {
         private final String spec;
         private final int n;
@@ -446,7 +502,7 @@ public final class ArchSpec {
         }
 
         /**
-         * Layers separated by whitespace, up to the end of the spec or, inside a residual block
+         * Layers separated by whitespace, up to the end of the spec or, inside a residual or concat block
          * ({@code depth > 0}), up to the {@code |} or {@code )} that ends the sequence, which is left unread.
          * Layer k is named {@code prefix + k} in errors.
          */
@@ -469,7 +525,8 @@ public final class ArchSpec {
                     throw new IllegalArgumentException("arch spec: layer " + path + ": expected a layer name at "
                             + "character " + start + ", got " + describeChar(c) + (c == '|'
                             ? " ('|' separates the body of a residual block from its shortcut, inside "
-                            + Kind.RESIDUAL.usage() + ")" : "") + "; valid layers: " + validNames());
+                            + Kind.RESIDUAL.usage() + ", and the branches of " + Kind.CONCAT.usage() + ")" : "")
+                            + "; valid layers: " + validNames());
                 }
                 String name = spec.substring(start, at);
                 int open = at;
@@ -481,6 +538,8 @@ public final class ArchSpec {
                 String args = null;
                 if (hasArgs && name.equals(Kind.RESIDUAL.token)) {
                     layer = residual(path, start, open, depth);
+                } else if (hasArgs && name.equals(Kind.CONCAT.token)) {
+                    layer = concat(path, start, open, depth);
                 } else if (hasArgs) {
                     int close = open + 1;
                     while (close < n && spec.charAt(close) != ')') {
@@ -510,10 +569,7 @@ public final class ArchSpec {
 
         /** {@code residual(BODY[ | SHORTCUT])} whose '(' is at {@code open}; leaves the cursor after its ')'. */
         private Layer residual(String path, int start, int open, int depth) {
-            if (depth >= MAX_NESTING) {
-                throw new IllegalArgumentException("arch spec: layer " + path + ": residual blocks nest more than "
-                        + MAX_NESTING + " deep");
-            }
+            checkDepth(path, depth);
             at = open + 1;
             List<Layer> body = sequence(path + ".body.", depth + 1);
             if (body.isEmpty() && at < n) {
@@ -540,6 +596,49 @@ public final class ArchSpec {
             }
             at++; // the ')'
             return Layer.residual(new ArchSpec(body), shortcut == null ? null : new ArchSpec(shortcut));
+        }
+
+        /**
+         * {@code concat(BRANCH | BRANCH[ | ...])} whose '(' is at {@code open}; leaves the cursor after its ')'.
+         * Branch k's layers are named {@code path.branches.k.j}, their state-dict prefix.
+         */
+        private Layer concat(String path, int start, int open, int depth) {
+            checkDepth(path, depth);
+            at = open + 1;
+            List<ArchSpec> branches = new ArrayList<>();
+            int bar = -1; // the '|' before the branch being read, -1 for the first
+            while (true) {
+                List<Layer> branch = sequence(path + ".branches." + branches.size() + ".", depth + 1);
+                if (branch.isEmpty() && at < n) {
+                    throw new IllegalArgumentException(where(path, start) + "branch " + branches.size()
+                            + " is empty" + (bar >= 0 ? " (no layers after the '|' at character " + bar + ")" : "")
+                            + "; expected " + Kind.CONCAT.usage() + ", e.g. concat(conv(16,3,pad=1) relu | "
+                            + "conv(16,5,pad=2) relu)");
+                }
+                if (branch.isEmpty()) {
+                    break; // the end of the spec: the missing ')' is reported below
+                }
+                branches.add(new ArchSpec(branch));
+                if (at < n && spec.charAt(at) == '|') {
+                    bar = at++;
+                } else {
+                    break;
+                }
+            }
+            if (at == n) {
+                throw new IllegalArgumentException("arch spec: layer " + path + " '" + quote(spec.substring(start))
+                        + "': missing ')' for the '(' at character " + open);
+            }
+            at++; // the ')'
+            return Layer.concat(branches);
+        }
+
+        /** Refuses a block at {@code depth} blocks deep before recursing into it, so the stack stays bounded. */
+        private static void checkDepth(String path, int depth) {
+            if (depth >= MAX_NESTING) {
+                throw new IllegalArgumentException("arch spec: layer " + path + ": residual and concat blocks nest "
+                        + "more than " + MAX_NESTING + " deep");
+            }
         }
 
         private String where(String path, int start) {
@@ -605,6 +704,7 @@ public final class ArchSpec {
             case LEAKYRELU:
                 return Layer.leakyRelu(floatArg(where, kind, args, "slope"));
             case RESIDUAL:
+            case CONCAT:
                 // with parentheses the parser reads it; without, splitArgs has refused it for lack of a body
                 throw new AssertionError(token);
             default:
@@ -768,6 +868,11 @@ public final class ArchSpec {
             case "basicblock":
             case "skip":
                 return "residual";
+            case "cat":
+            case "concatenate":
+            case "ensemble":
+            case "parallel":
+                return "concat";
             default:
                 return null;
         }
@@ -882,11 +987,12 @@ public final class ArchSpec {
 
     /**
      * The shape of one sample after each layer (entry i is the output of layer i), for one input sample of
-     * shape {@code inputShape} ([C, H, W] or [features]). The layers inside residual blocks are checked too; a
-     * block's entry is its output.
+     * shape {@code inputShape} ([C, H, W] or [features]). The layers inside residual and concat blocks are checked
+     * too; a block's entry is its output.
      *
      * @throws IllegalArgumentException naming the first layer that does not fit (by its path, such as
-     *                                  {@code 2.body.0}), its input shape and what it needs
+     *                                  {@code 2.body.0} or {@code 0.branches.1.3}), its input shape and what it
+     *                                  needs
      */
     public List<int[]> layerShapes(int[] inputShape) {
         checkInput(inputShape);
@@ -921,7 +1027,8 @@ public final class ArchSpec {
 
     /**
      * Floats of activation one input sample of shape {@code inputShape} flows through: the input plus every
-     * layer's output (inside residual blocks too, and each block's sum), computed from the shapes alone. A forward
+     * layer's output (inside residual and concat blocks too, and each block's sum or join), computed from the
+     * shapes alone. A forward
      * pass that records the autograd graph keeps all of them; one without it keeps fewer but adds its own
      * workspaces (a convolution's unfolded input), so this is the order of the memory one sample takes to embed,
      * whatever the weights. A few bytes of spec can make it huge: {@code conv(20,1)} on a 1x8000x8000 input is
@@ -943,6 +1050,10 @@ public final class ArchSpec {
             int[] in = i == 0 ? x : shapes.get(i - 1);
             if (l.kind() == Kind.RESIDUAL) {
                 total += l.body().outputElements(in) + (l.shortcut() == null ? 0 : l.shortcut().outputElements(in));
+            } else if (l.kind() == Kind.CONCAT) {
+                for (ArchSpec branch : l.branches()) {
+                    total += branch.outputElements(in);
+                }
             }
             // each size is at most MAX_ELEMENTS < 2^31, and a spec has fewer than 2^31 layers: no overflow
             total += size(shapes.get(i));
@@ -1011,6 +1122,8 @@ public final class ArchSpec {
                 return new int[] {(int) size(x)}; // input sizes are checked against MAX_ELEMENTS
             case RESIDUAL:
                 return residualOutput(path, l, x, from);
+            case CONCAT:
+                return concatOutput(path, l, x, from);
             default:
                 // batchnorm (2d or 1d by rank), dropout, activations (prelu too) and l2norm keep the shape
                 return x;
@@ -1041,6 +1154,51 @@ public final class ArchSpec {
             }
         }
         return y;
+    }
+
+    /**
+     * The branches' outputs joined along their first dimension (channels, or features), after checking that they
+     * agree in every other one.
+     */
+    private static int[] concatOutput(String path, Layer l, int[] x, String from) {
+        String blockInput = "the input of concat block " + path;
+        int[] first = null;
+        long joined = 0; // in long: many branches could sum past an int
+        for (int k = 0; k < l.branches().size(); k++) {
+            List<int[]> shapes = l.branches().get(k).shapesFrom(x, path + ".branches." + k + ".", blockInput);
+            int[] y = shapes.get(shapes.size() - 1);
+            if (k == 0) {
+                first = y;
+            } else if (!agreeButFirst(first, y)) {
+                throw shapeError(path, l, x, from, "its branch " + k + " gives " + Shapes.toString(y) + " but "
+                        + "branch 0 gives " + Shapes.toString(first) + "; the outputs are joined along the "
+                        + (first.length == 3 ? "channels" : "features") + ", so they must agree in every other "
+                        + "dimension" + (first.length != y.length ? " (flatten every branch, or none)" : ""));
+            }
+            joined += y[0];
+        }
+        long[] out = new long[first.length];
+        out[0] = joined;
+        for (int d = 1; d < first.length; d++) {
+            out[d] = first[d];
+        }
+        checkElements(path, l, "output", out);
+        int[] y = first.clone();
+        y[0] = (int) joined;
+        return y;
+    }
+
+    /** Whether two sample shapes have the same rank and agree in every dimension but the first. */
+    private static boolean agreeButFirst(int[] a, int[] b) {
+        if (a.length != b.length) {
+            return false;
+        }
+        for (int d = 1; d < a.length; d++) {
+            if (a[d] != b[d]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static int ceilDiv(int a, int b) {
@@ -1081,7 +1239,8 @@ public final class ArchSpec {
 
     /**
      * The state dict of the network this spec builds for {@code inputShape}: PyTorch's names
-     * ({@code 0.weight}, {@code 3.running_mean}, {@code 2.body.0.weight}) and shapes in PyTorch's order, computed
+     * ({@code 0.weight}, {@code 3.running_mean}, {@code 2.body.0.weight}, {@code 0.branches.1.0.weight}) and
+     * shapes in PyTorch's order, computed
      * without allocating anything, so a model file can be checked before a (possibly huge) network is built from
      * its spec. Batch norm's {@code num_batches_tracked} has shape {@code []}.
      */
@@ -1121,6 +1280,11 @@ public final class ArchSpec {
                     l.body().addStateShapes(name + ".body.", x, out);
                     if (l.shortcut() != null) {
                         l.shortcut().addStateShapes(name + ".shortcut.", x, out);
+                    }
+                    break;
+                case CONCAT:
+                    for (int k = 0; k < l.branches().size(); k++) {
+                        l.branches().get(k).addStateShapes(name + ".branches." + k + ".", x, out);
                     }
                     break;
                 default:
@@ -1180,7 +1344,7 @@ public final class ArchSpec {
      * How {@code model} differs from what {@link #build} makes of this spec for {@code inputShape}, one line
      * per difference, empty when it does not: the number of layers, each layer's module type and settings
      * (compared through its PyTorch-style repr, so a stride, padding or slope that differs shows), residual
-     * blocks layer by layer, and the state-dict names and shapes. Used to refuse saving a model under a spec
+     * and concat blocks layer by layer, and the state-dict names and shapes. Used to refuse saving a model under a spec
      * that does not describe it. Layers are compared without building the spec's dense layers, whose weights
      * can be large.
      *
@@ -1245,6 +1409,21 @@ public final class ArchSpec {
                 }
                 continue;
             }
+            if (l.kind() == Kind.CONCAT) {
+                if (!(actual instanceof Concat)) {
+                    out.add(where + "the spec builds a Concat, the model has " + describe(actual));
+                    continue;
+                }
+                Concat c = (Concat) actual;
+                if (c.size() != l.branches().size()) {
+                    out.add(where + "the spec has " + l.branches().size() + " branches, the model " + c.size());
+                }
+                for (int k = 0; k < Math.min(c.size(), l.branches().size()); k++) {
+                    l.branches().get(k).addLayerDifferences(prefix + i + ".branches." + k + ".", c.branches().get(k),
+                            x, out);
+                }
+                continue;
+            }
             String expected;
             boolean same;
             if (l.kind() == Kind.DENSE) {
@@ -1301,6 +1480,13 @@ public final class ArchSpec {
             case RESIDUAL:
                 return new Residual(l.body().buildChecked(x, rng),
                         l.shortcut() == null ? null : l.shortcut().buildChecked(x, rng));
+            case CONCAT: {
+                List<Sequential> branches = new ArrayList<>();
+                for (ArchSpec branch : l.branches()) {
+                    branches.add(branch.buildChecked(x, rng)); // in order, so the weights drawn are reproducible
+                }
+                return new Concat(branches);
+            }
             default:
                 throw new AssertionError(l.kind());
         }
@@ -1312,8 +1498,9 @@ public final class ArchSpec {
 
     /**
      * One line per layer: index, spec token, output shape and parameter count, then the total; what a
-     * command-line tool prints to show a model. A residual block's line shows its output and all its
-     * parameters, and the lines of its layers follow, indented, under their paths ({@code 2.body.0}).
+     * command-line tool prints to show a model. A residual or concat block's line shows its output and all its
+     * parameters, and the lines of its layers follow, indented, under their paths ({@code 2.body.0},
+     * {@code 0.branches.1.0}).
      */
     public String summary(int[] inputShape) {
         layerShapes(inputShape);
@@ -1343,15 +1530,25 @@ public final class ArchSpec {
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
             String path = prefix + i;
-            boolean block = l.kind() == Kind.RESIDUAL;
-            String label = !block ? l.toString() : l.shortcut() == null ? "residual" : "residual, projection";
+            String label;
+            if (l.kind() == Kind.RESIDUAL) {
+                label = l.shortcut() == null ? "residual" : "residual, projection";
+            } else if (l.kind() == Kind.CONCAT) {
+                label = "concat, " + l.branches().size() + (l.branches().size() == 1 ? " branch" : " branches");
+            } else {
+                label = l.toString();
+            }
             rows.add(new String[] {path, indent + label, formatInput(shapes.get(i)),
                                    Long.toString(parametersUnder(path + ".", state))});
-            if (block) {
-                int[] x = i == 0 ? input : shapes.get(i - 1);
+            int[] x = i == 0 ? input : shapes.get(i - 1);
+            if (l.kind() == Kind.RESIDUAL) {
                 l.body().addSummaryRows(path + ".body.", indent + "  ", x, state, rows);
                 if (l.shortcut() != null) {
                     l.shortcut().addSummaryRows(path + ".shortcut.", indent + "  ", x, state, rows);
+                }
+            } else if (l.kind() == Kind.CONCAT) {
+                for (int k = 0; k < l.branches().size(); k++) {
+                    l.branches().get(k).addSummaryRows(path + ".branches." + k + ".", indent + "  ", x, state, rows);
                 }
             }
         }

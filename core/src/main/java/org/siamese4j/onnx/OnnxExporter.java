@@ -17,6 +17,7 @@ import org.siamese4j.nn.AvgPool2d;
 import org.siamese4j.nn.BatchNorm;
 import org.siamese4j.nn.BatchNorm1d;
 import org.siamese4j.nn.BatchNorm2d;
+import org.siamese4j.nn.Concat;
 import org.siamese4j.nn.Conv2d;
 import org.siamese4j.nn.Dropout;
 import org.siamese4j.nn.Flatten;
@@ -44,8 +45,9 @@ import org.siamese4j.tensor.Tensor;
  * Opset 13 of the standard domain, IR version 7 (what opset 13 needs), producer {@code siamese4j} and this
  * library's version; one input {@value #INPUT} {@code [batch, C, H, W]} (or {@code [batch, features]}) and one
  * output {@value #OUTPUT} {@code [batch, D]}, the batch dimension symbolic ({@value #BATCH}). The weights are
- * initializers named by their state-dict names ({@code 0.weight}, {@code 2.body.1.running_var}); a node and the
- * value it produces are named by the layer's path ({@code 0}, {@code 2.body.3}), and the extra nodes and
+ * initializers named by their state-dict names ({@code 0.weight}, {@code 2.body.1.running_var},
+ * {@code 0.branches.1.0.weight}); a node and the value it produces are named by the layer's path ({@code 0},
+ * {@code 2.body.3}, {@code 0.branches.1.0}), and the extra nodes and
  * constants a layer needs by that path and a suffix ({@code 0.pad}, {@code 0.pads}). Exporting the same tower
  * twice gives the same bytes.
  *
@@ -70,6 +72,7 @@ import org.siamese4j.tensor.Tensor;
  *     makes unnecessary). LpNormalization would divide by the norm itself (and give 0 for a zero row), which
  *     differs from ours when the norm is below eps.</td></tr>
  * <tr><td>{@code residual(BODY | SHORTCUT)}</td><td>the body's nodes, the shortcut's, then Add</td></tr>
+ * <tr><td>{@code concat(BRANCH | BRANCH[ | ...])}</td><td>each branch's nodes in turn, then Concat(axis=1)</td></tr>
  * </table>
  * Any other module is refused naming its path and class, and so is a layer that does not fit the shape reaching
  * it (the tower is checked against the input shape as {@link ArchSpec} checks a spec), or a tower whose output is
@@ -89,7 +92,7 @@ public final class OnnxExporter {
     public static final String BATCH = "batch";
 
     private static final String SUPPORTED = "Conv2d, BatchNorm2d, BatchNorm1d, ReLU, LeakyReLU, PReLU, Sigmoid, Tanh,"
-            + " MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, Linear, Dropout, L2Normalize, Residual";
+            + " MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, Linear, Dropout, L2Normalize, Residual, Concat";
 
     private final List<OnnxNode> nodes = new ArrayList<>();
     private final List<OnnxTensor> initializers = new ArrayList<>();
@@ -223,6 +226,8 @@ public final class OnnxExporter {
             return l2Normalize(l, path, x);
         } else if (m instanceof Residual r) {
             return residual(r, path, x);
+        } else if (m instanceof Concat c) {
+            return concat(c, path, x);
         }
         throw new IllegalArgumentException("ONNX export: layer " + path + " (" + m.getClass().getSimpleName()
                 + ") cannot be exported; the layers that can: " + SUPPORTED);
@@ -369,6 +374,36 @@ public final class OnnxExporter {
         return emit(path, "Add", body.shape, List.of(body.name, skip.name));
     }
 
+    /**
+     * Each branch's nodes in turn, all reading {@code x}, then Concat(axis=1): axis 1 of [batch, ...] is the first
+     * dimension of a sample, the channels or features that Concat joins.
+     */
+    private Value concat(Concat c, String path, Value x) {
+        List<String> inputs = new ArrayList<>();
+        int[] first = null;
+        int joined = 0;
+        for (int k = 0; k < c.size(); k++) {
+            Value y = sequence(c.branches().get(k), path + ".branches." + k + ".", x);
+            if (k == 0) {
+                first = y.shape;
+            } else {
+                boolean fits = y.shape.length == first.length;
+                for (int d = 1; fits && d < first.length; d++) {
+                    fits = y.shape[d] == first[d];
+                }
+                if (!fits) {
+                    throw misfit(c, path, x, "branch " + k + " gives " + sample(y.shape) + " but branch 0 gives "
+                            + sample(first) + "; they must agree in every dimension but the first");
+                }
+            }
+            inputs.add(y.name);
+            joined += y.shape[0];
+        }
+        int[] shape = first.clone();
+        shape[0] = joined;
+        return emit(path, "Concat", shape, inputs, OnnxAttribute.ofInt("axis", 1));
+    }
+
     // =========================================================================================================
     // Nodes, weights and checks
     // =========================================================================================================
@@ -408,7 +443,8 @@ public final class OnnxExporter {
     }
 
     private static IllegalArgumentException misfit(Module m, String path, Value x, String why) {
-        String layer = m instanceof Residual ? "Residual" : m.toString(); // a block's toString spans lines
+        // a block's toString spans lines
+        String layer = m instanceof Residual || m instanceof Concat ? m.getClass().getSimpleName() : m.toString();
         return new IllegalArgumentException("ONNX export: layer " + path + " (" + layer + ") does not fit its input "
                 + sample(x.shape) + ": " + why);
     }

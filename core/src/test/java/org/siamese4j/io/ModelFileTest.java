@@ -111,6 +111,31 @@ class ModelFileTest {
     }
 
     @Test
+    void anEnsembleOfTowersInAConcatRoundTripsAsOneModel() throws IOException {
+        String tower = "conv(4,3,pad=1) batchnorm relu maxpool(2) conv(8,3,pad=1) batchnorm relu maxpool(2) flatten "
+                + "dense(8) l2norm";
+        ArchSpec arch = ArchSpec.parse("concat(" + tower + " | " + tower + ") l2norm");
+        int[] input = {1, 12, 10};
+        Sequential model = arch.build(input, new Rng(31));
+        model.forward(Tensor.uniform(new Rng(32), -1f, 1f, 4, 1, 12, 10)); // batch-norm statistics
+        model.eval();
+        Tensor x = Tensor.uniform(new Rng(33), -1f, 1f, 3, 1, 12, 10);
+        float[] expected = model.forward(x).toArray();
+
+        Path file = dir.resolve("ensemble.safetensors");
+        ModelFile.save(file, model, arch, input);
+        ModelFile.LoadedModel loaded = ModelFile.load(file, new Rng(999));
+        assertThat(loaded.arch()).isEqualTo(arch);
+        assertThat(loaded.metadata()).containsEntry("arch", arch.toString());
+        assertThat(loaded.model().forward(x).shape()).containsExactly(3, 16);
+        assertThat(loaded.model().forward(x).toArray()).containsExactly(expected);
+        Map<String, Tensor> back = loaded.model().stateDict();
+        assertThat(back.keySet()).containsExactlyElementsOf(model.stateDict().keySet())
+                .contains("0.branches.0.0.weight", "0.branches.1.5.running_var", "0.branches.1.9.bias");
+        assertThat(back.get("0.branches.1.1.num_batches_tracked").item()).isEqualTo(1f);
+    }
+
+    @Test
     void fileIsFloat32SafetensorsWithPyTorchNamesAndInt64Counters() throws IOException {
         ArchSpec arch = ArchSpec.parse(ALL_KINDS);
         Sequential model = arch.build(ALL_KINDS_INPUT, new Rng(1));

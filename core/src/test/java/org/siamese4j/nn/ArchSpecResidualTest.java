@@ -84,7 +84,7 @@ class ArchSpecResidualTest {
     @Test
     void nestingIsBoundedSoAHostileSpecCannotOverflowTheStack() {
         assertThat(ArchSpec.parse(nested(32)).outputShape(new int[] {3})).containsExactly(3);
-        assertParseFails(nested(33)).hasMessageContaining("residual blocks nest more than 32 deep");
+        assertParseFails(nested(33)).hasMessageContaining("residual and concat blocks nest more than 32 deep");
         assertThatThrownBy(() -> ArchSpec.parse(nested(100_000))).isInstanceOf(IllegalArgumentException.class)
                 .satisfies(e -> assertThat(e.getMessage()).contains("more than 32 deep").hasSizeLessThan(1_000));
         Layer deep = ArchSpec.parse(nested(32)).layers().get(0);

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.siamese4j.io.ModelFile;
 import org.siamese4j.kernels.ConvGeometry.PaddingMode;
 import org.siamese4j.nn.ArchSpec;
+import org.siamese4j.nn.Concat;
 import org.siamese4j.nn.Conv2d;
 import org.siamese4j.nn.Dropout;
 import org.siamese4j.nn.Flatten;
@@ -230,6 +231,45 @@ class OnnxExporterTest {
         assertThatThrownBy(() -> OnnxExporter.export(new Sequential(mismatched, new Flatten()), new int[] {2, 3, 3}))
                 .hasMessageContaining("layer 0 (Residual) does not fit its input 2x3x3: the body gives 2x3x3 but the"
                         + " shortcut 3x3x3");
+    }
+
+    @Test
+    void aConcatBecomesItsBranchesNodesThenConcatAlongAxisOne() {
+        Sequential tower = ArchSpec.parse("concat(conv(3,1) relu | conv(2,3,pad=1) | dropout(0.5)) flatten"
+                + " concat(dense(4) | dense(2) sigmoid) l2norm").build(new int[] {2, 2, 2}, new Rng(1));
+        OnnxModel model = OnnxExporter.export(tower, new int[] {2, 2, 2});
+        assertThat(model.graph().nodes()).extracting(OnnxNode::toString).containsExactly(
+                "Conv \"0.branches.0.0\" (input, 0.branches.0.0.weight, 0.branches.0.0.bias) -> (0.branches.0.0)"
+                        + " [dilations=[1, 1], group=1, kernel_shape=[1, 1], pads=[0, 0, 0, 0], strides=[1, 1]]",
+                "Relu \"0.branches.0.1\" (0.branches.0.0) -> (0.branches.0.1)",
+                "Conv \"0.branches.1.0\" (input, 0.branches.1.0.weight, 0.branches.1.0.bias) -> (0.branches.1.0)"
+                        + " [dilations=[1, 1], group=1, kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1]]",
+                // the dropout branch is the input itself in evaluation mode
+                "Concat \"0\" (0.branches.0.1, 0.branches.1.0, input) -> (0) [axis=1]",
+                "Flatten \"1\" (0) -> (1) [axis=1]",
+                "Gemm \"2.branches.0.0\" (1, 2.branches.0.0.weight, 2.branches.0.0.bias) -> (2.branches.0.0)"
+                        + " [alpha=1.0, beta=1.0, transB=1]",
+                "Gemm \"2.branches.1.0\" (1, 2.branches.1.0.weight, 2.branches.1.0.bias) -> (2.branches.1.0)"
+                        + " [alpha=1.0, beta=1.0, transB=1]",
+                "Sigmoid \"2.branches.1.1\" (2.branches.1.0) -> (2.branches.1.1)",
+                "Concat \"2\" (2.branches.0.0, 2.branches.1.1) -> (2) [axis=1]",
+                "ReduceL2 \"3.norm\" (2) -> (3.norm) [axes=[1], keepdims=1]",
+                "Clip \"3.clamp\" (3.norm, 3.eps) -> (3.clamp)",
+                "Div \"3\" (2, 3.clamp) -> (embedding)");
+        assertThat(model.graph().initializer("2.branches.0.0.weight").orElseThrow().toString())
+                .isEqualTo("\"2.branches.0.0.weight\" FLOAT [4, 28]");
+        assertThat(model.graph().outputs()).extracting(OnnxValueInfo::toString)
+                .containsExactly("embedding: FLOAT [batch, 6]");
+    }
+
+    @Test
+    void aConcatWhoseBranchesDisagreeIsRefusedWithBothShapes() {
+        Sequential tower = ArchSpec.parse("concat(conv(2,1) | conv(2,1))").build(new int[] {2, 4, 4}, new Rng(1));
+        Concat mismatched = new Concat(((Concat) tower.get(0)).branches().get(0),
+                new Sequential(new Conv2d(2, 3, 1, 2, 0, new Rng(2))));
+        assertThatThrownBy(() -> OnnxExporter.export(new Sequential(mismatched, new Flatten()), new int[] {2, 4, 4}))
+                .hasMessageContaining("layer 0 (Concat) does not fit its input 2x4x4: branch 1 gives 3x2x2 but branch"
+                        + " 0 gives 2x4x4");
     }
 
     @Test

@@ -68,4 +68,20 @@ class OnnxImportOfExportTest {
         assertImportsBack("every layer kind", tower, OnnxExporter.export(tower, input),
                 Tensor.uniform(new Rng(3), -1f, 1f, 4, 3, 12, 10));
     }
+
+    @Test
+    void anEnsembleOfTowersInAConcatImportsBackBitForBit() throws IOException {
+        String tower = "conv(4,3,pad=1) batchnorm relu maxpool(2) conv(8,3,pad=1) batchnorm relu maxpool(2) flatten"
+                + " dense(8) l2norm";
+        String spec = "concat(" + tower + " | " + tower + " | conv(2,1) relu globalavgpool flatten) l2norm";
+        int[] input = {1, 12, 10};
+        Sequential ensemble = ArchSpec.parse(spec).build(input, new Rng(4));
+        ensemble.train();
+        try (var scope = Tensor.noGrad()) {
+            ensemble.forward(Tensor.uniform(new Rng(5), -1f, 1f, 6, 1, 12, 10));
+        }
+        ensemble.eval();
+        assertImportsBack("a concat ensemble", ensemble, OnnxExporter.export(ensemble, input),
+                Tensor.uniform(new Rng(6), -1f, 1f, 4, 1, 12, 10));
+    }
 }
