@@ -9,8 +9,13 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.StringJoiner;
 import org.siamese4j.io.FileLocks;
 import org.siamese4j.kernels.Parallel;
+import org.siamese4j.siamese.baseline.FisherFaces;
+import org.siamese4j.siamese.data.ImageDataset;
+import org.siamese4j.siamese.metrics.EmbeddingDistance;
+import org.siamese4j.siamese.metrics.ScoredPairs;
 import org.siamese4j.siamese.metrics.VerificationReport;
 
 /**
@@ -89,19 +94,36 @@ final class BenchmarkCommand implements Siamese4j.Command {
                 VerificationReport t = r.report();
                 VerificationReport v = r.validation();
                 VerificationReport before = r.beforeRefit();
+                double[] baselines = baselineAucs(r.split());
+                TrainCommand.Result firstMember = r.members().isEmpty() ? null : r.members().get(0);
                 double[] row = {split, seed, t.auc(), t.eer(), t.oneShotAccuracy(), t.rank1(), r.seconds(),
                         r.run().bestEpoch(), r.run().epochs(), v == null ? Double.NaN : v.auc(),
-                        before == null ? Double.NaN : before.auc()};
+                        before == null ? Double.NaN : before.auc(), baselines[0], baselines[1],
+                        t.auc() - baselines[1], firstMember == null ? Double.NaN : firstMember.report().auc(),
+                        firstMember == null || firstMember.validation() == null ? Double.NaN
+                                : firstMember.validation().auc()};
                 rows.add(row);
                 out.printf(Locale.ROOT, "split %d seed %d: test AUC %.4f, EER %.2f%%, 5-way one-shot %.2f%%, rank-1 "
-                                + "%.2f%%; validation AUC %.4f; best epoch %d of %d; %.1f s%n", split, seed, t.auc(),
-                        100 * t.eer(), 100 * t.oneShotAccuracy(), 100 * t.rank1(), row[9], r.run().bestEpoch(),
-                        r.run().epochs(), r.seconds());
+                                + "%.2f%%; validation AUC %.4f; %sbest epoch %d of %d; %.1f s%n", split, seed, t.auc(),
+                        100 * t.eer(), 100 * t.oneShotAccuracy(), 100 * t.rank1(), row[9],
+                        c.ensemble() > 1 ? "first member's " : "", r.run().bestEpoch(), r.run().epochs(), r.seconds());
                 if (before != null) {
                     out.printf(Locale.ROOT, "  before the refit: test AUC %.4f, EER %.2f%%, 5-way one-shot %.2f%%, "
                             + "rank-1 %.2f%%%n", before.auc(), 100 * before.eer(), 100 * before.oneShotAccuracy(),
                             100 * before.rank1());
                 }
+                if (firstMember != null) {
+                    StringJoiner test = new StringJoiner(", ");
+                    StringJoiner validation = new StringJoiner(", ");
+                    for (TrainCommand.Result m : r.members()) {
+                        test.add(String.format(Locale.ROOT, "%.4f", m.report().auc()));
+                        validation.add(m.validation() == null ? "-" : String.format(Locale.ROOT, "%.4f",
+                                m.validation().auc()));
+                    }
+                    out.printf(Locale.ROOT, "  members alone: test AUC %s; validation AUC %s%n", test, validation);
+                }
+                out.printf(Locale.ROOT, "  baselines on the same test people: raw pixels AUC %.4f, Fisherfaces AUC "
+                        + "%.4f%n", baselines[0], baselines[1]);
                 if (o.flag("csv")) {
                     out.println("csv," + String.join(",", Arrays.stream(row).mapToObj(x -> String.format(Locale.ROOT,
                             "%.6g", x)).toList()));
@@ -114,13 +136,40 @@ final class BenchmarkCommand implements Siamese4j.Command {
         // choose between recipes on this line, not the one above: the test people must not steer the choice
         out.printf(Locale.ROOT, "validation AUC (the people that chose each run's epoch): %s%n",
                 meanStd(rows, 9, 1, "%.4f"));
-        if (o.flag("refit")) {
+        int better = 0;
+        for (double[] row : rows) {
+            better += row[13] > 0 ? 1 : 0;
+        }
+        out.printf(Locale.ROOT, "baselines on the same test people: raw pixels AUC %s, Fisherfaces AUC %s; the "
+                        + "recipe minus Fisherfaces, run by run: %s, better on %d of %d%n", meanStd(rows, 11, 1, "%.4f"),
+                meanStd(rows, 12, 1, "%.4f"), meanStd(rows, 13, 1, "%+.4f"), better, rows.size());
+        if (!Double.isNaN(rows.get(0)[14])) {
+            // the first member is the plain run with the same seed: each ensemble paired with the model it extends
+            out.printf(Locale.ROOT, "the first members alone (the runs without --ensemble): validation AUC %s, test "
+                    + "AUC %s%n", meanStd(rows, 15, 1, "%.4f"), meanStd(rows, 14, 1, "%.4f"));
+        }
+        if (o.flag("refit") && !Double.isNaN(rows.get(0)[10])) {   // an ensemble's members refit one by one
             // the same runs before their refit: each refit paired with the model it would replace
             out.printf(Locale.ROOT, "test AUC before the refit (the first runs' models): %s%n",
                     meanStd(rows, 10, 1, "%.4f"));
         }
         Files.deleteIfExists(dir);
         return 0;
+    }
+
+    /**
+     * What a recipe must beat, on the test people of {@code split}: the AUC of raw pixels (Euclidean distance) and
+     * of Fisherfaces fitted on the training people, the same people the tower learnt from.
+     */
+    static double[] baselineAucs(TrainCommand.DataSplit split) {
+        ImageDataset test = split.test();
+        float[][] pixels = new float[test.size()][];
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] = test.batch(i).toArray();
+        }
+        float[][] fisher = FisherFaces.fit(split.train()).embed(test);
+        return new double[]{ScoredPairs.all(pixels, test.labels(), EmbeddingDistance.EUCLIDEAN).roc().auc(),
+                ScoredPairs.all(fisher, test.labels(), EmbeddingDistance.EUCLIDEAN).roc().auc()};
     }
 
     /** Mean and sample standard deviation of column {@code col}, times {@code scale}, as "m (s)". */

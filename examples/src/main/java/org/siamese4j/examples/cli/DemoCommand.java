@@ -134,7 +134,7 @@ final class DemoCommand implements Siamese4j.Command {
         } else {
             LossChart.write(dir.resolve("loss.png"), losses, "validation AUC", validation);
         }
-        ImageDataset heldOut = result.test();
+        ImageDataset heldOut = result.split().test();
         float[][] embeddings = result.testEmbeddings();
         ScoredPairs pairs = ScoredPairs.all(embeddings, heldOut.labels(), EmbeddingDistance.EUCLIDEAN);
         // the threshold the model file carries, where it falls on the test people's curve, next to their EER point

@@ -8,6 +8,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -17,6 +18,7 @@ import java.util.StringJoiner;
 import java.util.TreeSet;
 import org.siamese4j.io.AtomicFiles;
 import org.siamese4j.io.Checkpoint;
+import org.siamese4j.io.FileLocks;
 import org.siamese4j.io.ModelFile;
 import org.siamese4j.kernels.Parallel;
 import org.siamese4j.nn.ArchSpec;
@@ -119,6 +121,13 @@ final class TrainCommand implements Siamese4j.Command {
     static final float DEFAULT_ADAM_LR = 2e-3f;
     /** Patience 50 beat 20 on the validation people of AT&T (docs/siamese.md, "Choosing the defaults"). */
     static final int DEFAULT_PATIENCE = 50;
+    /**
+     * Towers in a default run (a bce-head model, which compares pairs with its own head, has one): the
+     * validation people of AT&T and of the synthetic faces chose 3 over 1 (docs/siamese.md, section 12).
+     */
+    static final int DEFAULT_ENSEMBLE = 3;
+    /** Member k of an ensemble trains with {@code --seed + (k - 1) * MEMBER_SEED_STRIDE}: no two runs' seeds meet. */
+    static final long MEMBER_SEED_STRIDE = 1_000_003L;
     /** Validation people by default: this fraction of the people not kept for test, at least 2. */
     static final double DEFAULT_VALIDATION_FRACTION = 0.2;
     /** Test people of a folder by default: this fraction of its people, at least 2. */
@@ -145,10 +154,25 @@ final class TrainCommand implements Siamese4j.Command {
                   int epochs, long steps, int p, int k, float lr, String optimizer, float weightDecay,
                   String schedule, int warmup, double ema, boolean refit, long seed, long splitSeed, String augment, int testIdentities,
                   int validationIdentities, int patience, int candidates, float minNonEasy, Path out, Path resume,
-                  boolean force, Path diagnostics, Path init) {
+                  boolean force, Path diagnostics, Path init, int ensemble, int member) {
 
         boolean offline() {
             return miner.equals("offline");
+        }
+
+        /**
+         * Member {@code k} (1-based) of this {@code --ensemble} run: the same options and people, its own seed (the
+         * first member's is {@code --seed}, so member 1 is the plain run) and its own model file beside
+         * {@code --out}, removed once the ensemble is saved; it continues from {@code resume} when that is not
+         * null. Its checkpoint records the ensemble, so resuming member 1's continues the whole ensemble.
+         */
+        Config member(int k, Path resume) {
+            long memberSeed = seed + (k - 1) * MEMBER_SEED_STRIDE;
+            Path memberDiagnostics = diagnostics == null ? null : diagnostics.resolve("member-" + k);
+            return new Config(data, arch, input, loss, miner, margin, head, epochs, steps, p, this.k, lr, optimizer,
+                    weightDecay, schedule, warmup, ema, refit, memberSeed, splitSeed, augment, testIdentities,
+                    validationIdentities, patience, candidates, minNonEasy, memberOut(out, k), resume, true,
+                    memberDiagnostics, init, ensemble, k);
         }
 
         /** {@code --loss bce-head}: a tower and a learned similarity head. */
@@ -190,6 +214,7 @@ final class TrainCommand implements Siamese4j.Command {
             if (refit) {
                 m.put("refit", "true");                          // a flag, as Options.given() has it
             }
+            m.put("ensemble", Integer.toString(ensemble));
             m.put("seed", Long.toString(seed));
             m.put("split-seed", Long.toString(splitSeed));
             m.put("augment", augment);
@@ -214,14 +239,17 @@ final class TrainCommand implements Siamese4j.Command {
     /**
      * What a run produced. For a head model {@code network} is the pair model and {@code threshold} is on P(same)
      * ({@code direction} HIGHER_IS_SAME); otherwise {@code network} is null and the threshold is a distance.
-     * {@code report} is on the test people, {@code validation} on the validation people (null without them).
-     * With {@code --refit}, {@code report} is the refit model's and {@code beforeRefit} the first run's model's on
-     * the same test people (null without a refit).
+     * {@code report} is on the test people of {@code split}, {@code validation} on its validation people (null
+     * without them). With {@code --refit}, {@code report} is the refit model's and {@code beforeRefit} the first
+     * run's model's on the same test people (null without a refit). An {@code --ensemble} run's {@code members}
+     * are its members' own results, and its {@code history}, {@code run} and {@code monitor} the first member's;
+     * a plain run has no members.
      */
-    record Result(Sequential tower, ArchSpec arch, int[] input, ImageDataset test, float[][] testEmbeddings,
+    record Result(Sequential tower, ArchSpec arch, int[] input, DataSplit split, float[][] testEmbeddings,
                   VerificationReport report, VerificationReport validation, double threshold,
                   List<Trainer.EpochReport> history, Trainer.Result run, double seconds, HeadSiameseNetwork network,
-                  ScoreDirection direction, TrainingMonitor monitor, VerificationReport beforeRefit) {
+                  ScoreDirection direction, TrainingMonitor monitor, VerificationReport beforeRefit,
+                  List<Result> members) {
         /** The mean training loss of every epoch of the run, resumed ones included. */
         List<Double> epochLosses() {
             return history.stream().map(Trainer.EpochReport::meanLoss).toList();
@@ -281,6 +309,10 @@ final class TrainCommand implements Siamese4j.Command {
                         + "initial weights on the training and validation people together, as many steps as that "
                         + "epoch had, and save that model (the threshold stays the first run's, calibrated on the "
                         + "validation people it never saw)")
+                .option("ensemble", "train this many towers one after another on the same people, each a whole "
+                        + "run with its own seed, validation and early stopping, and save them as one model whose "
+                        + "embedding joins theirs, so that its distances average the members' (default " + DEFAULT_ENSEMBLE
+                        + "; bce-head 1)")
                 .option("seed", "random seed of the split, initialisation, sampling and augmentation (default 1)")
                 .option("split-seed", "another seed for the split alone: the people of each part are those --seed "
                         + "of this value would choose (default: --seed)")
@@ -342,6 +374,7 @@ final class TrainCommand implements Siamese4j.Command {
             throw new Options.UsageException("--resume " + file + ": the checkpoint holds no run options (an older "
                     + "siamese4j wrote it); start the run again");
         }
+        saved.putIfAbsent("ensemble", "1");     // runs saved before --ensemble trained one tower
         Map<String, String> savedCanonical = parse(options(saved, Map.of())).runOptions();
         for (Map.Entry<String, String> option : given.given().entrySet()) {
             String name = option.getKey();
@@ -462,13 +495,19 @@ final class TrainCommand implements Siamese4j.Command {
         double ema = Double.parseDouble(Float.toString(o.number("ema", 0f, 0f, 0.9999f)));
         int test = o.integer("test-identities", -1, 2, 1_000_000);
         Path out = Path.of(o.string("out", "model.safetensors"));
+        int ensemble = o.integer("ensemble", head ? 1 : DEFAULT_ENSEMBLE, 1, 100);
+        if (ensemble > 1 && head) {
+            throw new Options.UsageException("--ensemble joins the members' embeddings, and a bce-head model compares "
+                    + "pairs with its own head: use --ensemble with the triplet, contrastive, circle or proxy loss");
+        }
         return new Config(o.string("data", "synthetic"), o.string("arch", CliData.DEFAULT_ARCH), input, loss, miner,
                 head ? Float.NaN : margin, head ? headSpec : null, o.integer("epochs", UNBOUNDED_EPOCHS, 1, UNBOUNDED_EPOCHS),
                 steps, pk[0], pk[1], lr, optimizer, weightDecay, schedule, o.integer("warmup", -1, 0, 1_000_000),
                 ema, o.flag("refit"), seed, o.longValue("split-seed", seed), augment, test, validation,
                 o.integer("patience", DEFAULT_PATIENCE, 0, 1_000_000), o.integer("candidates", 0, 1, 10_000_000),
                 o.number("min-non-easy", OFFLINE_MIN_NON_EASY, 0f, 1f), out, resume == null ? null : Path.of(resume),
-                o.flag("force"), diagnostics == null ? null : Path.of(diagnostics), init == null ? null : Path.of(init));
+                o.flag("force"), diagnostics == null ? null : Path.of(diagnostics), init == null ? null : Path.of(init),
+                ensemble, 0);
     }
 
     /**
@@ -498,6 +537,9 @@ final class TrainCommand implements Siamese4j.Command {
      *                               is kept (the model file is not written)
      */
     static Result train(Config c, PrintStream out, PrintStream err, boolean terminal) throws IOException {
+        if (c.ensemble() > 1 && c.member() == 0) {
+            return trainEnsemble(c, out, err, terminal);
+        }
         ArchSpec arch;
         try {
             arch = ArchSpec.parse(c.arch());
@@ -601,14 +643,9 @@ final class TrainCommand implements Siamese4j.Command {
         // The threshold comes from people the report does not use: validation, else training.
         VerificationReport calibration = trainer.evaluate(split.validation() != null ? split.validation()
                 : split.train());
-        double threshold = calibration.threshold();
+        double threshold = threshold(calibration, tower, split.validation() != null ? split.validation()
+                : split.train(), objective.scoring());
         ScoreDirection direction = objective.scoring().direction();
-        if (!Double.isFinite(threshold)) {
-            float[][] e = Embeddings.of(tower, split.validation() != null ? split.validation() : split.train(), 64);
-            ScoredPairs pairs = ScoredPairs.all(e, (split.validation() != null ? split.validation() : split.train())
-                    .labels(), objective.scoring().score(), direction);
-            threshold = Thresholds.forBestAccuracy(pairs.scores(), pairs.same(), pairs.direction()).threshold();
-        }
         // --refit: the model saved and reported is the second run's; the threshold stays the first run's, from
         // people that model never saw (the refit model has trained on them: its distances between them would be
         // too small, and a threshold from them too strict, on people it has never seen)
@@ -631,10 +668,7 @@ final class TrainCommand implements Siamese4j.Command {
         ScoredPairs testPairs = ScoredPairs.all(testEmbeddings, split.test().labels(), objective.scoring().score(),
                 direction);
         String scoreName = network == null ? "distance" : "P(same)";
-        printReport(out, report, Math.min(5, split.test().identityCount()), split.test(), scoreName, "test");
-        out.printf(Locale.ROOT, "  at the threshold %.4f calibrated on the %s people: balanced accuracy %.2f%% on "
-                        + "the test people%n", threshold, split.validation() != null ? "validation" : "training",
-                100 * balancedAccuracy(testPairs, threshold));
+        printTestReport(out, report, split, scoreName, testPairs, threshold);
 
         Map<String, String> meta = metadata(c, spec, split, trainer, run, report, calibration, threshold, network);
         if (startingPoint != null && !startingPoint.people().isEmpty()) {
@@ -657,9 +691,158 @@ final class TrainCommand implements Siamese4j.Command {
                 trainer.epoch() - epochsBefore, trainer.steps(), seconds, c.out(), threshold,
                 network == null ? distance(c.loss()) == Distance.COSINE ? "cosine distance" : "euclidean"
                         : "on P(same) of the similarity head");
-        return new Result(tower, arch, c.input(), split.test(), testEmbeddings, report,
+        return new Result(tower, arch, c.input(), split, testEmbeddings, report,
                 split.validation() == null ? null : calibration, threshold, trainer.history(), run, seconds, network,
-                direction, monitor, beforeRefit);
+                direction, monitor, beforeRefit, List.of());
+    }
+
+    /**
+     * The threshold of the calibration report on {@code people} or, when that one is not finite, the best-accuracy
+     * threshold of all their pairs at once.
+     */
+    private static double threshold(VerificationReport calibration, Module tower, ImageDataset people,
+                                    Objective.Scoring scoring) {
+        if (Double.isFinite(calibration.threshold())) {
+            return calibration.threshold();
+        }
+        ScoredPairs pairs = ScoredPairs.all(Embeddings.of(tower, people, 64), people.labels(), scoring.score(),
+                scoring.direction());
+        return Thresholds.forBestAccuracy(pairs.scores(), pairs.same(), pairs.direction()).threshold();
+    }
+
+    /** {@code towers} copies of {@code tower} joined into one model: {@code concat(T | T | ...) l2norm}. */
+    static ArchSpec ensembleSpec(ArchSpec tower, int towers) {
+        return ArchSpec.parse("concat(" + String.join(" | ", Collections.nCopies(towers, tower.toString()))
+                + ") l2norm");
+    }
+
+    /** Where member {@code k} of an ensemble saved as {@code out} writes its own model while training. */
+    static Path memberOut(Path out, int k) {
+        return Path.of(out + ".member-" + k + ".safetensors");
+    }
+
+    /** The report on the test people, and how the threshold calibrated without them does on them. */
+    private static void printTestReport(PrintStream out, VerificationReport report, DataSplit split, String scoreName,
+                                        ScoredPairs testPairs, double threshold) {
+        printReport(out, report, Math.min(5, split.test().identityCount()), split.test(), scoreName, "test");
+        out.printf(Locale.ROOT, "  at the threshold %.4f calibrated on the %s people: balanced accuracy %.2f%% on "
+                        + "the test people%n", threshold, split.validation() != null ? "validation" : "training",
+                100 * balancedAccuracy(testPairs, threshold));
+    }
+
+    /**
+     * {@code --ensemble N}: N towers trained one after another on the same people, each a whole run of its own
+     * (seed, validation, early stopping), then joined into one model, {@code concat(T | T | ...) l2norm}. Its
+     * embedding is the members' unit embeddings side by side, scaled back to unit length, so its squared Euclidean
+     * distance (or cosine similarity) is the mean of the members'. Towers that started and were sampled differently
+     * learn different accidents of a few training people; averaging them keeps more of what they share
+     * (docs/siamese.md, section 12). The threshold is calibrated anew, for the joined model, on the validation
+     * people.
+     */
+    private static Result trainEnsemble(Config c, PrintStream out, PrintStream err, boolean terminal)
+            throws IOException {
+        Path checkpoint = Path.of(c.out() + ".ckpt");
+        Path firstCheckpoint = Path.of(memberOut(c.out(), 1) + ".ckpt");
+        if (c.resume() == null && !c.force()) {
+            if (Files.exists(firstCheckpoint)) {
+                throw new Options.UsageException(firstCheckpoint + " holds the checkpoint of an earlier ensemble run: "
+                        + "continue it with --resume " + firstCheckpoint + " --out " + c.out() + ", or give --force "
+                        + "to start a new run over it");
+            }
+            if (Files.exists(checkpoint)) {
+                throw new Options.UsageException(checkpoint + " holds the checkpoint of an earlier run, which would be "
+                        + "left beside an ensemble model it does not describe: give --force to delete it, or another "
+                        + "--out");
+            }
+        }
+        if (c.resume() != null && !c.resume().toAbsolutePath().normalize().equals(
+                firstCheckpoint.toAbsolutePath().normalize())) {
+            throw new Options.UsageException("--resume " + c.resume() + ": an ensemble continues from its first "
+                    + "member's checkpoint, " + firstCheckpoint + " for --out " + c.out());
+        }
+        List<Result> members = new ArrayList<>();
+        double seconds = 0;
+        for (int k = 1; k <= c.ensemble(); k++) {
+            // resuming, each member continues from its checkpoint (one that had finished stops at once, with the
+            // same weights), and a member not yet begun starts afresh
+            Path memberCheckpoint = Path.of(memberOut(c.out(), k) + ".ckpt");
+            Config member = c.member(k, c.resume() != null && Files.exists(memberCheckpoint) ? memberCheckpoint
+                    : null);
+            out.printf(Locale.ROOT, "ensemble member %d of %d (seed %d):%n", k, c.ensemble(), member.seed());
+            Result r = train(member, out, err, terminal);
+            members.add(r);
+            seconds += r.seconds();
+        }
+        ArchSpec arch = ensembleSpec(members.get(0).arch(), c.ensemble());
+        Sequential tower = arch.build(c.input(), new Rng(c.seed()));
+        Map<String, Tensor> weights = new LinkedHashMap<>();
+        for (int k = 0; k < members.size(); k++) {
+            String prefix = "0.branches." + k + ".";
+            members.get(k).tower().stateDict().forEach((name, value) -> weights.put(prefix + name, value));
+        }
+        tower.loadStateDict(weights, true);
+        tower.eval();
+
+        DataSplit split = members.get(0).split();
+        Distance distance = distance(c.loss());
+        Objective.Scoring scoring = new Objective.Scoring(distance::between, ScoreDirection.LOWER_IS_SAME,
+                distance.name());
+        ImageDataset calibrationPeople = split.validation() != null ? split.validation() : split.train();
+        VerificationReport calibration = Trainer.evaluate(tower, scoring, calibrationPeople);
+        double threshold = threshold(calibration, tower, calibrationPeople, scoring);
+        VerificationReport report = Trainer.evaluate(tower, scoring, split.test());
+        float[][] testEmbeddings = Embeddings.of(tower, split.test(), 64);
+        ScoredPairs testPairs = ScoredPairs.all(testEmbeddings, split.test().labels(), scoring.score(),
+                ScoreDirection.LOWER_IS_SAME);
+        StringJoiner memberFigures = new StringJoiner(", ");
+        for (Result r : members) {
+            memberFigures.add(String.format(Locale.ROOT, "%.4f", r.report().auc()));
+        }
+        out.printf(Locale.ROOT, "ensemble of %d towers (members' test AUC %s):%n", c.ensemble(), memberFigures);
+        if (split.validation() != null) {
+            printReport(out, calibration, Math.min(5, split.validation().identityCount()), split.validation(),
+                    "distance", "validation");
+        }
+        printTestReport(out, report, split, "distance", testPairs, threshold);
+
+        // the members' own metadata describe the data, the people and the options; the figures are the ensemble's
+        Map<String, String> meta = new LinkedHashMap<>(ModelFile.load(memberOut(c.out(), 1)).metadata());
+        List.of(ModelFile.KEY_FORMAT, ModelFile.KEY_FORMAT_VERSION, ModelFile.KEY_ARCH, ModelFile.KEY_INPUT,
+                "epochs_run", "steps_run", "best_epoch", "loss_history", "validation_auc_history", "refit_steps")
+                .forEach(meta::remove);
+        meta.put(CliData.KEY_THRESHOLD, Double.toString(threshold));
+        meta.put("test_auc", CliData.number(report.auc()));
+        if (split.validation() != null) {
+            meta.put("validation_auc", CliData.number(calibration.auc()));
+        }
+        meta.put("description", "siamese4j face embedding: an ensemble of " + c.ensemble() + " towers");
+        c.runOptions().forEach((name, value) -> meta.put("option_" + name.replace('-', '_'), value));
+        StringJoiner seeds = new StringJoiner(",");
+        StringJoiner bestEpochs = new StringJoiner(",");
+        StringJoiner testAucs = new StringJoiner(",");
+        for (int k = 1; k <= c.ensemble(); k++) {
+            seeds.add(Long.toString(c.member(k, null).seed()));
+            bestEpochs.add(Integer.toString(members.get(k - 1).run().bestEpoch()));
+            testAucs.add(CliData.number(members.get(k - 1).report().auc()));
+        }
+        meta.put("member_seeds", seeds.toString());
+        meta.put("member_best_epochs", bestEpochs.toString());
+        meta.put("member_test_aucs", testAucs.toString());
+        ModelFile.save(c.out(), tower, arch, c.input(), meta);
+        Files.deleteIfExists(checkpoint);
+        for (int k = 1; k <= c.ensemble(); k++) {
+            Path file = memberOut(c.out(), k);
+            for (Path f : List.of(file, Path.of(file + ".ckpt"))) {
+                Files.deleteIfExists(f);
+                Files.deleteIfExists(FileLocks.lockFileOf(f));
+            }
+        }
+        out.printf(Locale.ROOT, "trained %d towers in %.1f s; saved %s (threshold %.4f, %s)%n", c.ensemble(), seconds,
+                c.out(), threshold, distance == Distance.COSINE ? "cosine distance" : "euclidean");
+        Result first = members.get(0);
+        return new Result(tower, arch, c.input(), split, testEmbeddings, report, split.validation() == null ? null
+                : calibration, threshold, first.history(), first.run(), seconds, null, ScoreDirection.LOWER_IS_SAME,
+                first.monitor(), null, List.copyOf(members));
     }
 
     /** What a run trains and with what: the model, the objective, the optimiser, the augmenter and the schedule. */
@@ -734,16 +917,29 @@ final class TrainCommand implements Siamese4j.Command {
             throw new NoSuchFileException(c.init().toString(), null, "--init: no such model file");
         }
         ModelFile.LoadedModel from = ModelFile.load(c.init());
-        if (!from.arch().toString().equals(arch.toString())) {
+        Map<String, Tensor> weights = from.model().stateDict();
+        ArchSpec.Layer first = from.arch().layers().get(0);
+        int towers = first.kind() == ArchSpec.Kind.CONCAT ? first.branches().size() : 0;
+        if (towers > 0 && from.arch().toString().equals(ensembleSpec(arch, towers).toString())) {
+            // an ensemble's tower: member k of this run starts from tower k (cycling when it has fewer)
+            String prefix = "0.branches." + (Math.max(1, c.member()) - 1) % towers + ".";
+            Map<String, Tensor> tower = new LinkedHashMap<>();
+            weights.forEach((name, value) -> {
+                if (name.startsWith(prefix)) {
+                    tower.put(name.substring(prefix.length()), value);
+                }
+            });
+            weights = tower;
+        } else if (!from.arch().toString().equals(arch.toString())) {
             throw new Options.UsageException("--init " + c.init() + " has the architecture '" + from.arch()
-                    + "', this run '" + arch + "': give the same --arch");
+                    + "', this run '" + arch + "': give the same --arch (or a model whose towers have it)");
         }
         if (!Arrays.equals(from.inputShape(), c.input())) {
             throw new Options.UsageException("--init " + c.init() + " takes input " + ArchSpec.formatInput(
                     from.inputShape()) + ", this run " + ArchSpec.formatInput(c.input()) + ": give the same --input");
         }
         Set<String> people = new TreeSet<>(CliData.seenPeople(from.metadata()));
-        return new StartingPoint(from.model().stateDict(), people);
+        return new StartingPoint(weights, people);
     }
 
     /**
@@ -1015,9 +1211,24 @@ final class TrainCommand implements Siamese4j.Command {
     private static Thread resumeHint(PrintStream err, Config c, Path checkpoint, Trainer trainer) {
         return new Thread(() -> {
             err.println();
-            err.println(interruptedMessage(trainer.epoch(), checkpoint, c.out()));
+            err.println(c.member() > 0 ? interruptedEnsembleMessage(c, trainer.epoch())
+                    : interruptedMessage(trainer.epoch(), checkpoint, c.out()));
             err.flush();
         }, "siamese4j-resume-hint");
+    }
+
+    /**
+     * What Ctrl-C leaves of an ensemble run, {@code c} being the member in training: the ensemble goes on from its
+     * first member's checkpoint, which exists once that member has finished an epoch.
+     */
+    static String interruptedEnsembleMessage(Config c, int epochsDone) {
+        String suffix = ".member-" + c.member() + ".safetensors";
+        String ensembleOut = c.out().toString().substring(0, c.out().toString().length() - suffix.length());
+        Path first = Path.of(memberOut(Path.of(ensembleOut), 1) + ".ckpt");
+        return c.member() == 1 && epochsDone == 0
+                ? "interrupted before the first epoch ended: there is no checkpoint to resume"
+                : "interrupted in member " + c.member() + " of an ensemble: its members' checkpoints are kept; "
+                + "continue with: siamese4j train --resume " + first + " --out " + ensembleOut;
     }
 
     /** What Ctrl-C after {@code epochsDone} completed epochs leaves, and how to go on. */

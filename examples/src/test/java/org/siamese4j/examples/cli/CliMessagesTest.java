@@ -26,7 +26,7 @@ class CliMessagesTest extends CliRunner {
     @BeforeEach
     void trainTinyModel() {
         model = dir.resolve("m.safetensors");
-        assertThat(run("train", "--data", "synthetic:10x4", "--batch", "4x4", "--test-identities", "3",
+        assertThat(run("train", "--ensemble", "1", "--data", "synthetic:10x4", "--batch", "4x4", "--test-identities", "3",
                 "--validation-identities", "0", "--steps", "2", "--threads", "1", "--out", model.toString()))
                 .as(stderr()).isZero();
     }

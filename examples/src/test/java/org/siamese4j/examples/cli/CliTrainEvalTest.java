@@ -25,13 +25,146 @@ class CliTrainEvalTest extends CliRunner {
     @TempDir
     Path dir;
 
-    /** A one-epoch run on 10 synthetic people, 4 images each; held out: 6 other people. */
+    /**
+     * A one-epoch run on 10 synthetic people, 4 images each; held out: 6 other people. One tower unless
+     * {@code extra} says --ensemble: most tests here are about one run's files (its checkpoint, resume, metadata).
+     */
     private int trainTiny(Path model, String... extra) {
         List<String> args = new ArrayList<>(List.of("train", "--data", "synthetic:10x4", "--batch", "4x4",
                 "--test-identities", "6", "--epochs", "1", "--threads", "1", "--seed", "5", "--out",
                 model.toString()));
+        if (!List.of(extra).contains("--ensemble")) {
+            args.addAll(List.of("--ensemble", "1"));
+        }
         args.addAll(List.of(extra));
         return run(args.toArray(String[]::new));
+    }
+
+    /**
+     * --ensemble 2 trains two whole runs, the first with --seed and the second with its own seed, on the same
+     * people, and saves one model holding both: each member's weights are exactly those of the plain run with its
+     * seed, and the model's embedding is the two members' embeddings side by side at unit length.
+     */
+    @Test
+    void anEnsembleIsItsMembersPlainRunsSideBySide() throws IOException {
+        Path ensemble = dir.resolve("ensemble.safetensors");
+        assertThat(trainTiny(ensemble, "--ensemble", "2")).as(stderr()).isZero();
+        long secondSeed = 5 + TrainCommand.MEMBER_SEED_STRIDE;
+        assertThat(stdout()).contains("ensemble member 1 of 2 (seed 5):")
+                .contains("ensemble member 2 of 2 (seed " + secondSeed + "):").contains("ensemble of 2 towers")
+                .contains("trained 2 towers in ");
+        try (var files = Files.list(dir)) {
+            // the members' models, checkpoints and lock files are gone; the model's own lock file stays, as after any run
+            assertThat(files.map(f -> f.getFileName().toString()).toList())
+                    .containsExactlyInAnyOrder("ensemble.safetensors", ".ensemble.safetensors.lock");
+        }
+        Path first = dir.resolve("first.safetensors");
+        assertThat(trainTiny(first)).as(stderr()).isZero();
+        Path second = dir.resolve("second.safetensors");
+        assertThat(trainTiny(second, "--seed", Long.toString(secondSeed))).as(stderr()).isZero();
+
+        ModelFile.LoadedModel joined = ModelFile.load(ensemble);
+        ModelFile.LoadedModel a = ModelFile.load(first);
+        ModelFile.LoadedModel b = ModelFile.load(second);
+        assertThat(joined.arch().toString()).isEqualTo("concat(" + a.arch() + " | " + a.arch() + ") l2norm");
+        a.model().stateDict().forEach((name, value) -> assertThat(joined.model().stateDict()
+                .get("0.branches.0." + name).data()).as(name).isEqualTo(value.data()));
+        b.model().stateDict().forEach((name, value) -> assertThat(joined.model().stateDict()
+                .get("0.branches.1." + name).data()).as(name).isEqualTo(value.data()));
+        org.siamese4j.tensor.Tensor x = org.siamese4j.tensor.Tensor.randn(new org.siamese4j.tensor.Rng(3), 2, 1, 56, 46);
+        float[] ea = a.model().eval().forward(x).data();
+        float[] eb = b.model().eval().forward(x).data();
+        float[] e = joined.model().eval().forward(x).data();
+        int width = ea.length / 2;
+        for (int i = 0; i < 2; i++) {
+            for (int j = 0; j < width; j++) {
+                assertThat(e[i * 2 * width + j]).isCloseTo((float) (ea[i * width + j] / Math.sqrt(2)),
+                        org.assertj.core.data.Offset.offset(1e-6f));
+                assertThat(e[i * 2 * width + width + j]).isCloseTo((float) (eb[i * width + j] / Math.sqrt(2)),
+                        org.assertj.core.data.Offset.offset(1e-6f));
+            }
+        }
+        Map<String, String> meta = joined.metadata();
+        assertThat(meta).containsEntry("option_ensemble", "2").containsEntry("member_seeds", "5," + secondSeed)
+                .containsKey("threshold").containsKey("test_auc").doesNotContainKey("loss_history");
+    }
+
+    /** --init from an ensemble: member k starts from its tower k, a one-tower run from its first tower. */
+    @Test
+    void initFromAnEnsembleStartsEachMemberFromItsTower() throws IOException {
+        Path ensemble = dir.resolve("e.safetensors");
+        assertThat(trainTiny(ensemble, "--ensemble", "2")).as(stderr()).isZero();
+        Path tuned = dir.resolve("tuned.safetensors");
+        assertThat(trainTiny(tuned, "--ensemble", "2", "--seed", "6", "--lr", "1e-7", "--init", ensemble.toString()))
+                .as(stderr()).isZero();
+        Path single = dir.resolve("single.safetensors");
+        assertThat(trainTiny(single, "--seed", "6", "--lr", "1e-7", "--init", ensemble.toString())).as(stderr())
+                .isZero();
+        Map<String, org.siamese4j.tensor.Tensor> start = ModelFile.load(ensemble).model().stateDict();
+        Map<String, org.siamese4j.tensor.Tensor> after = ModelFile.load(tuned).model().stateDict();
+        for (String branch : List.of("0.branches.0.", "0.branches.1.")) {
+            assertThat(maxAbsDifference(after.get(branch + "0.weight").data(), start.get(branch + "0.weight").data()))
+                    .as(branch).isLessThan(1e-5f);
+        }
+        assertThat(maxAbsDifference(start.get("0.branches.0.0.weight").data(),
+                start.get("0.branches.1.0.weight").data())).isGreaterThan(1e-2f);
+        assertThat(maxAbsDifference(ModelFile.load(single).model().stateDict().get("0.weight").data(),
+                start.get("0.branches.0.0.weight").data())).isLessThan(1e-5f);
+    }
+
+    @Test
+    void anEnsembleRefusesAHeadModelAndAStaleCheckpoint() throws IOException {
+        Path model = dir.resolve("m.safetensors");
+        assertThat(trainTiny(model, "--ensemble", "2", "--loss", "bce-head")).isEqualTo(2);
+        assertThat(stderr()).contains("--ensemble joins the members' embeddings");
+        assertThat(trainTiny(model, "--ensemble", "0")).isEqualTo(2);
+        assertThat(stderr()).contains("--ensemble 0 is out of range");
+        Files.writeString(Path.of(model + ".ckpt"), "an earlier run");
+        assertThat(trainTiny(model, "--ensemble", "2")).isEqualTo(2);
+        assertThat(stderr()).contains("m.safetensors.ckpt holds the checkpoint of an earlier run")
+                .contains("give --force to delete it");
+        assertThat(model).doesNotExist();
+    }
+
+    /**
+     * An ensemble interrupted after its first member's first epoch (that member's checkpoint is all there is)
+     * continues from that checkpoint: the first member resumes, the second starts, and the model is the
+     * uninterrupted run's bit for bit. A fresh run over the interrupted one's files is refused without --force.
+     */
+    @Test
+    void anInterruptedEnsembleResumesFromItsFirstMembersCheckpoint() throws IOException {
+        Path whole = dir.resolve("whole.safetensors");
+        // a constant learning rate, so that a first member trained to a budget of 1 epoch is what the 2-epoch run
+        // had after its first (a cosine schedule spans the budget)
+        assertThat(trainTiny(whole, "--ensemble", "2", "--epochs", "2", "--schedule", "constant")).as(stderr())
+                .isZero();
+
+        Path model = dir.resolve("m.safetensors");
+        String[] args = {"--data", "synthetic:10x4", "--batch", "4x4", "--test-identities", "6", "--epochs", "1",
+                "--threads", "1", "--seed", "5", "--ensemble", "2", "--schedule", "constant", "--out", model.toString()};
+        TrainCommand.Config config = TrainCommand.parse(new TrainCommand().options().parse(args, 0));
+        java.io.PrintStream quiet = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
+        TrainCommand.train(config.member(1, null), quiet, quiet, false);   // the first member's first epoch
+        Path firstCheckpoint = Path.of(TrainCommand.memberOut(model, 1) + ".ckpt");
+        assertThat(firstCheckpoint).exists();
+        // what Ctrl-C during the second member would print: the command run below
+        assertThat(TrainCommand.interruptedEnsembleMessage(config.member(2, null), 0))
+                .endsWith("continue with: siamese4j train --resume " + firstCheckpoint + " --out " + model);
+        assertThat(TrainCommand.interruptedEnsembleMessage(config.member(1, null), 0))
+                .contains("there is no checkpoint to resume");
+
+        assertThat(trainTiny(model, "--ensemble", "2", "--epochs", "2", "--schedule", "constant")).isEqualTo(2);
+        assertThat(stderr()).contains("holds the checkpoint of an earlier ensemble run: continue it with --resume "
+                + firstCheckpoint + " --out " + model);
+        assertThat(run("train", "--resume", firstCheckpoint.toString(), "--out", model.toString(), "--epochs", "2"))
+                .as(stderr()).isZero();
+        assertThat(stdout()).contains("resumed from " + firstCheckpoint + " after epoch 1")
+                .contains("ensemble member 2 of 2");
+        Map<String, org.siamese4j.tensor.Tensor> resumed = ModelFile.load(model).model().stateDict();
+        ModelFile.load(whole).model().stateDict().forEach((name, value) ->
+                assertThat(resumed.get(name).data()).as(name).isEqualTo(value.data()));
+        assertThat(firstCheckpoint).doesNotExist();
+        assertThat(run("train", "--resume", whole + ".ckpt", "--out", model.toString())).isNotZero();
     }
 
     @Test
@@ -343,6 +476,16 @@ class CliTrainEvalTest extends CliRunner {
         assertThat(stdout()).contains("validation AUC (the people that chose each run's epoch): ");
         // synthetic test people do not depend on the split seed, the training seed changes the model
         assertThat(auc[0]).isNotEqualTo(auc[1]);
+        // the baselines depend on the people only, not on the training seed; the last column pairs them
+        assertThat(stdout().lines().filter(l -> l.startsWith("  baselines on the same test people: raw pixels AUC 0.")
+                && l.contains(", Fisherfaces AUC ")).count()).isEqualTo(4);
+        double[][] columns = csv.stream().map(l -> java.util.Arrays.stream(l.split(",")).skip(1)
+                .mapToDouble(Double::parseDouble).toArray()).toArray(double[][]::new);
+        assertThat(columns[0][11]).isEqualTo(columns[1][11]);
+        assertThat(columns[0][12]).isEqualTo(columns[1][12]).isBetween(0.0, 1.0);
+        assertThat(columns[0][13]).isCloseTo(columns[0][2] - columns[0][12], org.assertj.core.data.Offset.offset(1e-5));
+        assertThat(stdout()).contains("baselines on the same test people: raw pixels AUC ")
+                .contains("the recipe minus Fisherfaces, run by run: ");
         assertThat(run("benchmark", "--seed", "3")).isEqualTo(2);
         assertThat(stderr()).contains("unknown option --seed");
     }
@@ -352,7 +495,7 @@ class CliTrainEvalTest extends CliRunner {
     void benchmarkWithRefitPrintsEachFirstRunsTestFiguresBesideTheRefits() {
         assertThat(run("benchmark", "--data", "synthetic:10x4", "--batch", "4x4", "--test-identities", "4",
                 "--validation-identities", "3", "--epochs", "2", "--splits", "1", "--seeds", "2", "--threads", "1",
-                "--refit", "--csv")).as(stderr()).isZero();
+                "--refit", "--ensemble", "1", "--csv")).as(stderr()).isZero();
         assertThat(stdout()).contains("x 2 seeds of: train --data synthetic:10x4").contains("--refit")
                 .doesNotContain("--refit true");
         List<String> before = stdout().lines().filter(l -> l.startsWith("  before the refit: test AUC ")).toList();

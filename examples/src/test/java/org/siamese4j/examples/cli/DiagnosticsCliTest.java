@@ -29,7 +29,7 @@ class DiagnosticsCliTest extends CliRunner {
     @Test
     void tripletTrainingPrintsEpochFiguresAndWritesTheDiagnostics() throws IOException {
         Path diag = dir.resolve("diag");
-        assertThat(run("train", "--data", "synthetic:10x4", "--miner", "semi-hard", "--batch", "4x4",
+        assertThat(run("train", "--ensemble", "1", "--data", "synthetic:10x4", "--miner", "semi-hard", "--batch", "4x4",
                 "--test-identities", "6", "--epochs", "2", "--threads", "1", "--seed", "5", "--out",
                 dir.resolve("m.safetensors").toString(), "--diagnostics", diag.toString())).as(stderr()).isZero();
         List<String> figures = stdout().lines().filter(l -> l.startsWith("  figures: ")).toList();

@@ -212,7 +212,7 @@ class HeadCliTest extends CliRunner {
         // a checkpoint of another kind of run is refused, naming the option that differs
         Path triplet = dir.resolve("triplet.safetensors");
         assertThat(run("train", "--data", "synthetic:10x4", "--batch", "4x4", "--test-identities", "6", "--epochs",
-                "1", "--threads", "1", "--out", triplet.toString())).as(stderr()).isZero();
+                "1", "--threads", "1", "--ensemble", "1", "--out", triplet.toString())).as(stderr()).isZero();
         assertThat(trainHead(dir.resolve("x.safetensors"), "--epochs", "2", "--resume", triplet + ".ckpt"))
                 .isEqualTo(2);
         assertThat(stderr()).contains("--loss bce-head differs").contains("(triplet)").doesNotContain("\tat ");

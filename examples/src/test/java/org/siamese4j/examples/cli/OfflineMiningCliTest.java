@@ -22,7 +22,7 @@ class OfflineMiningCliTest extends CliRunner {
     void trainsInStagesAndWritesAModelThatEvalReads() throws IOException {
         Path model = dir.resolve("offline.safetensors");
         // min-non-easy 0: never stop early, so exactly the 2 stages asked for run
-        assertThat(run("train", "--miner", "offline", "--data", "synthetic:8x4", "--batch", "16",
+        assertThat(run("train", "--miner", "offline", "--ensemble", "1", "--data", "synthetic:8x4", "--batch", "16",
                 "--candidates", "60", "--min-non-easy", "0", "--test-identities", "5", "--epochs", "2",
                 "--threads", "1", "--seed", "3", "--out", model.toString())).as(stderr()).isZero();
         String printed = stdout();
@@ -65,7 +65,7 @@ class OfflineMiningCliTest extends CliRunner {
 
     @Test
     void aResumedRunMinesItsNextStageAsTheUninterruptedRunDoes() throws IOException {
-        List<String> common = List.of("train", "--miner", "offline", "--data", "synthetic:8x4", "--batch", "16",
+        List<String> common = List.of("train", "--miner", "offline", "--ensemble", "1", "--data", "synthetic:8x4", "--batch", "16",
                 "--candidates", "60", "--min-non-easy", "0", "--test-identities", "5", "--threads", "1", "--seed",
                 "3");
         Path straight = dir.resolve("straight.safetensors");

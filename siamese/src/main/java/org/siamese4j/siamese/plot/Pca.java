@@ -282,9 +282,10 @@ public final class Pca {
 
     /**
      * Eigen-decomposition of a small symmetric matrix by cyclic Jacobi rotations: {@code a = V diag(lambda) V^T},
-     * eigenvalues sorted descending, eigenvectors in the columns of {@code v}. {@code a} is destroyed.
+     * eigenvalues sorted descending, eigenvectors in the columns of {@code v}. {@code a} is destroyed. Meant for
+     * matrices of up to a few hundred rows ({@link org.siamese4j.siamese.baseline.FisherFaces} uses it too).
      */
-    static void jacobi(double[][] a, double[] lambda, double[][] v) {
+    public static void jacobi(double[][] a, double[] lambda, double[][] v) {
         int p = a.length;
         for (int i = 0; i < p; i++) {
             Arrays.fill(v[i], 0);

@@ -487,8 +487,15 @@ public final class Trainer {
 
     /** The current model on {@code people}, scored as the objective compares embeddings (eval mode, no graph). */
     public VerificationReport evaluate(ImageDataset people) {
+        return evaluate(tower, objective.scoring(), people);
+    }
+
+    /**
+     * What {@link #evaluate(ImageDataset)} measures, for any tower and way of scoring pairs (a model assembled
+     * after training, such as an ensemble of towers): the same pairs, the same one-shot draws.
+     */
+    public static VerificationReport evaluate(Module tower, Objective.Scoring scoring, ImageDataset people) {
         float[][] embeddings = Embeddings.of(tower, people, EMBED_BATCH);
-        Objective.Scoring scoring = objective.scoring();
         return VerificationReport.evaluate(embeddings, people.labels(), scoring.score(), scoring.direction(),
                 Math.min(5, people.identityCount()), ONE_SHOT_TRIALS, new Rng(VALIDATION_SEED));
     }
