@@ -79,6 +79,7 @@ final class BenchmarkCommand implements Siamese4j.Command {
         PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
         List<double[]> rows = new ArrayList<>();
         for (int split = first; split < first + splits; split++) {
+            double[] baselines = null;                // the split's people, whatever the training seed
             for (int seed = 1; seed <= seeds; seed++) {
                 List<String> args = new ArrayList<>(passed);
                 args.addAll(List.of("--split-seed", Integer.toString(split), "--seed", Integer.toString(seed),
@@ -94,7 +95,9 @@ final class BenchmarkCommand implements Siamese4j.Command {
                 VerificationReport t = r.report();
                 VerificationReport v = r.validation();
                 VerificationReport before = r.beforeRefit();
-                double[] baselines = baselineAucs(r.split());
+                if (baselines == null) {
+                    baselines = baselineAucs(r.split());
+                }
                 TrainCommand.Result firstMember = r.members().isEmpty() ? null : r.members().get(0);
                 double[] row = {split, seed, t.auc(), t.eer(), t.oneShotAccuracy(), t.rank1(), r.seconds(),
                         r.run().bestEpoch(), r.run().epochs(), v == null ? Double.NaN : v.auc(),

@@ -81,8 +81,9 @@ public final class FisherFaces {
         for (int i = 0; i < z.length; i++) {
             z[i] = pca.project(images[i]);
         }
-        double[][] withinWhitening = inverseSquareRoot(withinScatter(z, labels, people, components));
-        double[][] between = betweenScatter(z, labels, people, components);
+        double[][] means = means(z, labels, people, components);
+        double[][] withinWhitening = inverseSquareRoot(withinScatter(z, labels, means));
+        double[][] between = betweenScatter(z, labels, means);
         double[][] whitenedBetween = multiply(transpose(withinWhitening), multiply(between, withinWhitening));
         double[] lambda = new double[components];
         double[][] u = new double[components][components];
@@ -166,9 +167,9 @@ public final class FisherFaces {
         return means;
     }
 
-    /** Sw with its ridge added. */
-    private static double[][] withinScatter(double[][] z, int[] labels, int people, int k) {
-        double[][] means = means(z, labels, people, k);
+    /** Sw with its ridge added; {@code means} are each person's mean. */
+    private static double[][] withinScatter(double[][] z, int[] labels, double[][] means) {
+        int k = means[0].length;
         double[][] s = new double[k][k];
         for (int i = 0; i < z.length; i++) {
             addOuter(s, difference(z[i], means[labels[i]]), 1);
@@ -183,8 +184,9 @@ public final class FisherFaces {
         return s;
     }
 
-    private static double[][] betweenScatter(double[][] z, int[] labels, int people, int k) {
-        double[][] means = means(z, labels, people, k);
+    private static double[][] betweenScatter(double[][] z, int[] labels, double[][] means) {
+        int people = means.length;
+        int k = means[0].length;
         double[] overall = new double[k];
         int[] counts = new int[people];
         for (int i = 0; i < z.length; i++) {
