@@ -1,9 +1,14 @@
 package org.siamese4j.tensor;
 
 import java.util.Arrays;
+import java.util.function.IntConsumer;
+import org.siamese4j.kernels.Parallel;
 
 /** Normalisation and regularisation: batch norm, L2 normalisation, dropout. */
 final class NormOps {
+    /** Below this many values a batch norm stays on the calling thread: a fork would cost more than it saves. */
+    private static final long PARALLEL_VALUES = 1L << 15;
+
     private NormOps() {
     }
 
@@ -49,17 +54,18 @@ final class NormOps {
 
         float[] mean = new float[channels];
         float[] invStd = new float[channels];
+        float[] xs = x.data;
         if (training) {
             if (m <= 1) {
                 throw new IllegalArgumentException("batchNorm: expected more than 1 value per channel when "
                         + "training, got x of shape " + Shapes.toString(x.shape));
             }
-            for (int c = 0; c < channels; c++) {
+            forEachChannel(channels, m, c -> {
                 double sum = 0;
                 for (int b = 0; b < n; b++) {
                     int base = (b * channels + c) * spatial;
                     for (int s = 0; s < spatial; s++) {
-                        sum += x.data[base + s];
+                        sum += xs[base + s];
                     }
                 }
                 double mu = sum / m;
@@ -68,7 +74,7 @@ final class NormOps {
                 for (int b = 0; b < n; b++) {
                     int base = (b * channels + c) * spatial;
                     for (int s = 0; s < spatial; s++) {
-                        double dev = x.data[base + s] - mu;
+                        double dev = xs[base + s] - mu;
                         squares += dev * dev;
                     }
                 }
@@ -82,7 +88,7 @@ final class NormOps {
                     double unbiasedVar = squares / (m - 1);
                     runningVar.data[c] = (1 - momentum) * runningVar.data[c] + momentum * (float) unbiasedVar;
                 }
-            }
+            });
         } else {
             if (runningMean == null || runningVar == null) {
                 throw new IllegalArgumentException("batchNorm: runningMean and runningVar are required in "
@@ -101,56 +107,50 @@ final class NormOps {
         }
 
         Tensor out = Tensor.fresh(x.shape);
-        for (int b = 0; b < n; b++) {
-            for (int c = 0; c < channels; c++) {
+        float[] ys = out.data;
+        forEachChannel(channels, m, c -> {
+            float scale = invStd[c] * (weight == null ? 1f : weight.data[c]);
+            float shift = bias == null ? 0f : bias.data[c];
+            float mu = mean[c];
+            for (int b = 0; b < n; b++) {
                 int base = (b * channels + c) * spatial;
-                float scale = invStd[c] * (weight == null ? 1f : weight.data[c]);
-                float shift = bias == null ? 0f : bias.data[c];
-                float mu = mean[c];
                 for (int s = 0; s < spatial; s++) {
-                    out.data[base + s] = (x.data[base + s] - mu) * scale + shift;
+                    ys[base + s] = (xs[base + s] - mu) * scale + shift;
                 }
             }
-        }
+        });
 
         Tensor[] inputs = nonNull(x, weight, bias);
         boolean batchStats = training;
         return out.recordOp("batch_norm", () -> {
             float[] g = out.grad;
-            // per channel: sum(dy) and sum(dy * xhat), which give dbias, dweight and the batch-stat terms
-            double[] sumG = new double[channels];
-            double[] sumGXhat = new double[channels];
-            for (int b = 0; b < n; b++) {
-                for (int c = 0; c < channels; c++) {
+            float[] dw = weight != null && weight.requiresGrad ? weight.gradBuffer() : null;
+            float[] db = bias != null && bias.requiresGrad ? bias.gradBuffer() : null;
+            float[] dx = x.requiresGrad ? x.gradBuffer() : null;
+            forEachChannel(channels, m, c -> {
+                float mu = mean[c];
+                float is = invStd[c];
+                // sum(dy) and sum(dy * xhat), which give dbias, dweight and the batch-stat terms
+                double sumG = 0;
+                double sumGXhat = 0;
+                for (int b = 0; b < n; b++) {
                     int base = (b * channels + c) * spatial;
                     for (int s = 0; s < spatial; s++) {
-                        float xhat = (x.data[base + s] - mean[c]) * invStd[c];
-                        sumG[c] += g[base + s];
-                        sumGXhat[c] += g[base + s] * xhat;
+                        float xhat = (xs[base + s] - mu) * is;
+                        sumG += g[base + s];
+                        sumGXhat += g[base + s] * xhat;
                     }
                 }
-            }
-            if (weight != null && weight.requiresGrad) {
-                // dy/dweight = xhat
-                float[] dw = weight.gradBuffer();
-                for (int c = 0; c < channels; c++) {
-                    dw[c] += (float) sumGXhat[c];
+                if (dw != null) {
+                    dw[c] += (float) sumGXhat;             // dy/dweight = xhat
                 }
-            }
-            if (bias != null && bias.requiresGrad) {
-                // dy/dbias = 1
-                float[] db = bias.gradBuffer();
-                for (int c = 0; c < channels; c++) {
-                    db[c] += (float) sumG[c];
+                if (db != null) {
+                    db[c] += (float) sumG;                 // dy/dbias = 1
                 }
-            }
-            if (!x.requiresGrad) {
-                return;
-            }
-            float[] dx = x.gradBuffer();
-            for (int c = 0; c < channels; c++) {
+                if (dx == null) {
+                    return;
+                }
                 float w = weight == null ? 1f : weight.data[c];
-                float is = invStd[c];
                 if (!batchStats) {
                     // constant statistics: dx = g * weight * invStd
                     for (int b = 0; b < n; b++) {
@@ -159,22 +159,36 @@ final class NormOps {
                             dx[base + s] += g[base + s] * w * is;
                         }
                     }
-                    continue;
+                    return;
                 }
                 // With dxhat = g * weight, and mean and var depending on every x of the channel:
                 // dx = invStd / m * (m * dxhat - sum(dxhat) - xhat * sum(dxhat * xhat))
-                float sumDxhat = (float) (w * sumG[c]);
-                float sumDxhatXhat = (float) (w * sumGXhat[c]);
+                float sumDxhat = (float) (w * sumG);
+                float sumDxhatXhat = (float) (w * sumGXhat);
                 float k = is / m;
                 for (int b = 0; b < n; b++) {
                     int base = (b * channels + c) * spatial;
                     for (int s = 0; s < spatial; s++) {
-                        float xhat = (x.data[base + s] - mean[c]) * is;
+                        float xhat = (xs[base + s] - mu) * is;
                         dx[base + s] += k * (m * g[base + s] * w - sumDxhat - xhat * sumDxhatXhat);
                     }
                 }
-            }
+            });
         }, inputs);
+    }
+
+    /**
+     * Runs {@code body} for every channel, spread over the threads when there is enough work. Each channel's
+     * sums stay one chain in a fixed order, so the bits do not depend on the thread count.
+     */
+    private static void forEachChannel(int channels, int valuesPerChannel, IntConsumer body) {
+        if ((long) channels * valuesPerChannel >= PARALLEL_VALUES) {
+            Parallel.forEach(channels, body);
+        } else {
+            for (int c = 0; c < channels; c++) {
+                body.accept(c);
+            }
+        }
     }
 
     private static void requireChannelVector(String name, Tensor t, int channels, Tensor x) {

@@ -449,25 +449,33 @@ class KernelsParityTest {
 
     @Test
     void maxPoolTwoByTwoMatchesTheReferenceOnTiesAndNaN() {
+        // Planes of fewer pooled values than lanes (the reference loop), rows narrower than a vector of pooled
+        // values (gathers, the moved-back last step of a plane) and wider (deinterleaved rows, the moved-back last
+        // step of a row), odd heights and widths (a dropped row or column), with ties, NaN (one or several in a
+        // window) and infinities; enough planes to be split across threads.
         Kernels v = vector();
-        PoolGeometry g = new PoolGeometry(3, 6, 7, 2, 2, 2, 2, 0, 0);
-        Random rnd = new Random(99);
-        float[] in = new float[3 * 6 * 7];
-        for (int i = 0; i < in.length; i++) {
-            in[i] = rnd.nextInt(3);             // many ties
+        int[][] shapes = {{3, 6, 7}, {3, 6, 31}, {2, 7, 33}, {5, 4, 46}, {2, 6, 92}, {1, 3, 129}, {500, 56, 46}};
+        long seed = 99;
+        for (int[] shape : shapes) {
+            PoolGeometry g = new PoolGeometry(shape[0], shape[1], shape[2], 2, 2, 2, 2, 0, 0);
+            Random rnd = new Random(seed++);
+            float[] in = new float[shape[0] * shape[1] * shape[2]];
+            for (int i = 0; i < in.length; i++) {
+                int kind = rnd.nextInt(10);
+                in[i] = kind < 5 ? rnd.nextInt(3) : kind == 5 ? Float.NaN : kind == 6
+                        ? (rnd.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY)
+                        : (float) rnd.nextGaussian();
+            }
+            float[] outS = filled(outSize(g));
+            float[] outV = filled(outSize(g));
+            int[] argS = new int[outSize(g)];
+            int[] argV = new int[outSize(g)];
+            scalar.maxPool2d(in, g, outS, argS);
+            v.maxPool2d(in, g, outV, argV);
+            String what = "maxPool2d ties/NaN " + Arrays.toString(shape);
+            assertExact(what, outS, outV);
+            assertThat(argV).as(what + " argmax").containsExactly(argS);
         }
-        in[5] = Float.NaN;
-        in[20] = Float.NaN;
-        in[21] = Float.NaN;
-        in[40] = Float.NEGATIVE_INFINITY;
-        float[] outS = filled(outSize(g));
-        float[] outV = filled(outSize(g));
-        int[] argS = new int[outSize(g)];
-        int[] argV = new int[outSize(g)];
-        scalar.maxPool2d(in, g, outS, argS);
-        v.maxPool2d(in, g, outV, argV);
-        assertExact("maxPool2d ties/NaN", outS, outV);
-        assertThat(argV).containsExactly(argS);
     }
 
     @Test
