@@ -26,15 +26,18 @@ class CliTrainEvalTest extends CliRunner {
     Path dir;
 
     /**
-     * A one-epoch run on 10 synthetic people, 4 images each; held out: 6 other people. One tower unless
-     * {@code extra} says --ensemble: most tests here are about one run's files (its checkpoint, resume, metadata).
+     * A one-epoch run on 10 synthetic people, 4 images each; held out: 6 other people. One tower and one thread
+     * unless {@code extra} says --ensemble or --threads: most tests here are about one run's files (its
+     * checkpoint, resume, metadata).
      */
     private int trainTiny(Path model, String... extra) {
         List<String> args = new ArrayList<>(List.of("train", "--data", "synthetic:10x4", "--batch", "4x4",
-                "--test-identities", "6", "--epochs", "1", "--threads", "1", "--seed", "5", "--out",
-                model.toString()));
+                "--test-identities", "6", "--epochs", "1", "--seed", "5", "--out", model.toString()));
         if (!List.of(extra).contains("--ensemble")) {
             args.addAll(List.of("--ensemble", "1"));
+        }
+        if (!List.of(extra).contains("--threads")) {
+            args.addAll(List.of("--threads", "1"));
         }
         args.addAll(List.of(extra));
         return run(args.toArray(String[]::new));
@@ -48,11 +51,16 @@ class CliTrainEvalTest extends CliRunner {
     @Test
     void anEnsembleIsItsMembersPlainRunsSideBySide() throws IOException {
         Path ensemble = dir.resolve("ensemble.safetensors");
-        assertThat(trainTiny(ensemble, "--ensemble", "2")).as(stderr()).isZero();
+        // on two threads the members train side by side, each on one thread; the plain runs below take one thread
+        assertThat(trainTiny(ensemble, "--ensemble", "2", "--threads", "2")).as(stderr()).isZero();
         long secondSeed = 5 + TrainCommand.MEMBER_SEED_STRIDE;
-        assertThat(stdout()).contains("ensemble member 1 of 2 (seed 5):")
+        String printed = stdout();
+        assertThat(printed).contains("ensemble member 1 of 2 (seed 5):")
                 .contains("ensemble member 2 of 2 (seed " + secondSeed + "):").contains("ensemble of 2 towers")
                 .contains("trained 2 towers in ");
+        // the second member's output, held while the first printed, follows the first's whole
+        assertThat(printed.indexOf("ensemble member 2 of 2")).isGreaterThan(printed.lastIndexOf("saved "
+                + TrainCommand.memberOut(ensemble, 1)));
         try (var files = Files.list(dir)) {
             // the members' models, checkpoints and lock files are gone; the model's own lock file stays, as after any run
             assertThat(files.map(f -> f.getFileName().toString()).toList())
@@ -143,15 +151,18 @@ class CliTrainEvalTest extends CliRunner {
         String[] args = {"--data", "synthetic:10x4", "--batch", "4x4", "--test-identities", "6", "--epochs", "1",
                 "--threads", "1", "--seed", "5", "--ensemble", "2", "--schedule", "constant", "--out", model.toString()};
         TrainCommand.Config config = TrainCommand.parse(new TrainCommand().options().parse(args, 0));
+        // what Ctrl-C would print before the first member's first epoch has ended, in any member
+        assertThat(TrainCommand.interruptedEnsembleMessage(config.member(2, null)))
+                .contains("there is no checkpoint to resume");
         java.io.PrintStream quiet = new java.io.PrintStream(java.io.OutputStream.nullOutputStream());
         TrainCommand.train(config.member(1, null), quiet, quiet, false);   // the first member's first epoch
         Path firstCheckpoint = Path.of(TrainCommand.memberOut(model, 1) + ".ckpt");
         assertThat(firstCheckpoint).exists();
-        // what Ctrl-C during the second member would print: the command run below
-        assertThat(TrainCommand.interruptedEnsembleMessage(config.member(2, null), 0))
-                .endsWith("continue with: siamese4j train --resume " + firstCheckpoint + " --out " + model);
-        assertThat(TrainCommand.interruptedEnsembleMessage(config.member(1, null), 0))
-                .contains("there is no checkpoint to resume");
+        // and after it, in either member: the command run below
+        for (int member : new int[] {1, 2}) {
+            assertThat(TrainCommand.interruptedEnsembleMessage(config.member(member, null)))
+                    .endsWith("continue with: siamese4j train --resume " + firstCheckpoint + " --out " + model);
+        }
 
         assertThat(trainTiny(model, "--ensemble", "2", "--epochs", "2", "--schedule", "constant")).isEqualTo(2);
         assertThat(stderr()).contains("holds the checkpoint of an earlier ensemble run: continue it with --resume "
