@@ -60,13 +60,23 @@ public class TowerBench extends InferenceBench {
 
     @Benchmark
     public float trainStep(Images count) {
+        return tripletStep(tower, optimizer, trainBatch, TRIPLET_LOSS, count);
+    }
+
+    /**
+     * One step on {@code batch}, its thirds the anchors, positives and negatives of the triplets: forward, loss,
+     * backward, update. Counts the images into {@code count}.
+     */
+    static float tripletStep(Sequential tower, Adam optimizer, Tensor batch, TripletLoss tripletLoss,
+                             Images count) {
+        int triplets = batch.shape()[0] / 3;
         optimizer.zeroGrad();
-        Tensor e = tower.forward(trainBatch);
-        Tensor loss = TRIPLET_LOSS.compute(e.slice(0, TRIPLETS), e.slice(TRIPLETS, 2 * TRIPLETS),
-                e.slice(2 * TRIPLETS, 3 * TRIPLETS)).loss();
+        Tensor e = tower.forward(batch);
+        Tensor loss = tripletLoss.compute(e.slice(0, triplets), e.slice(triplets, 2 * triplets),
+                e.slice(2 * triplets, 3 * triplets)).loss();
         loss.backward();
         optimizer.step();
-        count.images += 3 * TRIPLETS;
+        count.images += 3L * triplets;
         return loss.item();
     }
 }

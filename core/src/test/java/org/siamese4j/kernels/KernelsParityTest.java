@@ -466,16 +466,21 @@ class KernelsParityTest {
                         ? (rnd.nextBoolean() ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY)
                         : (float) rnd.nextGaussian();
             }
-            float[] outS = filled(outSize(g));
-            float[] outV = filled(outSize(g));
-            int[] argS = new int[outSize(g)];
-            int[] argV = new int[outSize(g)];
-            scalar.maxPool2d(in, g, outS, argS);
-            v.maxPool2d(in, g, outV, argV);
-            String what = "maxPool2d ties/NaN " + Arrays.toString(shape);
-            assertExact(what, outS, outV);
-            assertThat(argV).as(what + " argmax").containsExactly(argS);
+            assertMaxPoolMatches(v, in, g, "maxPool2d ties/NaN " + Arrays.toString(shape));
         }
+    }
+
+    /** Max pooling on {@code v} gives the reference's values and argmax exactly; returns the reference's argmax. */
+    private int[] assertMaxPoolMatches(Kernels v, float[] in, PoolGeometry g, String what) {
+        float[] outS = filled(outSize(g));
+        float[] outV = filled(outSize(g));
+        int[] argS = new int[outSize(g)];
+        int[] argV = new int[outSize(g)];
+        scalar.maxPool2d(in, g, outS, argS);
+        v.maxPool2d(in, g, outV, argV);
+        assertExact(what, outS, outV);
+        assertThat(argV).as(what + " argmax").containsExactly(argS);
+        return argS;
     }
 
     @Test
@@ -711,14 +716,7 @@ class KernelsParityTest {
             PoolGeometry g = POOLS[gi];
             Random rnd = new Random(gi);
             float[] in = random(rnd, g.planes() * g.inH() * g.inW());
-            float[] outS = filled(outSize(g));
-            float[] outV = filled(outSize(g));
-            int[] argS = new int[outSize(g)];
-            int[] argV = new int[outSize(g)];
-            scalar.maxPool2d(in, g, outS, argS);
-            v.maxPool2d(in, g, outV, argV);
-            assertExact("maxPool2d " + g, outS, outV);
-            assertThat(argV).as("maxPool2d argmax %s", g).containsExactly(argS);
+            int[] argS = assertMaxPoolMatches(v, in, g, "maxPool2d " + g);
 
             float[] outGrad = random(rnd, outSize(g));
             float[] inS = random(rnd, in.length);
