@@ -49,8 +49,9 @@ import javax.imageio.stream.ImageInputStreamImpl;
  *
  * <p>Every malformed input raises {@link ImageFormatException}, naming the file, the problem and where: bad
  * magic, non-numeric or out-of-range header fields, more than {@link #MAX_PIXELS} pixels or more than
- * {@link #maxDecodedBytes()} of decoded image (both checked from the header before any pixel buffer is allocated;
- * a javax.imageio decoder that still runs out of memory is reported the same way), samples above maxval
+ * {@link #maxDecodedBytes()} of decoded image, a PNG declaring more rows than its file could hold compressed (all
+ * checked from the header before any pixel buffer is allocated; a javax.imageio decoder that still runs out of
+ * memory is reported the same way), samples above maxval
  * (or, for decoded grey images, above the declared bit depth), truncated rasters, and any decoder failure or
  * decoder warning (javax.imageio's JPEG reader only warns about a truncated file; we treat that as an error).
  */
@@ -60,6 +61,8 @@ public final class Images {
      * declared width x height before allocating, so a 20-byte file claiming 100000 x 100000 pixels fails fast.
      */
     public static final long MAX_PIXELS = 64L * 1024 * 1024;
+    /** The most bytes deflate can decompress from one byte (a 258-byte match in two bits). */
+    private static final long MAX_DEFLATE_RATIO = 1032;
 
     private Images() {
     }
@@ -333,6 +336,20 @@ public final class Images {
                         + " pixels of " + bytesPerPixel + " byte(s) each: " + decodedBytes + " bytes decoded (with"
                         + " the grey copy), above the cap of " + maxDecodedBytes + " bytes (a quarter of the"
                         + " maximum heap, -Xmx; Images.maxDecodedBytes)", "image header (width x height x samples)");
+            }
+            long length = iis.length();
+            if ("png".equalsIgnoreCase(format) && length > 0) {
+                // A PNG's rows are deflate-compressed, and deflate packs at most 1032 bytes into one (258-byte
+                // matches of two bits): a file of L bytes holds at most 1032 L bytes of rows. Each row takes at
+                // least a filter byte and a bit a pixel, so a header declaring more rows than that is corrupt, and
+                // the decoder would only spend time on a raster its data runs out for.
+                long rowBytes = height * (1 + ((long) width + 7) / 8);
+                if (rowBytes > MAX_DEFLATE_RATIO * length) {
+                    throw new ImageFormatException(source, format + " header declares " + width + "x" + height
+                            + " pixels, at least " + rowBytes + " bytes of rows, more than a file of " + length
+                            + " bytes can hold (deflate expands at most " + MAX_DEFLATE_RATIO + ":1)",
+                            "image header (width x height)");
+                }
             }
             BufferedImage image;
             T decoded;

@@ -418,6 +418,20 @@ class ImagesTest {
         assertBad(png.array(), "100000x100000", "Images.MAX_PIXELS", "image header");
     }
 
+    @Test
+    void pngDeclaringMoreRowsThanItsDataCanHoldFailsFromTheHeader() throws IOException {
+        // LoaderFuzzTest once mutated a PNG's width to 11184810: under MAX_PIXELS and, on a large heap, under the
+        // decoded-size cap, so the decoder spent a second of CPU on a raster its few bytes of data run out for.
+        byte[] widened = hostilePng(11_184_810, 5, 8, 0);
+        assertBad(widened, "png header declares 11184810x5 pixels, at least 6990515 bytes of rows, more than a file of "
+                + widened.length + " bytes can hold (deflate expands at most 1032:1)", "image header (width x height)");
+        // The bound is deflate's own, so no real PNG is refused: 2000 x 2000 of one grey, 4 MB of rows, compresses
+        // to a few KB and loads.
+        byte[] flat = encode(new BufferedImage(2000, 2000, BufferedImage.TYPE_BYTE_GRAY), "png");
+        assertThat((long) flat.length * 1032).isGreaterThan(2000L * 2001);
+        assertThat(Images.read(flat, "flat.png").width()).isEqualTo(2000);
+    }
+
     // ---- decoded memory ----------------------------------------------------------------------------------
 
     /** The decoded-size cap at -Xmx256m, where the hostile files of issue 16 were found. */
