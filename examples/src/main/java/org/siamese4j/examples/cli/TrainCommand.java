@@ -768,8 +768,11 @@ final class TrainCommand implements Siamese4j.Command {
             }
             List<Result> results = new ArrayList<>();
             for (int i = 0; i < running.size(); i++) {
-                results.add(finished(running.get(i)));
-                out.print(held.get(i).toString(StandardCharsets.UTF_8));
+                try {
+                    results.add(finished(running.get(i)));
+                } finally {
+                    out.print(held.get(i).toString(StandardCharsets.UTF_8));   // a failed member's too
+                }
             }
             return results;
         } finally {
