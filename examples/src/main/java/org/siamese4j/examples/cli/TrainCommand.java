@@ -315,10 +315,10 @@ final class TrainCommand implements Siamese4j.Command {
                         + "initial weights on the training and validation people together, as many steps as that "
                         + "epoch had, and save that model (the threshold stays the first run's, calibrated on the "
                         + "validation people it never saw)")
-                .option("ensemble", "train this many towers on the same people (side by side on --threads), each a whole "
-                        + "run with its own seed, validation and early stopping, and save them as one model whose "
-                        + "embedding joins theirs, so that its distances average the members' (default " + DEFAULT_ENSEMBLE
-                        + "; bce-head 1)")
+                .option("ensemble", "train this many towers on the same people (side by side on --threads), each "
+                        + "a whole run with its own seed, validation and early stopping, and save them as one model "
+                        + "whose embedding joins theirs, so that its distances average the members' (default "
+                        + DEFAULT_ENSEMBLE + "; bce-head 1)")
                 .option("seed", "random seed of the split, initialisation, sampling and augmentation (default 1)")
                 .option("split-seed", "another seed for the split alone: the people of each part are those --seed "
                         + "of this value would choose (default: --seed)")
@@ -725,8 +725,9 @@ final class TrainCommand implements Siamese4j.Command {
     /**
      * Trains an ensemble's members, several at a time when there are threads for it: each member on a thread of
      * its own with its kernels on that one thread. One batch of the default tower is too small to keep two cores
-     * busy (two threads train it about 1.1x faster than one), two members side by side keep both busy. Every
-     * kernel gives the same bits on any number of threads, so the members are those trained one after another.
+     * busy (two threads train it 1.4x faster than one, DefaultTowerBench); two members side by side keep both
+     * busy. Every kernel gives the same bits on any number of threads, so the members are those trained one after
+     * another.
      * The first member prints as it goes; the others' output is held and printed after it, member by member, so
      * the output does not depend on timing. Their warnings and Ctrl-C messages go out at once, marked with the
      * member.
