@@ -739,9 +739,7 @@ final class TrainCommand implements Siamese4j.Command {
         if (workers == 1) {
             List<Result> results = new ArrayList<>();
             for (Config member : members) {
-                out.printf(Locale.ROOT, "ensemble member %d of %d (seed %d):%n", member.member(), members.size(),
-                        member.seed());
-                results.add(train(member, out, err, terminal));
+                results.add(trainMember(member, members.size(), out, err, terminal));
             }
             return results;
         }
@@ -761,11 +759,8 @@ final class TrainCommand implements Siamese4j.Command {
                 PrintStream memberOut = first ? out : new PrintStream(buffer, true, StandardCharsets.UTF_8);
                 PrintStream memberErr = first ? err : new PrintStream(new LinePrefixStream(err,
                         "member " + member.member() + ": "), true, StandardCharsets.UTF_8);
-                running.add(pool.submit(() -> {
-                    memberOut.printf(Locale.ROOT, "ensemble member %d of %d (seed %d):%n", member.member(),
-                            members.size(), member.seed());
-                    return train(member, memberOut, memberErr, first && terminal);
-                }));
+                running.add(pool.submit(() -> trainMember(member, members.size(), memberOut, memberErr,
+                        first && terminal)));
             }
             List<Result> results = new ArrayList<>();
             for (int i = 0; i < running.size(); i++) {
@@ -780,6 +775,12 @@ final class TrainCommand implements Siamese4j.Command {
             pool.shutdownNow();
             Parallel.setThreads(threads);
         }
+    }
+
+    private static Result trainMember(Config member, int members, PrintStream out, PrintStream err,
+                                      boolean terminal) throws IOException {
+        out.printf(Locale.ROOT, "ensemble member %d of %d (seed %d):%n", member.member(), members, member.seed());
+        return train(member, out, err, terminal);
     }
 
     /** The result of a member trained on another thread, or what it threw. */
